@@ -1,0 +1,431 @@
+"""Command handlers: what each command of the language does to the smtplib session.
+
+Each handler runs on the session thread, receives the parsed command and a
+context (the session, the message body, the password if one was asked), and
+returns the reply it got (or ``None`` for local commands). Exceptions are
+left to the session, which classifies them.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import smtplib
+from dataclasses import dataclass
+from typing import Callable
+
+from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, lookup
+from smtpdbg.core.errors import CommandError
+from smtpdbg.core.events import InfoKind
+from smtpdbg.core.parser import ParseError, Parsed, unescape
+from smtpdbg.core.target import Target, TargetError, parse_target
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The reply a command ended with (and every reply it read)."""
+
+    code: int
+    text: str
+    replies: tuple[tuple[int, str], ...] = ()
+    ok: bool = True
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _reply(result, *replies) -> Reply:
+    code, text = result
+    return Reply(code, _text(text), tuple((c, _text(t)) for c, t in replies) or ((code, _text(text)),))
+
+
+def needs(session, parsed: Parsed):
+    from smtpdbg.core.session import Needs
+
+    spec = parsed.spec
+    body = spec.body and parsed.arg("file") is None
+    secret = spec.secret and not parsed.opt("password_env") and not session.options.password_env
+    return Needs(body=body, secret=secret)
+
+
+def _smtp(ctx):
+    smtp = ctx.session.smtp
+    if smtp is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    return smtp
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a directory, not a message file") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _message(ctx, parsed: Parsed) -> bytes:
+    path = parsed.arg("file")
+    if path:
+        return _read_file(path)
+    if ctx.body is None:
+        raise CommandError(f"{parsed.name} needs a message: type its lines ended by a line with a single '.', or use @FILE")
+    return ctx.body
+
+
+def _password(ctx, parsed: Parsed) -> str:
+    env = parsed.opt("password_env") or ctx.session.options.password_env
+    if env:
+        value = ctx.session.environ.get(env)
+        if value is None:
+            raise CommandError(f"the environment variable {env} is not set (it should hold the password)")
+        return value
+    if ctx.secret is None:
+        raise CommandError("a password is needed: it is asked with a masked prompt, or read from --password-env NAME")
+    return ctx.secret
+
+
+# -- connection -----------------------------------------------------------------------------
+def _make_smtp(session, target: Target):
+    from smtpdbg.core.tls import build_context
+    from smtpdbg.core.traced import TracedLMTP, TracedSMTP, TracedSMTP_SSL
+
+    options = session.options
+    if session._tls_context is None:
+        try:
+            session._tls_context = build_context(ca=options.ca, insecure=options.insecure)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot load the CA file {options.ca}: {getattr(exc, 'strerror', None) or exc}") from None
+    cls = {"smtp": TracedSMTP, "smtps": TracedSMTP_SSL, "lmtp": TracedLMTP}[target.transport]
+    smtp = cls(
+        session.transcript,
+        local_hostname=options.local_hostname,
+        timeout=options.timeout,
+        source_address=options.source_address,
+        limits=options.limits,
+        tls_context=session._tls_context,
+        tls_name=options.tls_name,
+    )
+    smtp.set_debuglevel(session.debuglevel)
+    return smtp
+
+
+def _open(ctx, target: Target) -> Reply:
+    session = ctx.session
+    old = session.smtp
+    if old is not None and old.sock is not None:
+        old.close_reason = "reconnecting"
+        old.close()
+    if session.options.insecure:
+        ctx.warn("TLS certificate verification is OFF for this session (--insecure)")
+    smtp = _make_smtp(session, target)
+    smtp.deadline = ctx.start + ctx.timeout
+    session.smtp = smtp
+    session.target = target
+    return _reply(smtp.connect(target.host, target.port or 0))
+
+
+def connect(ctx, parsed: Parsed) -> Reply:
+    text = parsed.arg("target")
+    if text:
+        try:
+            target = parse_target(text)
+        except TargetError as exc:
+            raise CommandError(str(exc)) from None
+    elif ctx.session.target is not None:
+        target = ctx.session.target
+    else:
+        raise CommandError("connect needs a TARGET (host[:port], smtps://host:port, lmtp:///path)")
+    return _open(ctx, target)
+
+
+def reconnect(ctx, parsed: Parsed) -> Reply:
+    if ctx.session.target is None:
+        raise CommandError("nothing to reconnect to: use connect TARGET")
+    return _open(ctx, ctx.session.target)
+
+
+def starttls(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    return _reply(smtp.starttls(keyfile=parsed.opt("key"), certfile=parsed.opt("cert"), force=bool(parsed.opt("force"))))
+
+
+def quit_(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).quit())
+
+
+def close(ctx, parsed: Parsed) -> None:
+    smtp = ctx.session.smtp
+    if smtp is None or smtp.sock is None:
+        ctx.info("not connected")
+        return None
+    smtp.close()
+    return None
+
+
+def set_debuglevel(ctx, parsed: Parsed) -> None:
+    level = int(float(parsed.arg("level")))
+    ctx.session.debuglevel = level
+    if ctx.session.smtp is not None:
+        ctx.session.smtp.set_debuglevel(level)
+    ctx.info(f"smtplib debuglevel = {level}")
+
+
+def timeout(ctx, parsed: Parsed) -> None:
+    from dataclasses import replace
+
+    value = parsed.arg("seconds")
+    session = ctx.session
+    if value is not None:
+        seconds = float(value)
+        if seconds <= 0:
+            raise CommandError("the timeout must be more than 0 seconds")
+        session.options = replace(session.options, timeout=seconds)
+    ctx.info(f"command timeout: {session.options.timeout:g} s")
+
+
+# -- greeting ---------------------------------------------------------------------------------
+def ehlo(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).ehlo(parsed.arg("name") or ""))
+
+
+def helo(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).helo(parsed.arg("name") or ""))
+
+
+def ehlo_or_helo_if_needed(ctx, parsed: Parsed) -> Reply | None:
+    smtp = _smtp(ctx)
+    if smtp.helo_resp is not None or smtp.ehlo_resp is not None:
+        ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
+        return None
+    smtp.ehlo_or_helo_if_needed()
+    code, text = smtp.last_reply
+    return _reply((code, text))
+
+
+def has_extn(ctx, parsed: Parsed) -> None:
+    smtp = ctx.session.smtp
+    name = parsed.arg("name")
+    found = bool(smtp and smtp.has_extn(name))
+    params = smtp.esmtp_features.get(name.lower(), "") if found else ""
+    ctx.info(f"has_extn({name!r}) = {found}" + (f"  (parameters: {params})" if params else ""))
+
+
+# -- authentication -----------------------------------------------------------------------
+def login(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    password = _password(ctx, parsed)
+    try:
+        result = smtp.login(parsed.arg("user"), password, initial_response_ok=not parsed.opt("no_initial_response"))
+    finally:
+        smtp.password = ""
+    return _reply(result)
+
+
+def auth(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    mechanism = parsed.arg("mechanism").upper()
+    if mechanism not in MECHANISMS:
+        raise CommandError(f"smtplib implements AUTH {', '.join(MECHANISMS)}; {mechanism} is not one of them")
+    smtp.user = parsed.arg("user")
+    smtp.password = _password(ctx, parsed)
+    authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
+    try:
+        result = smtp.auth(mechanism, authobject, initial_response_ok=not parsed.opt("no_initial_response"))
+    finally:
+        smtp.password = ""
+    return _reply(result)
+
+
+# -- envelope ---------------------------------------------------------------------------------
+def _envelope(ctx, parsed: Parsed, verb: str, keyword: str, method) -> Reply:
+    smtp = _smtp(ctx)
+    address = parsed.arg(parsed.spec.args[0].name)
+    params = list(parsed.arg("params") or [])
+    if parsed.opt("verbatim"):
+        smtp.putcmd(verb, f"{keyword}:{address}" + "".join(" " + p for p in params))
+        return _reply(smtp.getreply())
+    if params and not smtp.does_esmtp:
+        ctx.warn(f"smtplib drops {verb.upper()} parameters when the server did not answer EHLO (does_esmtp is False): "
+                 f"{' '.join(params)} not sent; use --verbatim to send them anyway")
+    return _reply(method(address, params))
+
+
+def mail(ctx, parsed: Parsed) -> Reply:
+    return _envelope(ctx, parsed, "mail", "FROM", _smtp(ctx).mail)
+
+
+def rcpt(ctx, parsed: Parsed) -> Reply:
+    return _envelope(ctx, parsed, "rcpt", "TO", _smtp(ctx).rcpt)
+
+
+def data(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    message = _message(ctx, parsed)
+    if smtp.tracker.in_data:  # 354 already received (after a pipelined DATA): send the body only
+        from smtpdbg.core.wire import prepare_body
+
+        expected = smtp.tracker.expected_data_replies
+        smtp.send_body(prepare_body(message))
+        smtp.data_replies = [smtp.getreply() for _ in range(expected)]
+        failing = [r for r in smtp.data_replies if r[0] != 250]
+        return _reply(failing[0] if failing else smtp.data_replies[-1], *smtp.data_replies)
+    result = smtp.data(message)
+    return _reply(result, *smtp.data_replies)
+
+
+def sendmail(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    message = _message(ctx, parsed)
+    recipients = [a.strip() for a in parsed.arg("to_addrs").split(",") if a.strip()]
+    refused = smtp.sendmail(parsed.arg("from_addr"), recipients, message,
+                            parsed.opt("mail_option") or (), parsed.opt("rcpt_option") or ())
+    for address, (code, text) in refused.items():
+        ctx.warn(f"recipient refused: {address}: {code} {_text(text)}")
+    return _reply(smtp.data_replies[-1] if smtp.data_replies else smtp.last_reply, *smtp.data_replies)
+
+
+def send_message(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    raw = _read_file(parsed.arg("file"))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    refused = smtp.send_message(message, parsed.opt("from"), parsed.opt("to") or None)
+    for address, (code, text) in refused.items():
+        ctx.warn(f"recipient refused: {address}: {code} {_text(text)}")
+    return _reply(smtp.data_replies[-1] if smtp.data_replies else smtp.last_reply, *smtp.data_replies)
+
+
+def rset(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).rset())
+
+
+def noop(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).noop())
+
+
+# -- queries ------------------------------------------------------------------------------------
+def verify(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).verify(parsed.arg("address")))
+
+
+def expn(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).expn(parsed.arg("address")))
+
+
+def help_(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    smtp.help(parsed.arg("topic") or "")
+    return _reply(smtp.last_reply)
+
+
+# -- raw ----------------------------------------------------------------------------------------
+def docmd(ctx, parsed: Parsed) -> Reply:
+    return _reply(_smtp(ctx).docmd(parsed.arg("verb"), parsed.arg("args") or ""))
+
+
+def raw(ctx, parsed: Parsed) -> Reply | None:
+    smtp = _smtp(ctx)
+    try:
+        payload = unescape(parsed.arg("data"))
+    except ParseError as exc:
+        raise CommandError(str(exc)) from None
+    if not parsed.opt("no_crlf"):
+        payload += b"\r\n"
+    count = int(parsed.opt("replies", 1))
+    smtp.send(payload)
+    replies = [smtp.getreply() for _ in range(count)]
+    if not replies:
+        return None
+    return _reply(replies[-1], *replies)
+
+
+def pipeline(ctx, parsed: Parsed) -> Reply:
+    smtp = _smtp(ctx)
+    commands = [c.strip() for c in parsed.arg("commands").split(";") if c.strip()]
+    if not smtp.has_extn("pipelining"):
+        ctx.warn("the server did not advertise PIPELINING (RFC 2920): sending the group anyway")
+    lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
+    smtp.send_pipelined(lines)
+    replies = []
+    for command in commands:
+        replies.append(smtp.getreply())
+    for command, (code, text) in zip(commands, replies):
+        ctx.info(f"pipelined {command.split(' ', 1)[0].upper()} → {code} {_text(text).splitlines()[0] if text else ''}")
+    return _reply(replies[-1], *replies)
+
+
+def drain(ctx, parsed: Parsed) -> Reply | None:
+    smtp = _smtp(ctx)
+    wait = float(parsed.arg("seconds") or 0.5)
+    replies = smtp.drain(wait)
+    if not replies:
+        ctx.info(f"drain: nothing arrived within {wait:g} s (in sync)")
+        return None
+    return _reply(replies[-1], *replies)
+
+
+# -- tool -----------------------------------------------------------------------------------------
+def show(ctx, parsed: Parsed) -> None:
+    from smtpdbg.core.describe import describe_attribute, describe_state
+
+    name = parsed.arg("attribute")
+    if name:
+        if name not in ATTRIBUTES:
+            raise CommandError(f"show knows {', '.join(ATTRIBUTES)}")
+        ctx.info(describe_attribute(ctx.session.smtp, name))
+        return None
+    for line in describe_state(ctx.session.state):
+        ctx.info(line)
+    return None
+
+
+def explain(ctx, parsed: Parsed) -> None:
+    from smtpdbg.core.describe import explain_topic
+
+    for line in explain_topic(parsed.arg("topic")):
+        ctx.info(line)
+
+
+def commands_help(ctx, parsed: Parsed) -> None:
+    name = parsed.arg("command")
+    if name:
+        spec = lookup(name)
+        if spec is None:
+            raise CommandError(f"unknown command {name!r}")
+        ctx.info(f"{spec.usage}  — {spec.summary}")
+        if spec.call:
+            ctx.info(f"  smtplib: {spec.call}")
+        if spec.wire:
+            ctx.info(f"  wire: {spec.wire}" + (f"  ({spec.rfc})" if spec.rfc else ""))
+        for arg in spec.args:
+            ctx.info(f"  {arg.name.upper()}: {arg.help}")
+        for option in spec.options:
+            ctx.info(f"  {option.name} {option.metavar}".rstrip() + f": {option.help}")
+        return None
+    group = None
+    for spec in COMMANDS:
+        if spec.group != group:
+            group = spec.group
+            ctx.info(f"{group}:")
+        ctx.info(f"  {spec.name:<24}{spec.summary}")
+    return None
+
+
+def abort(ctx, parsed: Parsed) -> None:
+    ctx.info("abort: no command is running", InfoKind.INFO)
+
+
+HANDLERS: dict[str, Callable] = {
+    "connect": connect, "reconnect": reconnect, "starttls": starttls, "quit": quit_, "close": close,
+    "abort": abort, "set_debuglevel": set_debuglevel, "timeout": timeout,
+    "ehlo": ehlo, "helo": helo, "ehlo_or_helo_if_needed": ehlo_or_helo_if_needed, "has_extn": has_extn,
+    "login": login, "auth": auth,
+    "mail": mail, "rcpt": rcpt, "data": data, "sendmail": sendmail, "send_message": send_message,
+    "rset": rset, "noop": noop, "verify": verify, "expn": expn, "help": help_,
+    "docmd": docmd, "raw": raw, "pipeline": pipeline, "drain": drain,
+    "show": show, "explain": explain, "?": commands_help,
+}

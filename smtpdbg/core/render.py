@@ -1,0 +1,165 @@
+"""Rendering events as text lines in swaks-style notation, terminal-safe.
+
+`` -> `` client, ``<-  `` server, ``<** `` server error reply, `` ~> ``/``<~  ``/``<~* ``
+the same inside TLS, ``===`` information, ``*** `` errors, ``!!! `` protocol
+warnings. Server bytes are never written raw: control characters, escape
+sequences and invalid UTF-8 are shown escaped (``\\x1b``), so a hostile reply
+cannot drive the user's terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+
+from smtpdbg.core.events import Body, CommandEnd, Error, Event, Info, InfoKind, Wire
+
+_UNSAFE_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match) -> str:
+    ch = match.group()
+    return {"\r": "\\r", "\n": "\\n", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+
+
+def safe_text(data: bytes | str, *, strip_eol: bool = True) -> str:
+    """Decode and escape so the result holds no control character.
+
+    A final CRLF (or LF) is removed when ``strip_eol``; any other CR, LF, ESC or
+    C0/C1 control, and bidirectional overrides, become visible escapes;
+    invalid UTF-8 bytes become ``\\xNN``.
+    """
+    if isinstance(data, bytes):
+        if strip_eol:
+            if data.endswith(b"\r\n"):
+                data = data[:-2]
+            elif data.endswith(b"\n"):
+                data = data[:-1]
+        if data.isascii() and not _UNSAFE_BYTES.search(data):
+            return data.decode("ascii")
+        text = data.decode("utf-8", "backslashreplace")
+    else:
+        text = data
+        if strip_eol:
+            text = text.removesuffix("\r\n").removesuffix("\n")
+    if not text.isprintable():
+        text = _CONTROL.sub(_escape_char, text)
+        if not text.isprintable():
+            text = "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text)
+    return text
+
+
+def reply_class(data: bytes) -> int:
+    """The first digit of a reply line's code (2, 3, 4, 5), or 0 when it has none."""
+    if len(data) >= 3 and data[:3].isdigit():
+        return data[0] - 48
+    return 0
+
+
+def marker(event: Wire) -> str:
+    """The swaks-style prefix for a wire line."""
+    if event.is_send:
+        return " ~> " if event.tls else " -> "
+    failed = reply_class(event.data) in (4, 5) or reply_class(event.data) == 0
+    if event.tls:
+        return "<~* " if failed else "<~  "
+    return "<** " if failed else "<-  "
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB".replace(".0 KB", " KB")
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def body_summary(event: Body) -> str:
+    return f"DATA: {event.line_count:,} lines, {human_size(event.size)}" + (
+        f", {event.stuffed:,} dot-stuffed" if event.stuffed else ""
+    )
+
+
+ANSI = {
+    "send": "\x1b[36m",
+    "2": "\x1b[32m",
+    "3": "\x1b[33m",
+    "4": "\x1b[33;1m",
+    "5": "\x1b[31;1m",
+    "0": "\x1b[35m",
+    "info": "\x1b[2m",
+    "warning": "\x1b[35m",
+    "error": "\x1b[31;1m",
+    "note": "\x1b[2;3m",
+}
+RESET = "\x1b[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{ANSI[style]}{text}{RESET}" if color else text
+
+
+def _stamp(event: Event, timestamps: str, previous: list[float]) -> str:
+    if timestamps == "absolute":
+        moment = time.strftime("%H:%M:%S", time.localtime(event.wall)) + f".{int(event.wall * 1000) % 1000:03d} "
+        return moment
+    if timestamps == "delta":
+        delta = event.mono - previous[0] if previous[0] else 0.0
+        previous[0] = event.mono
+        return f"+{delta * 1000:8.1f}ms "
+    return ""
+
+
+class TextRenderer:
+    """Turns events into printable lines (stateful only for delta timestamps).
+
+    Args:
+        color: add ANSI colours (callers honour ``NO_COLOR`` and ``isatty``).
+        timestamps: ``""``, ``"absolute"`` or ``"delta"``.
+        notes: show decoded AUTH notes beside masked lines.
+        timing: show each command's latency.
+    """
+
+    def __init__(self, *, color: bool = False, timestamps: str = "", notes: bool = True, timing: bool = False) -> None:
+        self.color = color
+        self.timestamps = timestamps
+        self.notes = notes
+        self.timing = timing
+        self._previous = [0.0]
+
+    def render(self, event: Event) -> list[str]:
+        stamp = _stamp(event, self.timestamps, self._previous) if self.timestamps and not isinstance(event, CommandEnd) else ""
+        color = self.color
+        if isinstance(event, Wire):
+            text = safe_text(event.data)
+            style = "send" if event.is_send else str(reply_class(event.data))
+            line = stamp + _paint(marker(event) + text, style, color)
+            if self.notes and event.note:
+                line += "  " + _paint(f"# {safe_text(event.note)}", "note", color)
+            elif not event.data.endswith(b"\n"):
+                line += "  " + _paint("# (no line ending)", "note", color)
+            return [line]
+        if isinstance(event, Body):
+            prefix = " ~> " if event.tls else " -> "
+            lines = [stamp + _paint(prefix + safe_text(l), "send", color) for l in event.head]
+            if event.omitted:
+                lines.append(_paint(f"    [... {event.omitted:,} lines omitted; {body_summary(event)} ...]", "info", color))
+            lines += [_paint(prefix + safe_text(l), "send", color) for l in event.tail]
+            return lines
+        if isinstance(event, Info):
+            if event.kind is InfoKind.WARNING:
+                return [stamp + _paint("!!! " + safe_text(event.text), "warning", color)]
+            return [stamp + _paint("=== " + safe_text(event.text), "info", color)]
+        if isinstance(event, Error):
+            return [stamp + _paint("*** " + safe_text(event.message), "error", color)]
+        if isinstance(event, CommandEnd) and self.timing:
+            return [_paint(f"=== {event.text.split(' ', 1)[0]}: {event.elapsed * 1000:.1f} ms", "info", color)]
+        return []
+
+
+def is_printable_line(text: str) -> bool:
+    """True when ``text`` holds no control or bidi-override character (used by tests)."""
+    return not any(unicodedata.category(ch) in ("Cc",) or ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                   for ch in text)

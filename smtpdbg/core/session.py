@@ -1,0 +1,409 @@
+"""The session: the one owner of the socket.
+
+A :class:`Session` owns the traced smtplib object and runs commands strictly
+one at a time on its own thread, in the order they were submitted. Frontends
+submit command lines and subscribe to the transcript; they never touch the
+socket. Every command runs under a wall-clock timeout, can be aborted from
+any thread, and ends in an :class:`Outcome`; no exception escapes to a
+frontend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from smtpdbg.core.errors import classify
+from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
+from smtpdbg.core.parser import ParseError, Parsed, parse
+from smtpdbg.core.protocol import Stage
+from smtpdbg.core.state import Features, SessionState
+from smtpdbg.core.target import Target
+from smtpdbg.core.transcript import Transcript
+from smtpdbg.core.wire import Limits
+
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """How a session connects; set from the CLI or the connect dialog."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    """Default wall-clock limit per command, in seconds."""
+    local_hostname: str | None = None
+    """Name used in HELO/EHLO; ``None`` lets smtplib use the machine's FQDN."""
+    source_address: tuple[str, int] | None = None
+    ca: str | None = None
+    """PEM file of CAs to trust instead of the system store."""
+    insecure: bool = False
+    """Skip TLS verification (explicit opt-out, shown everywhere)."""
+    password_env: str | None = None
+    """Environment variable holding the password for ``login``/``auth``."""
+    tls_name: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one command ended."""
+
+    command: str
+    ok: bool
+    code: int | None = None
+    text: str = ""
+    category: str = ""
+    """Empty on success; an error category (``timeout``, ``reply-5xx``, ``parse``...) otherwise."""
+    message: str = ""
+    elapsed: float = 0.0
+    connected: bool = False
+    """Whether the connection is usable after the command."""
+    replies: tuple[tuple[int, str], ...] = ()
+    """Every reply the command read (several for ``raw --replies``, ``pipeline``, LMTP DATA)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a frontend must collect before submitting a parsed command."""
+
+    body: bool = False
+    """Message lines ended by a lone ``.``."""
+    secret: bool = False
+    """A password, asked with a masked prompt."""
+
+
+@dataclass(slots=True)
+class _Job:
+    text: str
+    parsed: Parsed
+    body: bytes | None
+    secret: str | None
+    timeout: float | None
+    future: Future
+
+
+class Session:
+    """Runs commands against one server, one at a time, on its own thread."""
+
+    def __init__(
+        self,
+        target: Target | None = None,
+        options: SessionOptions | None = None,
+        *,
+        transcript: Transcript | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = target
+        self.options = options or SessionOptions()
+        self.transcript = transcript or Transcript()
+        self.environ = environ if environ is not None else os.environ
+        self.smtp = None
+        """The traced smtplib object; only the session thread touches it."""
+        self.debuglevel = 0
+        self._tls_context = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._ids = itertools.count(1)
+        self._running: _Job | None = None
+        self._running_since = 0.0
+        self._commands_run = 0
+        self._state = self._build_state()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="smtpdbg-session", daemon=True)
+        self._thread.start()
+
+    # -- public API (any thread) ---------------------------------------------------------------
+    @property
+    def state(self) -> SessionState:
+        """The latest snapshot (immutable; safe to read from any thread)."""
+        return self._state
+
+    def subscribe(self, listener: Callable[[Event], None], *, replay: bool = False) -> Callable[[], None]:
+        return self.transcript.subscribe(listener, replay=replay)
+
+    def needs(self, parsed: Parsed) -> Needs:
+        """Whether ``parsed`` needs a body or a password before it can be submitted."""
+        from smtpdbg.core.handlers import needs
+
+        return needs(self, parsed)
+
+    def submit(
+        self,
+        text: str,
+        *,
+        body: bytes | str | None = None,
+        secret: str | None = None,
+        timeout: float | None = None,
+    ) -> Future:
+        """Queue a command line; the future resolves to its :class:`Outcome`.
+
+        A line that does not parse is answered at once (nothing is sent), with
+        an error event in the transcript. ``abort`` is handled immediately.
+        """
+        future: Future = Future()
+        stripped = text.strip()
+        try:
+            parsed = parse(stripped)
+        except ParseError as exc:
+            self.transcript.add(Error, category="parse", message=str(exc), connected=self._connected())
+            future.set_result(Outcome(stripped, False, category="parse", message=str(exc), connected=self._connected()))
+            return future
+        if parsed.name == "abort":
+            aborted = self.abort()
+            future.set_result(Outcome(stripped, True, message="aborted" if aborted else "nothing to abort",
+                                      connected=self._connected()))
+            return future
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if self._stopped:
+            future.set_result(Outcome(stripped, False, category="stopped", message="the session has been shut down"))
+            return future
+        self._queue.put(_Job(stripped, parsed, body, secret, timeout, future))
+        return future
+
+    def execute(self, text: str, **kwargs) -> Outcome:
+        """Submit and wait for the outcome."""
+        return self.submit(text, **kwargs).result()
+
+    def abort(self) -> bool:
+        """Interrupt the running command (shuts its socket down). Returns whether one was running."""
+        job = self._running
+        smtp = self.smtp
+        if job is None:
+            self.transcript.add(Info, kind=InfoKind.INFO, text="abort: no command is running")
+            return False
+        elapsed = time.monotonic() - self._running_since
+        self.transcript.add(Info, kind=InfoKind.WARNING, text=f"abort requested for {job.text!r} after {elapsed:.1f} s")
+        if smtp is not None:
+            smtp.abort()
+        return True
+
+    def shutdown(self, *, wait: float = 5.0) -> None:
+        """Stop the session thread and close the connection (without QUIT)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._running is not None:
+            self.abort()
+        self._queue.put(None)
+        self._thread.join(wait)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    # -- the session thread ---------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            try:
+                self._run(job)
+            except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
+                job.future.set_result(Outcome(job.text, False, category="internal", message=repr(exc)))
+        smtp = self.smtp
+        if smtp is not None and smtp.sock is not None:
+            smtp.close_reason = "the session ended"
+            try:
+                smtp.close()
+            except OSError:
+                pass
+        while True:  # answer anything queued after shutdown
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.future.set_result(Outcome(job.text, False, category="stopped", message="the session has been shut down"))
+
+    def _run(self, job: _Job) -> None:
+        from smtpdbg.core.handlers import HANDLERS, Reply
+
+        spec = job.parsed.spec
+        command_id = next(self._ids)
+        start = time.monotonic()
+        self._running = job
+        self._running_since = start
+        timeout = job.timeout or job.parsed.opt("timeout") or self.options.timeout
+        self.transcript.add(CommandStart, command_id=command_id, text=job.text, call=spec.call)
+        self._publish(busy=True, running=job.text)
+        smtp = self.smtp
+        if smtp is not None:
+            smtp.deadline = start + timeout if spec.network else None
+            smtp.aborted = False
+            smtp.timeout = timeout
+        reply: Reply | None = None
+        try:
+            if smtp is not None and spec.network and spec.name != "drain":
+                self._catch_up(smtp)
+            context = _Context(self, job, timeout, start)
+            reply = HANDLERS[spec.name](context, job.parsed)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
+            outcome = self._failed(job, exc, start)
+        else:
+            outcome = self._succeeded(job, reply, start)
+        finally:
+            smtp = self.smtp
+            if smtp is not None:
+                smtp.deadline = None
+                smtp.aborted = False
+            self._running = None
+        self._commands_run += 1
+        self.transcript.add(
+            CommandEnd, command_id=command_id, text=job.text, ok=outcome.ok, elapsed=outcome.elapsed,
+            code=outcome.code, reply=outcome.text, category=outcome.category,
+        )
+        self._publish(busy=False, running="")
+        job.future.set_result(outcome)
+
+    @staticmethod
+    def _catch_up(smtp) -> None:
+        """Read replies that arrived since the last command, so this one pairs with its own."""
+        reader = smtp._reader
+        if smtp.sock is not None and reader is not None and reader.available():
+            smtp.drain(0)
+
+    def _succeeded(self, job: _Job, reply, start: float) -> Outcome:
+        elapsed = time.monotonic() - start
+        connected = self._connected()
+        if reply is None:
+            return Outcome(job.text, True, elapsed=elapsed, connected=connected)
+        code, text = reply.code, reply.text
+        if code < 0:
+            category, ok = "garbage-reply", False
+        elif code >= 500:
+            category, ok = "reply-5xx", False
+        elif code >= 400:
+            category, ok = "reply-4xx", False
+        else:
+            category, ok = "", reply.ok
+        return Outcome(job.text, ok, code, text, category, text if not ok else "", elapsed, connected, reply.replies)
+
+    def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
+        elapsed = time.monotonic() - start
+        verb = job.parsed.spec.wire.split(" ", 1)[0] if job.parsed.spec.wire else job.parsed.name
+        classified = classify(exc, during=verb if job.parsed.spec.network else "")
+        message = classified.message
+        if classified.category == "aborted":
+            message = f"{message} (after {elapsed:.1f} s)"
+        elif classified.category == "timeout" and f"{job.parsed.name}" not in message:
+            message = f"{message} (command {job.text!r}, limit {self._timeout_of(job):g} s)"
+        connected = self._connected()
+        if not connected and classified.category not in ("parse", "file", "not-connected"):
+            message += "; not connected now (use `reconnect`)"
+        self.transcript.add(Error, category=classified.category, message=message, exception=classified.exception,
+                            connected=connected, code=classified.code)
+        return Outcome(job.text, False, classified.code, "", classified.category, message, elapsed, connected)
+
+    def _timeout_of(self, job: _Job) -> float:
+        return job.timeout or job.parsed.opt("timeout") or self.options.timeout
+
+    def _connected(self) -> bool:
+        smtp = self.smtp
+        return smtp is not None and smtp.sock is not None
+
+    def _publish(self, **overrides) -> None:
+        self._state = self._build_state(**overrides)
+        self.transcript.add(StateChange, state=self._state)
+
+    def _build_state(self, busy: bool = False, running: str = "") -> SessionState:
+        options = self.options
+        target = self.target
+        smtp = self.smtp
+        base = SessionState(
+            target=str(target) if target else "",
+            transport=target.transport if target else "",
+            sandbox=bool(target and target.sandbox),
+            timeout=options.timeout,
+            local_hostname=options.local_hostname or "",
+            source_address=_format_source(options.source_address),
+            insecure=options.insecure,
+            ca=options.ca or "",
+            debuglevel=self.debuglevel,
+            busy=busy,
+            running=running,
+            commands_run=self._commands_run,
+        )
+        if smtp is None:
+            return base
+        tracker = smtp.tracker
+        connected = smtp.sock is not None
+        peer = local = ""
+        if connected:
+            try:
+                peer_addr, local_addr = smtp.sock.getpeername(), smtp.sock.getsockname()
+                from smtpdbg.core.traced import _format_address
+
+                peer, local = _format_address(peer_addr), _format_address(local_addr)
+            except OSError:
+                pass
+        banner_code, banner = (smtp.banner or (None, b""))
+        return replace(
+            base,
+            connected=connected,
+            peer=peer or (target.host if target and target.unix and connected else ""),
+            local=local,
+            local_hostname=smtp.local_hostname or "",
+            banner=banner.decode("utf-8", "replace") if isinstance(banner, bytes) else str(banner),
+            banner_code=banner_code,
+            helo_resp=_decode(smtp.helo_resp),
+            ehlo_resp=_decode(smtp.ehlo_resp),
+            does_esmtp=bool(smtp.does_esmtp),
+            features=Features(MappingProxyType(dict(smtp.esmtp_features))),
+            command_encoding=smtp.command_encoding,
+            tls=smtp.tls_info if connected else None,
+            authenticated=tracker.authenticated,
+            auth_user=tracker.auth_user if tracker.authenticated else None,
+            auth_mechanism=tracker.auth_mechanism if tracker.authenticated else None,
+            stage=tracker.stage if connected else Stage.DISCONNECTED,
+            mail_from=tracker.mail_from,
+            recipients=tuple(tracker.recipients),
+            last_delivery=tracker.last_delivery,
+            deliveries=tracker.deliveries,
+        )
+
+
+def _decode(value) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _format_source(address) -> str:
+    if not address:
+        return ""
+    host, port = address
+    return f"{host}:{port}" if port else host
+
+
+class _Context:
+    """What a handler may use: the session's smtplib object, options and output."""
+
+    def __init__(self, session: Session, job: _Job, timeout: float, start: float) -> None:
+        self.session = session
+        self.job = job
+        self.timeout = timeout
+        self.start = start
+
+    @property
+    def body(self) -> bytes | None:
+        return self.job.body
+
+    @property
+    def secret(self) -> str | None:
+        return self.job.secret
+
+    def info(self, text: str, kind: InfoKind = InfoKind.INFO) -> None:
+        self.session.transcript.add(Info, kind=kind, text=text)
+
+    def warn(self, text: str) -> None:
+        self.info(text, InfoKind.WARNING)

@@ -1,0 +1,94 @@
+"""Where to connect: parsing the TARGET forms the CLI and ``connect`` accept.
+
+``host``, ``host:port``, ``[v6]:port``, ``smtp://host:port``, ``smtps://host:port``
+(implicit TLS), ``lmtp://host:port``, ``lmtp:///path`` and an absolute unix
+socket path (LMTP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "lmtp": 24}
+SCHEMES = tuple(DEFAULT_PORTS)
+
+
+class TargetError(ValueError):
+    """The target text cannot be understood; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A parsed connection target."""
+
+    transport: str
+    """``smtp``, ``smtps`` or ``lmtp``."""
+    host: str
+    """Host name, IP address, or the unix socket path."""
+    port: int | None
+    """``None`` for a unix socket."""
+    sandbox: bool = False
+    """The embedded sandbox (its CA is trusted automatically)."""
+
+    @property
+    def unix(self) -> bool:
+        return self.port is None
+
+    def __str__(self) -> str:
+        if self.unix:
+            return f"{self.transport}://{self.host}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport}://{host}:{self.port}"
+
+
+def _port(text: str, original: str) -> int:
+    if not text.isdigit():
+        raise TargetError(f"bad port {text!r} in {original!r}: expected a number from 1 to 65535")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise TargetError(f"port {port} in {original!r} is out of range (1-65535)")
+    return port
+
+
+def parse_target(text: str, *, default_transport: str = "smtp") -> Target:
+    """Parse a TARGET.
+
+    Raises:
+        TargetError: unknown scheme, bad port, empty host.
+    """
+    original = text
+    text = text.strip()
+    if not text:
+        raise TargetError("empty target: give host, host:port or scheme://host:port")
+    transport = default_transport
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+        scheme = scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise TargetError(f"unknown scheme {scheme!r} in {original!r}: use smtp://, smtps:// or lmtp://")
+        transport = scheme
+        text = text.rstrip("/") if not text.startswith("/") else text
+    if text.startswith("/"):
+        if transport != "lmtp" and "://" in original:
+            raise TargetError(f"a unix socket path needs lmtp://, not {transport}:// ({original!r})")
+        return Target("lmtp", text, None)
+    if "/" in text:
+        raise TargetError(f"unexpected path in {original!r}: a target is host[:port]")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise TargetError(f"unclosed [ in {original!r}")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise TargetError(f"unexpected {rest!r} after ] in {original!r}")
+        port = _port(rest[1:], original) if rest else DEFAULT_PORTS[transport]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = _port(port_text, original)
+    elif text.count(":") > 1:
+        host, port = text, DEFAULT_PORTS[transport]  # a bare IPv6 address
+    else:
+        host, port = text, DEFAULT_PORTS[transport]
+    if not host:
+        raise TargetError(f"no host in {original!r}")
+    return Target(transport, host, port)

@@ -1,0 +1,149 @@
+"""TLS contexts and what a handshake established.
+
+Verification is on by default (system store, or a CA file); turning it off is
+an explicit, recorded choice. The peer chain is parsed with ``cryptography``
+(imported only when a handshake happens) so the inspector can show it even
+when verification was off, together with what a verifying client would have
+concluded about the host name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import ssl
+
+from smtpdbg.core.state import Certificate, TlsInfo
+
+
+def build_context(*, ca: str | None = None, insecure: bool = False, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
+    """A client context: verifying unless ``insecure``.
+
+    Args:
+        ca: PEM file of CAs to trust instead of the system store.
+        insecure: skip chain and host-name verification (shown in the UI).
+        cert, key: a client certificate to present.
+
+    Raises:
+        OSError / ssl.SSLError: the CA or certificate file cannot be read.
+    """
+    context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def is_verifying(context: ssl.SSLContext) -> bool:
+    return context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def _name(name) -> str:  # cryptography x509.Name
+    try:
+        return name.rfc4514_string()
+    except Exception:  # noqa: BLE001 - exotic attribute types must not break the inspector
+        return str(name)
+
+
+def _certificate(der: bytes) -> tuple[Certificate, object]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    parsed = x509.load_der_x509_certificate(der)
+    try:
+        ext = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = tuple(ext.get_values_for_type(x509.DNSName)) + tuple(str(ip) for ip in ext.get_values_for_type(x509.IPAddress))
+    except x509.ExtensionNotFound:
+        san = ()
+    public = parsed.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        key = f"RSA {public.key_size}"
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        key = f"EC {public.curve.name}"
+    else:
+        key = type(public).__name__.replace("PublicKey", "").lstrip("_")
+    not_before = parsed.not_valid_before_utc
+    not_after = parsed.not_valid_after_utc
+    days_left = (not_after - _dt.datetime.now(_dt.timezone.utc)).days
+    cert = Certificate(
+        subject=_name(parsed.subject),
+        issuer=_name(parsed.issuer),
+        san=san,
+        not_before=not_before.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        not_after=not_after.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        days_left=days_left,
+        serial=format(parsed.serial_number, "x"),
+        fingerprint_sha256=parsed.fingerprint(hashes.SHA256()).hex(":").upper(),
+        key=key,
+    )
+    return cert, parsed
+
+
+def _name_matches(san: tuple[str, ...], server_name: str | None) -> bool | None:
+    """RFC 6125 matching of a host name or IP against the SAN list."""
+    if not server_name:
+        return None
+    try:
+        ip = ipaddress.ip_address(server_name.strip("[]"))
+    except ValueError:
+        ip = None
+    host = server_name.lower().rstrip(".")
+    for entry in san:
+        if ip is not None:
+            try:
+                if ipaddress.ip_address(entry) == ip:
+                    return True
+            except ValueError:
+                continue
+            continue
+        entry = entry.lower().rstrip(".")
+        if entry == host:
+            return True
+        if entry.startswith("*.") and "." in host and host.split(".", 1)[1] == entry[2:]:
+            return True
+    return False
+
+
+def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, implicit: bool) -> TlsInfo:
+    """Summarise an established TLS connection for the transcript and inspector."""
+    cipher = sock.cipher() or ("", "", None)
+    chain: list[Certificate] = []
+    matches = None
+    try:
+        ders: list[bytes] = []
+        get_chain = getattr(sock, "get_verified_chain", None) if verified else None
+        if get_chain is not None:  # Python 3.13+
+            ders = [c.public_bytes(ssl.Encoding.DER) if hasattr(c, "public_bytes") else c for c in get_chain()]
+        if not ders:
+            der = sock.getpeercert(binary_form=True)
+            ders = [der] if der else []
+        for der in ders:
+            cert, _ = _certificate(der)
+            chain.append(cert)
+        if chain:
+            matches = _name_matches(chain[0].san, server_name)
+    except Exception:  # noqa: BLE001 - a certificate we cannot parse must not break the session
+        chain = []
+    return TlsInfo(
+        version=sock.version() or "",
+        cipher=cipher[0] or "",
+        bits=cipher[2],
+        verified=verified,
+        server_name=server_name,
+        implicit=implicit,
+        chain=tuple(chain),
+        name_matches=matches,
+    )
+
+
+def summary(info: TlsInfo) -> str:
+    """One line for the transcript."""
+    parts = [f"TLS established: {info.version} {info.cipher}"]
+    cert = info.certificate
+    if cert is not None:
+        parts.append(f"peer {cert.subject or '(empty subject)'} issued by {cert.issuer}")
+    parts.append("verified" if info.verified else "NOT VERIFIED (--insecure)")
+    return "; ".join(parts)

@@ -1,0 +1,589 @@
+"""Traced smtplib session objects: ``SMTP``, ``SMTP_SSL`` and ``LMTP`` that record every byte.
+
+These are real ``smtplib`` objects (every documented method works) with the
+socket I/O replaced where a debugger needs more than smtplib gives:
+
+* ``send()`` and ``getreply()`` record each line exactly as on the wire, with
+  its direction, timestamp and TLS flag; AUTH secrets are masked before they
+  are recorded (see :mod:`smtpdbg.core.secrets`).
+* Replies are read with one wall-clock deadline per command and bounded line
+  and reply sizes (:mod:`smtpdbg.core.wire`); the socket can be shut down from
+  another thread (:meth:`TraceMixin.abort`).
+* ``starttls()`` works after ``connect()`` (CPython gh-70039: ``_host`` was only
+  set in ``__init__``) and refuses plaintext injected after its ``220``.
+* ``data()`` normalises line endings, dot-stuffs, records a bounded summary of
+  the body, and for LMTP reads one reply per accepted recipient (RFC 2033 §4.2).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import smtplib
+import socket
+import ssl
+import sys
+import time
+
+from smtpdbg.core.errors import CommandAborted, CommandTimeout, LineTooLong, ServerFault, TlsInjection
+from smtpdbg.core.events import Body, Direction, Info, InfoKind, Wire
+from smtpdbg.core.protocol import END_OF_DATA, ProtocolTracker
+from smtpdbg.core.secrets import AuthMasker
+from smtpdbg.core.state import TlsInfo
+from smtpdbg.core.tls import describe, is_verifying, summary
+from smtpdbg.core.transcript import Transcript
+from smtpdbg.core.wire import Limits, ReplyReader, prepare_body, split_head_tail
+
+SEND = Direction.SEND
+RECV = Direction.RECV
+_DRAIN_GRACE = 0.25
+"""Seconds a partial unsolicited line may take to complete before a command is sent."""
+
+
+def _format_address(address) -> str:
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(address) or "(unnamed unix socket)"
+
+
+class TraceMixin:
+    """Recording and bounded I/O for an ``smtplib.SMTP`` subclass."""
+
+    _implicit_tls = False
+
+    def _trace_init(
+        self,
+        transcript: Transcript,
+        *,
+        limits: Limits | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        tls_name: str | None = None,
+    ) -> None:
+        self.transcript = transcript
+        self.limits = limits or Limits()
+        self.tls_context = tls_context
+        """Context for ``starttls()`` (and implicit TLS); smtplib's own default does not verify."""
+        self.tls_name = tls_name
+        """Name for SNI and certificate checks when it differs from the host connected to."""
+        self.tls_info: TlsInfo | None = None
+        self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP))
+        self.deadline: float | None = None
+        """Wall-clock (monotonic) deadline of the running command, set by the session."""
+        self.aborted = False
+        self.close_reason = ""
+        self.banner: tuple[int, bytes] | None = None
+        self.last_reply: tuple[int, bytes] | None = None
+        self.data_replies: list[tuple[int, bytes]] = []
+        self.last_pairing = None
+        """Which command the last reply answered (:class:`smtpdbg.core.protocol.Pairing`)."""
+        """Replies after the final dot: one for SMTP, one per accepted recipient for LMTP."""
+        self._reader: ReplyReader | None = None
+        self._masker = AuthMasker()
+        self._connecting: socket.socket | None = None
+        self._tls = False
+
+    # -- recording ---------------------------------------------------------------------
+    def _record(self, direction: Direction, data: bytes, **extra) -> None:
+        self.transcript.add(Wire, direction=direction, data=data, tls=self._tls, **extra)
+
+    def _info(self, kind: InfoKind, text: str, **extra) -> None:
+        self.transcript.add(Info, kind=kind, text=text, **extra)
+
+    def _print_debug(self, *args) -> None:
+        """smtplib's ``set_debuglevel`` output goes to the transcript, not stderr."""
+        self._info(InfoKind.DEBUG, "smtplib: " + " ".join(str(a) for a in args))
+
+    def _remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CommandTimeout("timed out before the command could finish")
+        return remaining
+
+    # -- connecting ----------------------------------------------------------------------
+    def connect(self, host="localhost", port=0, source_address=None):
+        self._host = host  # CPython gh-70039: starttls() after connect() needs it
+        self.close_reason = ""
+        if source_address:
+            self.source_address = source_address
+        shown = host if port == 0 else _format_address((host, port))
+        self._info(InfoKind.CONNECTING, f"connecting to {shown}")
+        code, message = super().connect(host, port, source_address)
+        self.banner = (code, message)
+        return code, message
+
+    def _open(self, host: str, port: int) -> socket.socket:
+        """Connect a TCP socket that :meth:`abort` and the deadline can interrupt."""
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        last: OSError | None = None
+        for family, kind, proto, _, address in infos:
+            sock = socket.socket(family, kind, proto)
+            self._connecting = sock
+            try:
+                if self.source_address:
+                    sock.bind(self.source_address)
+                sock.setblocking(False)
+                err = sock.connect_ex(address)
+                while err != 0:
+                    if err not in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN):
+                        raise OSError(err, os.strerror(err))
+                    if self.aborted:
+                        raise CommandAborted("aborted by the user while connecting")
+                    remaining = self._remaining_connect(host, port)
+                    _, writable, _ = select.select([], [sock], [], min(remaining, 0.1))
+                    if writable:
+                        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                        if err:
+                            raise OSError(err, os.strerror(err))
+                        break
+                sock.setblocking(True)
+                return sock
+            except (CommandAborted, CommandTimeout):
+                sock.close()
+                raise
+            except OSError as exc:
+                sock.close()
+                last = exc
+            finally:
+                self._connecting = None
+        raise last if last is not None else OSError(f"no address for {host}")
+
+    def _remaining_connect(self, host: str, port: int) -> float:
+        try:
+            remaining = self._remaining()
+        except CommandTimeout:
+            raise CommandTimeout(f"timed out connecting to {_format_address((host, port))}") from None
+        return 30.0 if remaining is None else remaining
+
+    def _get_socket(self, host, port, timeout):
+        sock = self._open(host, port)
+        self._connected(sock)
+        if self._implicit_tls:
+            sock = self._handshake(sock, self.context, implicit=True)
+        return sock
+
+    def _connected(self, sock: socket.socket) -> None:
+        peer = _format_address(sock.getpeername())
+        local = _format_address(sock.getsockname())
+        self._tls = False
+        self.tls_info = None
+        self._reader = None
+        self.tracker.on_connect()
+        self._masker = AuthMasker()
+        self._info(InfoKind.CONNECTED, f"connected to {peer} from {local}", peer=peer, local=local)
+
+    def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:
+        name = self.tls_name or self._host
+        self._connecting = sock
+        try:
+            sock.settimeout(self._remaining())
+            tls_sock = context.wrap_socket(sock, server_hostname=name)
+        except BaseException:
+            sock.close()
+            raise
+        finally:
+            self._connecting = None
+        self._tls = True
+        self.tls_info = describe(tls_sock, verified=is_verifying(context), server_name=name, implicit=implicit)
+        if implicit:
+            self.tracker.on_implicit_tls()
+        else:
+            self.tracker.on_tls()
+        self._info(InfoKind.TLS, summary(self.tls_info), tls_info=self.tls_info)
+        return tls_sock
+
+    def starttls(self, keyfile=None, certfile=None, context=None, *, force: bool = False):
+        """smtplib's ``starttls()`` with a verifying default context and an injection check.
+
+        Args:
+            force: send STARTTLS even when the server did not advertise it.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not force and not self.has_extn("starttls"):
+            raise smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server.")
+        code, reply = self.docmd("STARTTLS")
+        if code != 220:
+            raise smtplib.SMTPResponseException(code, reply)
+        if context is None:
+            if keyfile or certfile:
+                context = ssl.create_default_context()
+                context.load_cert_chain(certfile, keyfile)
+            else:
+                context = self.tls_context or ssl.create_default_context()
+        reader = self._reader
+        if reader is not None and reader.available():
+            leftover = bytes(reader.buffer)
+            reader.buffer.clear()
+            try:
+                leftover += self.sock.recv(4096) if not leftover else b""
+            except OSError:
+                pass
+            if leftover:
+                self._record(RECV, leftover, note="plaintext after 220, before the TLS handshake")
+            self._fail(
+                TlsInjection(
+                    f"the server sent {len(leftover):,} byte(s) of plaintext after its 220 reply to STARTTLS, "
+                    "before the TLS handshake (STARTTLS command injection, CVE-2011-0411 class). "
+                    "smtpdbg refuses to continue on this connection"
+                )
+            )
+        self.sock = self._handshake(self.sock, context, implicit=False)
+        self.file = None
+        self._reader = None
+        # RFC 3207 §4.2: discard knowledge obtained before TLS.
+        self.helo_resp = None
+        self.ehlo_resp = None
+        self.esmtp_features = {}
+        self.does_esmtp = False
+        return code, reply
+
+    # -- sending ---------------------------------------------------------------------------
+    def send(self, s):
+        """Record and send a command (or raw bytes); smtplib's ``send()`` contract."""
+        if isinstance(s, str):
+            s = s.encode(self.command_encoding)
+        if not self.sock:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        if self._reader is not None and not self.tracker.pending and self._reader.available():
+            self.drain(0)
+            if not self.sock:
+                raise smtplib.SMTPServerDisconnected("Server not connected")
+        sys.audit("smtplib.send", self, s)
+        self._record_lines(s)
+        self._sendall(s)
+
+    def _record_lines(self, data: bytes, pipelined: bool = False) -> None:
+        tracker = self.tracker
+        masker = self._masker
+        start = 0
+        end = len(data)
+        while start < end:
+            stop = data.find(b"\n", start)
+            stop = end if stop < 0 else stop + 1
+            line = data[start:stop]
+            start = stop
+            if tracker.in_data:
+                self._record(SEND, line, pipelined=pipelined)
+                if line in (b".\r\n", b".\n"):
+                    tracker.on_body_sent()
+                continue
+            if masker.active or line[:4].upper() == b"AUTH":
+                continuation = masker.active
+                shown, redacted, note = masker.on_send(line)
+                self._record(SEND, shown, redacted=redacted, note=note, pipelined=pipelined)
+                tracker.on_send(line, auth_continuation=continuation)
+                if masker.user:
+                    tracker.note_auth(masker.user, masker.mechanism)
+                continue
+            self._record(SEND, line, pipelined=pipelined)
+            tracker.on_send(line)
+
+    def _sendall(self, data: bytes) -> None:
+        sock = self.sock
+        try:
+            sock.settimeout(self._remaining())
+            sock.sendall(data)
+        except (socket.timeout, TimeoutError):
+            self._fail(CommandTimeout("timed out sending to the server (it stopped reading)"))
+        except OSError as exc:
+            if self.aborted:
+                self._fail(CommandAborted("aborted by the user; the connection was shut down"))
+            self.close_reason = f"send failed: {exc.strerror or exc}"
+            self.close()
+            raise smtplib.SMTPServerDisconnected("Server not connected") from exc
+
+    def send_pipelined(self, lines: list[bytes]) -> None:
+        """Send several command lines in one write (RFC 2920); replies are read by the caller."""
+        if not self.sock:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        data = b"".join(lines)
+        self._record_lines(data, pipelined=True)
+        self._sendall(data)
+
+    # -- DATA -----------------------------------------------------------------------------
+    def data(self, msg):
+        """Send DATA and the message; for LMTP read one reply per accepted recipient."""
+        self.putcmd("data")
+        code, repl = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        expected = self.tracker.expected_data_replies
+        body = prepare_body(msg)
+        self.send_body(body)
+        self.data_replies = [self.getreply() for _ in range(expected)]
+        for code, repl in self.data_replies:
+            if code != 250:
+                return code, repl
+        return self.data_replies[-1]
+
+    def send_body(self, body) -> None:
+        """Record a bounded summary of a prepared body and send it with its final dot."""
+        head, tail, omitted, line_count = split_head_tail(body.payload, self.limits)
+        self._record_body(body, head, tail, omitted, line_count)
+        self.tracker.on_body_sent()
+        if body.payload:
+            self._sendall(body.payload)
+        self._sendall(body.terminator)
+
+    def _record_body(self, body, head, tail, omitted, line_count) -> None:
+        if omitted or tail:
+            tail = tail + (body.terminator,)
+        else:
+            head = head + (body.terminator,)
+        self.transcript.add(
+            Body,
+            size=body.size,
+            line_count=line_count + 1,
+            head=head,
+            tail=tail,
+            omitted=omitted,
+            tls=self._tls,
+            stuffed=body.stuffed,
+        )
+
+    # -- receiving -------------------------------------------------------------------------
+    def getreply(self):
+        """Read one reply under the command's deadline; smtplib's ``getreply()`` contract."""
+        code, text, _ = self.read_reply()
+        return code, text
+
+    def _ensure_reader(self) -> ReplyReader:
+        reader = self._reader
+        if reader is None or reader.sock is not self.sock:
+            if self.sock is None:
+                raise smtplib.SMTPServerDisconnected("please run connect() first")
+            reader = self._reader = ReplyReader(self.sock, self.limits)
+        return reader
+
+    def read_reply(self, deadline: float | None = None, *, quiet: bool = False) -> tuple[int, bytes, list[bytes]]:
+        """Read one (possibly multi-line) reply, record it, and pair it with its command.
+
+        Returns:
+            ``(code, text, lines)`` where text joins the lines' texts with ``\\n``
+            as smtplib does and code is -1 for a line without a valid code.
+        """
+        reader = self._ensure_reader()
+        if deadline is None:
+            deadline = self.deadline
+        limits = self.limits
+        texts: list[bytes] = []
+        lines: list[bytes] = []
+        first = None
+        size = 0
+        errcode = -1
+        while True:
+            try:
+                line = reader.readline(deadline)
+            except LineTooLong as fault:
+                self._record(RECV, fault.kept, note=f"truncated: the line was {fault.size:,} bytes")
+                self._fail(fault)
+            except ServerFault as fault:
+                if reader.buffer:
+                    fragment = bytes(reader.buffer)
+                    reader.buffer.clear()
+                    self._record(RECV, fragment, note="incomplete line")
+                self._fail(fault)
+            except OSError as exc:
+                self.close_reason = f"receive failed: {exc.strerror or exc}"
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed: " + str(exc)) from exc
+            if not line:
+                waiting = " in the middle of a multi-line reply" if lines else ""
+                self.close_reason = f"the server closed the connection{waiting}"
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            lines.append(line)
+            size += len(line)
+            code = line[:3]
+            valid = len(code) == 3 and code.isdigit()
+            note = ""
+            if valid and self._masker.active:
+                note = self._masker.on_reply(int(code), line[4:].strip(b" \t\r\n")) if line[3:4] != b"-" else ""
+            self._record(RECV, line, note=note)
+            texts.append(line[4:].strip(b" \t\r\n"))
+            if not line.endswith(b"\r\n"):
+                self._warn_line_ending(line)
+            if not valid:
+                errcode = -1
+                self._warn(f"reply line without a valid 3-digit code: {line[:40]!r}")
+                break
+            errcode = int(code)
+            if first is None:
+                first = errcode
+            elif errcode != first:
+                self._warn(
+                    f"reply code changed from {first} to {errcode} inside one multi-line reply "
+                    "(RFC 5321 §4.2.1: every line must carry the same code)"
+                )
+            if line[3:4] != b"-":
+                break
+            if len(lines) >= limits.max_reply_lines or size > limits.max_reply_bytes:
+                self._fail(
+                    ServerFault(
+                        f"the server's multi-line reply exceeded {len(lines):,} lines / {size:,} bytes "
+                        f"(limits {limits.max_reply_lines:,} lines, {limits.max_reply_bytes:,} bytes); "
+                        "the reply was cut off here",
+                        category="reply-too-long",
+                    )
+                )
+        text = b"\n".join(texts)
+        pairing = self.tracker.on_reply(errcode, text.decode("utf-8", "replace"))
+        self.last_pairing = pairing
+        if pairing.unsolicited and not quiet:
+            self._warn(f"unsolicited reply {errcode}: no command was waiting for it")
+        if self._masker.active and errcode != 334:
+            self._masker.on_reply(errcode, b"")
+        self.last_reply = (errcode, text)
+        return errcode, text, lines
+
+    def _warn_line_ending(self, line: bytes) -> None:
+        if line.endswith(b"\n"):
+            self._warn("bare LF line ending (RFC 5321 §2.3.8 requires CRLF)")
+        elif line.endswith(b"\r"):
+            self._warn("line ended by a bare CR at end of stream (RFC 5321 §2.3.8 requires CRLF)")
+        else:
+            self._warn("the last line had no line ending before the connection closed")
+
+    def _warn(self, text: str) -> None:
+        self._info(InfoKind.WARNING, text)
+
+    def drain(self, wait: float = 0.5, *, max_bytes: int | None = None) -> list[tuple[int, bytes]]:
+        """Read replies that arrived outside their command, for up to ``wait`` seconds of quiet.
+
+        A reply still owed to an earlier command (``raw`` read fewer than it
+        sent) is paired with it and flagged as late; one no command asked for
+        is flagged as unsolicited. Returns the replies read.
+        """
+        replies: list[tuple[int, bytes]] = []
+        reader = self._ensure_reader()
+        budget = max_bytes if max_bytes is not None else self.limits.max_reply_bytes
+        read = 0
+        while self.sock is not None:
+            if not reader.available():
+                if wait <= 0 or not self._wait_readable(reader, wait):
+                    break
+            try:
+                code, text, lines = self.read_reply(time.monotonic() + max(wait, _DRAIN_GRACE), quiet=True)
+            except CommandTimeout:
+                break
+            read += sum(len(line) for line in lines)
+            replies.append((code, text))
+            shown = code if code >= 0 else "(no code)"
+            pairing = self.last_pairing
+            if pairing is None or pairing.unsolicited:
+                self._warn(f"unsolicited reply {shown}: no command was waiting for it")
+            else:
+                self._warn(f"late reply {shown} to {pairing.command}: it arrived after that command stopped reading")
+            if read > budget:
+                self._fail(
+                    ServerFault(
+                        f"the server flooded {read:,} bytes nobody asked for (limit {budget:,}); connection closed",
+                        category="flood",
+                    )
+                )
+        return replies
+
+    def _wait_readable(self, reader: ReplyReader, wait: float) -> bool:
+        try:
+            readable, _, _ = select.select([reader.sock], [], [], wait)
+        except (OSError, ValueError):
+            return False
+        return bool(readable)
+
+    # -- closing and aborting --------------------------------------------------------------
+    def _fail(self, fault: ServerFault):
+        self.close_reason = str(fault)
+        self.close()
+        raise fault
+
+    def close(self):
+        sock = self.sock
+        reason = self.close_reason or "closed by the client"
+        try:
+            super().close()
+        finally:
+            self._reader = None
+            if sock is not None:
+                self.tracker.on_close()
+                self._tls = False
+                self._info(InfoKind.CLOSED, f"connection closed: {reason}")
+            self.close_reason = ""
+
+    def quit(self):
+        result = self.docmd("quit")
+        self.close_reason = "QUIT"
+        self.close()
+        return result
+
+    def abort(self) -> bool:
+        """Interrupt a blocked command from another thread by shutting the socket down."""
+        self.aborted = True
+        reader = self._reader
+        if reader is not None:
+            reader.aborted = True
+        sock = self._connecting or self.sock
+        if sock is None:
+            return False
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return True
+
+
+class TracedSMTP(TraceMixin, smtplib.SMTP):
+    """``smtplib.SMTP`` with a wire transcript."""
+
+    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
+        self._trace_init(transcript, **trace)
+        super().__init__("", 0, local_hostname, timeout, source_address)
+
+
+class TracedSMTP_SSL(TraceMixin, smtplib.SMTP_SSL):
+    """``smtplib.SMTP_SSL`` (implicit TLS) with a wire transcript."""
+
+    _implicit_tls = True
+
+    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
+        self._trace_init(transcript, **trace)
+        context = self.tls_context or ssl.create_default_context()
+        super().__init__("", 0, local_hostname, timeout=timeout, context=context, source_address=source_address)
+
+
+class TracedLMTP(TraceMixin, smtplib.LMTP):
+    """``smtplib.LMTP`` (TCP or unix socket) with a wire transcript and RFC 2033 DATA replies."""
+
+    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
+        self._trace_init(transcript, **trace)
+        super().__init__("", smtplib.LMTP_PORT, local_hostname, source_address, timeout)
+
+    def connect(self, host="localhost", port=0, source_address=None):
+        if not host or host[0] != "/":
+            return super().connect(host, port, source_address)
+        self._host = host
+        self.close_reason = ""
+        self._info(InfoKind.CONNECTING, f"connecting to unix socket {host}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._connecting = sock
+        try:
+            sock.settimeout(self._remaining())
+            sock.connect(host)
+        except BaseException:
+            sock.close()
+            raise
+        finally:
+            self._connecting = None
+        self.sock = sock
+        self.file = None
+        self._tls = False
+        self.tls_info = None
+        self._reader = None
+        self.tracker.on_connect()
+        self._masker = AuthMasker()
+        self._info(InfoKind.CONNECTED, f"connected to unix socket {host}", peer=host, local="")
+        code, message = self.getreply()
+        self.banner = (code, message)
+        return code, message

@@ -1,0 +1,77 @@
+"""The transcript store: every event of a session, in order, with listeners.
+
+Events are appended from the session thread (and, for an abort, from the
+thread that asked for it); listeners are called synchronously on the thread
+that appended, so a frontend listener must only hand the event over (post a
+message, put it in a queue), never block or touch widgets directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Iterator
+
+from smtpdbg.core.events import Event
+
+Listener = Callable[[Event], None]
+
+
+class Transcript:
+    """An append-only list of events with subscribers."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._lock = threading.Lock()
+        self._listeners: tuple[Listener, ...] = ()
+        self.listener_errors = 0
+        """Exceptions raised by listeners (swallowed so a frontend bug cannot break the session)."""
+
+    def add(self, cls: type[Event], **fields) -> Event:
+        """Create an event of ``cls`` with the next sequence number and append it."""
+        with self._lock:
+            event = cls(seq=len(self._events) + 1, mono=time.monotonic(), wall=time.time(), **fields)
+            self._events.append(event)
+            listeners = self._listeners
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - see listener_errors
+                self.listener_errors += 1
+        return event
+
+    def subscribe(self, listener: Listener, *, replay: bool = False) -> Callable[[], None]:
+        """Call ``listener`` for every new event; returns a function that unsubscribes.
+
+        Args:
+            replay: first call it for every event already recorded.
+        """
+        with self._lock:
+            self._listeners = self._listeners + (listener,)
+            past = list(self._events) if replay else []
+        for event in past:
+            listener(event)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners = tuple(l for l in self._listeners if l is not listener)
+
+        return unsubscribe
+
+    def snapshot(self) -> list[Event]:
+        with self._lock:
+            return list(self._events)
+
+    def since(self, seq: int) -> list[Event]:
+        """Events with a sequence number greater than ``seq``."""
+        with self._lock:
+            return self._events[seq:]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.snapshot())
+
+    def __getitem__(self, index: int) -> Event:
+        return self._events[index]

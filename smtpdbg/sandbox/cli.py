@@ -1,0 +1,185 @@
+"""``smtpdbg sandbox``: run the sandbox server on its own until Ctrl-C or SIGTERM.
+
+Human mode prints the endpoints, the demo login and the CA file, then one line
+per received message. ``--json`` is for a parent process: exactly one JSON
+object line on stdout, flushed before serving, and nothing more on stdout
+(message lines go to stderr). Both modes exit 0 on SIGINT/SIGTERM after
+removing the CA file, the LMTP socket and the sandbox directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, TextIO
+
+from smtpdbg.sandbox.model import Endpoints, ReceivedMessage, SandboxConfig
+
+if TYPE_CHECKING:
+    from smtpdbg.sandbox.server import Sandbox
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``smtpdbg sandbox``."""
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg sandbox",
+        description="Run the smtpdbg sandbox SMTP/SMTPS/LMTP server on loopback.",
+    )
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print one JSON line with the endpoints on stdout, then log to stderr only",
+    )
+    parser.add_argument("--port-smtp", type=_port, default=0, metavar="N",
+                        help="port of the plain listener (default 0: any free port)")
+    parser.add_argument("--port-smtps", type=_port, default=0, metavar="N",
+                        help="port of the implicit-TLS listener (default 0: any free port)")
+    parser.add_argument("--no-lmtp", action="store_true", help="do not run the LMTP listener")
+    parser.add_argument("--require-tls-auth", action="store_true",
+                        help="offer AUTH on the plain listener only after STARTTLS")
+    parser.add_argument("--reject", action="append", default=[], metavar="ADDR",
+                        help="answer RCPT TO this address with 550 5.1.1 (repeatable)")
+    parser.add_argument("--greylist", action="append", default=[], metavar="ADDR",
+                        help="answer RCPT TO this address with 451 4.7.1 (repeatable)")
+    parser.add_argument("--banner-delay", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="wait this long before sending the 220 banner")
+    parser.add_argument("--advertise", action="append", default=[], metavar="KEYWORD",
+                        help="extra EHLO keyword to advertise, e.g. DSN (repeatable)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show aiosmtpd's own log on stderr")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """Turn parsed options into a :class:`SandboxConfig`."""
+    return SandboxConfig(
+        smtp_port=args.port_smtp,
+        smtps_port=args.port_smtps,
+        lmtp=not args.no_lmtp,
+        auth_require_tls=args.require_tls_auth,
+        reject=frozenset(a.lower() for a in args.reject),
+        greylist=frozenset(a.lower() for a in args.greylist),
+        banner_delay=args.banner_delay,
+        extra_extensions=tuple(args.advertise),
+    )
+
+
+def endpoints_json(ep: Endpoints) -> str:
+    """The one-line JSON description of the endpoints that ``--json`` prints."""
+    return json.dumps({
+        "smtp": f"{ep.smtp[0]}:{ep.smtp[1]}",
+        "smtps": f"{ep.smtps[0]}:{ep.smtps[1]}",
+        "lmtp": ep.lmtp,
+        "user": ep.user,
+        "password": ep.password,
+        "ca": ep.ca_path,
+    })
+
+
+def describe_endpoints(ep: Endpoints) -> str:
+    """The human-readable start-up text."""
+    lmtp = ep.lmtp or "(off)"
+    return "\n".join([
+        f"smtpdbg sandbox ({ep.hostname}) is running; Ctrl-C stops it.",
+        f"  SMTP + STARTTLS  {ep.smtp[0]}:{ep.smtp[1]}",
+        f"  SMTPS            {ep.smtps[0]}:{ep.smtps[1]}",
+        f"  LMTP             {lmtp}",
+        f"  login            {ep.user} / {ep.password}  (AUTH PLAIN, LOGIN, CRAM-MD5)",
+        f"  CA certificate   {ep.ca_path}",
+    ])
+
+
+def describe_message(message: ReceivedMessage) -> str:
+    """One log line for a received message: listener, sender, recipients, size."""
+    sender = message.mail_from or "<>"
+    return (f"[{message.listener}] from {sender} to {', '.join(message.rcpt_tos)} "
+            f"({len(message.content)} bytes)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox until SIGINT or SIGTERM.
+
+    Returns:
+        0 after a signal, 1 if the sandbox could not start, 2 on bad options.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help and usage errors
+        return exit_.code if isinstance(exit_.code, int) else 2
+    from smtpdbg.sandbox.server import Sandbox  # aiosmtpd only after parsing
+
+    log_stream: TextIO = sys.stderr if args.json else sys.stdout
+    if args.verbose:
+        _show_mail_log()
+
+    def on_message(message: ReceivedMessage) -> None:
+        print(describe_message(message), file=log_stream, flush=True)
+
+    sandbox = Sandbox(config_from_args(args), on_message=on_message)
+    try:
+        endpoints = sandbox.start()
+    except OSError as error:
+        print(f"smtpdbg sandbox: cannot start: {error}", file=sys.stderr)
+        return 1
+    try:
+        if args.json:
+            print(endpoints_json(endpoints), flush=True)
+        else:
+            print(describe_endpoints(endpoints), flush=True)
+        _serve_until_signal()
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def _serve_until_signal() -> None:
+    """Block until SIGTERM or SIGINT (Ctrl-C)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _show_mail_log() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.getLogger("mail.log").addHandler(handler)
+    logging.getLogger("mail.log").setLevel(logging.INFO)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0..65535")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("seconds must be between 0 and 3600")
+    return value

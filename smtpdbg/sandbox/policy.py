@@ -1,0 +1,178 @@
+"""What the sandbox answers, and what it records: the aiosmtpd handler.
+
+The replies are chosen to teach and to test, and never depend on the machine:
+
+========================================  ==============================================
+Situation                                 Reply
+========================================  ==============================================
+MAIL FROM accepted                        ``250 2.1.0 OK``
+RCPT to a ``reject@`` local part, or to   ``550 5.1.1 <addr>: Recipient address rejected:
+an address in ``config.reject``           User unknown``
+RCPT to ``greylist@``, or to an address   ``451 4.7.1 Greylisted, try again later``
+in ``config.greylist``
+RCPT to ``full@`` (SMTP)                  ``452 4.2.2 Mailbox full``
+any other RCPT                            ``250 2.1.5 OK``
+DATA with header ``X-Sandbox-Reject:      ``554 5.6.0 Message rejected by sandbox policy``
+yes``                                     (after the final dot)
+DATA otherwise (SMTP)                     ``250 2.0.0 OK: message accepted``
+DATA over LMTP                            one line per accepted recipient (RFC 2033 §4.2):
+                                          ``452 4.2.2 <addr> Mailbox full`` for ``full@``,
+                                          else ``250 2.0.0 <addr> delivered``
+VRFY of a known user                      ``250 2.1.5 Alice <alice@HOSTNAME>``
+VRFY of another user at HOSTNAME (or of   ``550 5.1.1 <addr>: User unknown``
+a bare local part)
+VRFY of an address in another domain      ``252 2.1.5 Cannot VRFY user, but will accept
+                                          message and attempt delivery``
+========================================  ==============================================
+
+Known users are ``alice``, ``bob``, ``carol`` and the configured demo login.
+Local parts are compared case-insensitively. Over LMTP a ``full@`` recipient is
+accepted at RCPT and refused at DATA, so the per-recipient replies differ.
+A message is recorded once it is accepted for at least one recipient; for LMTP
+only the recipients it was delivered to are listed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
+
+KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
+"""Local parts VRFY confirms, with their display names."""
+
+REJECT_HEADER = re.compile(rb"^X-Sandbox-Reject:[ \t]*yes[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+"""The header that makes the sandbox refuse a message after the final dot."""
+
+REPLY_MAIL_OK = "250 2.1.0 OK"
+REPLY_RCPT_OK = "250 2.1.5 OK"
+REPLY_GREYLISTED = "451 4.7.1 Greylisted, try again later"
+REPLY_FULL = "452 4.2.2 Mailbox full"
+REPLY_POLICY_REJECT = "554 5.6.0 Message rejected by sandbox policy"
+REPLY_DATA_OK = "250 2.0.0 OK: message accepted"
+
+
+def local_part(address: str) -> str:
+    """The lower-cased part before the last ``@`` (the whole address if there is none)."""
+    return address.rpartition("@")[0].lower() if "@" in address else address.lower()
+
+
+def rcpt_reply(address: str, config: SandboxConfig, *, lmtp: bool = False) -> str | None:
+    """The refusal for a recipient at RCPT time, or None to accept it."""
+    lowered, local = address.lower(), local_part(address)
+    if local == "reject" or lowered in config.reject:
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+    if local == "greylist" or lowered in config.greylist:
+        return REPLY_GREYLISTED
+    if local == "full" and not lmtp:
+        return REPLY_FULL
+    return None
+
+
+def lmtp_delivery_reply(address: str) -> str:
+    """The per-recipient LMTP reply after the final dot."""
+    if local_part(address) == "full":
+        return f"452 4.2.2 <{address}> Mailbox full"
+    return f"250 2.0.0 <{address}> delivered"
+
+
+def vrfy_reply(address: str, config: SandboxConfig) -> str:
+    """The VRFY answer for ``address`` (see the module docstring)."""
+    local, _, domain = address.rpartition("@") if "@" in address else (address, "", "")
+    if domain and domain.lower() != config.hostname.lower():
+        return "252 2.1.5 Cannot VRFY user, but will accept message and attempt delivery"
+    known = dict(KNOWN_USERS)
+    known.setdefault(local_part(config.user), config.user)
+    name = known.get(local.lower())
+    if name is None:
+        return f"550 5.1.1 <{address}>: User unknown"
+    return f"250 2.1.5 {name} <{local.lower()}@{config.hostname}>"
+
+
+def is_policy_reject(content: bytes) -> bool:
+    """Whether the header section of ``content`` carries ``X-Sandbox-Reject: yes``."""
+    header_end = re.search(rb"\r?\n\r?\n", content)
+    headers = content if header_end is None else content[: header_end.start() + 1]
+    return REJECT_HEADER.search(headers) is not None
+
+
+class SandboxHandler:
+    """aiosmtpd handler shared by all listeners; ``server`` tells them apart."""
+
+    def __init__(self, config: SandboxConfig, record: Callable[[ReceivedMessage], None]) -> None:
+        self._config = config
+        self._record = record
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # With a 5-argument hook aiosmtpd leaves remembering the greeting to us.
+        session.host_name = hostname
+        present = {line[4:].split(" ", 1)[0].upper() for line in responses[1:]}
+        extra = [
+            f"250-{keyword}"
+            for keyword in server.extra_extensions
+            if keyword.strip() and keyword.split()[0].upper() not in present
+        ]
+        return responses[:-1] + extra + responses[-1:]
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options = list(server.pending_params)
+        return REPLY_MAIL_OK
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        refusal = rcpt_reply(address, self._config, lmtp=server.listener == "lmtp")
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.append(tuple(server.pending_params))
+        return REPLY_RCPT_OK
+
+    async def handle_VRFY(self, server: Any, session: Any, envelope: Any, address: str) -> str:
+        return vrfy_reply(address, self._config)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content: bytes = envelope.content
+        rejected = is_policy_reject(content)
+        recipients = list(zip(envelope.rcpt_tos, envelope.rcpt_options))
+        if server.listener != "lmtp":
+            if rejected:
+                return REPLY_POLICY_REJECT
+            self._record_message(server, session, envelope, recipients)
+            return REPLY_DATA_OK
+        # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. aiosmtpd
+        # pushes our string as one write, so CRLF-joined lines become separate replies.
+        replies = [
+            REPLY_POLICY_REJECT if rejected else lmtp_delivery_reply(address)
+            for address, _ in recipients
+        ]
+        delivered = [pair for pair, reply in zip(recipients, replies) if reply.startswith("250")]
+        if delivered:
+            self._record_message(server, session, envelope, delivered)
+        return "\r\n".join(replies)
+
+    def _record_message(
+        self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]]
+    ) -> None:
+        self._record(
+            ReceivedMessage(
+                listener=server.listener,
+                # aiosmtpd keeps the null reverse-path as the literal "<>".
+                mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
+                mail_options=tuple(envelope.mail_options),
+                rcpt_tos=tuple(address for address, _ in recipients),
+                rcpt_options=tuple(tuple(options) for _, options in recipients),
+                content=bytes(envelope.content),
+                peer=session.peer,
+                tls=server.tls_active,
+                auth_user=session.auth_data if session.authenticated else None,
+                helo=session.host_name,
+            )
+        )
+
