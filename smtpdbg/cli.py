@@ -52,6 +52,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def die(message: str) -> SystemExit:
+    """Print ``smtpdbg: message`` and return the exit (status 2: bad usage) for the caller to raise."""
+    print(f"smtpdbg: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by the app, the REPL and ``run``."""
     group = parser.add_argument_group("connection")
@@ -75,7 +81,7 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
     from smtpdbg.core.target import Target, TargetError, parse_target
 
     if args.ca and not os.path.isfile(args.ca):
-        raise SystemExit(f"smtpdbg: --ca {args.ca}: no such file")
+        raise die(f"--ca {args.ca}: no such file")
     options = SessionOptions(
         timeout=args.timeout,
         local_hostname=args.local_hostname,
@@ -88,7 +94,7 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
         try:
             return Resolved(parse_target(target_text), options)
         except TargetError as exc:
-            raise SystemExit(f"smtpdbg: {exc}") from None
+            raise die(str(exc)) from None
     from dataclasses import replace
 
     from smtpdbg.sandbox import Sandbox, SandboxConfig

@@ -136,7 +136,7 @@ def esmtp(greeting: Reply = b"220 fake.test ESMTP\r\n", **replies: Reply) -> Beh
     """ESMTP that answers each verb normally unless ``replies`` overrides it.
 
     Keys are verbs (``EHLO``, ``MAIL``, ``DATA``, ``END`` for the reply after the
-    final dot, ``STARTTLS`` ...); values are the reply bytes or a function
+    final dot, ``STARTTLS`` ..., ``*`` for any other line); values are the reply bytes or a function
     ``(conn, line)`` that does whatever the fault needs.
     """
     defaults: dict[str, Reply] = {"EHLO": EHLO, "HELO": b"250 fake.test\r\n", "DATA": b"354 go ahead\r\n",
@@ -156,7 +156,7 @@ def esmtp(greeting: Reply = b"220 fake.test ESMTP\r\n", **replies: Reply) -> Beh
             if not line:
                 return
             verb = line.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
-            reply = defaults.get(verb, b"250 OK\r\n")
+            reply = defaults.get(verb, defaults.get("*", b"250 OK\r\n"))
             answer(conn, reply, line)
             if verb == "DATA" and reply == defaults["DATA"] and not callable(reply):
                 conn.read_data()

@@ -126,12 +126,12 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Classified(
             "tls-verify",
-            f"TLS certificate verification failed: {exc.verify_message or exc.reason}. "
+            f"TLS certificate verification failed: {getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None) or exc}. "
             "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure",
             name,
         )
     if isinstance(exc, ssl.SSLError):
-        return Classified("tls-error", f"TLS failed{where}: {exc.reason or exc}", name)
+        return Classified("tls-error", f"TLS failed{where}: {getattr(exc, 'reason', None) or exc}", name)
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return Classified("timeout", f"timed out{where}", name)
     if isinstance(exc, ConnectionRefusedError):

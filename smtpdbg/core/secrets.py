@@ -79,6 +79,7 @@ class AuthMasker:
             self.mechanism = words[1].decode("ascii", "replace").upper()
             self.step = 0
             self.user = None
+            self.last_challenge = b""
             self.active = True
             if len(words) == 3:
                 note = self._response_note(words[2])
@@ -109,8 +110,10 @@ class AuthMasker:
                 return f"PLAIN authzid={authz!r} user={self.user!r} password=<hidden>"
             return "PLAIN response (malformed: expected authzid\\0user\\0password)"
         if mech == "LOGIN":
+            # The user name is the first LOGIN datum (smtplib counts, it does not read the
+            # prompt); a prompt is only trusted to say "password", never to expose one.
             asked = self.last_challenge.lower()
-            if self.step == 0 or b"user" in asked:
+            if self.user is None and b"pass" not in asked:
                 self.user = decoded.decode("utf-8", "replace")
                 return f"LOGIN user name {self.user!r}"
             return "LOGIN password <hidden>"

@@ -54,10 +54,14 @@ def spawn(child_env: dict[str, str]) -> Iterator:
         return children[-1]
 
     yield start
-    for child in children:
+    for child in children:  # after a failed assertion: still let it clean up
         if child.proc.poll() is None:
-            child.proc.kill()
-            child.proc.communicate()
+            child.proc.terminate()
+            try:
+                child.proc.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.communicate()
 
 
 def address(text: str) -> tuple[str, int]:

@@ -1,0 +1,198 @@
+"""The command line end to end: ``smtpdbg run`` against ``smtpdbg sandbox --json`` in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import repo_env
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def sandbox_process():
+    process = subprocess.Popen([PYTHON, "-m", "smtpdbg", "sandbox", "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=repo_env())
+    line = process.stdout.readline()
+    info = json.loads(line)
+    yield info
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+
+
+def smtpdbg(*args: str, stdin: str | None = None, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    environment = repo_env()
+    environment.update(env or {})
+    return subprocess.run([PYTHON, "-m", "smtpdbg", *args], input=stdin, capture_output=True, text=True,
+                          env=environment, timeout=timeout)
+
+
+GOOD = textwrap.dedent("""\
+    # a whole session
+    ehlo client.smtpdbg.test
+    expect 250
+    expect has STARTTLS
+    starttls
+    ehlo client.smtpdbg.test
+    auth LOGIN alice --password-env SANDBOX_PW
+    expect 235
+    mail alice@sandbox.smtpdbg.test
+    rcpt bob@sandbox.smtpdbg.test
+    expect 2.1.5
+    data
+    Subject: from a script
+
+    .hello with a leading dot
+    .
+    expect /accepted/
+    quit
+    """)
+
+
+def test_run_script_end_to_end(sandbox_process, tmp_path):
+    script = tmp_path / "good.smtp"
+    script.write_text(GOOD)
+    result = smtpdbg("run", str(script), "--target", sandbox_process["smtp"], "--ca", sandbox_process["ca"],
+                     env={"SANDBOX_PW": sandbox_process["password"]})
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "<-  220 sandbox.smtpdbg.test smtpdbg sandbox" in out
+    assert " -> ehlo client.smtpdbg.test" in out
+    assert "=== TLS established" in out and "verified" in out
+    assert " ~> AUTH LOGIN ********" in out
+    assert sandbox_process["password"] not in out
+    assert " ~> ..hello with a leading dot" in out
+    assert "<~  221" in out
+    assert "0 failed, 0 expectation(s) not met: ok" in out
+    assert "\x1b[" not in out  # not a terminal: no colour
+
+
+@pytest.mark.parametrize(
+    "script, code, words",
+    [
+        ("ehlo\nmail a@sandbox.smtpdbg.test\nrcpt reject@sandbox.smtpdbg.test\n", 9, "[rcpt]"),
+        ("ehlo\nmail a@sandbox.smtpdbg.test\nrcpt reject@sandbox.smtpdbg.test\nexpect 550\nexpect 5.1.1\nquit\n", 0, "ok"),
+        ("ehlo\nexpect 251\n", 12, "expected 251, got 250"),
+        ("ehlo\nexpect has CHUNKING\n", 12, "not advertised"),
+        ("ehlo\nauth PLAIN alice --password-env WRONG_PW\n", 7, "[auth]"),
+        ("ehlo\nnot-a-command\n", 2, "line 2"),
+    ],
+)
+def test_run_exit_status_names_the_failing_stage(sandbox_process, tmp_path, script, code, words):
+    path = tmp_path / "s.smtp"
+    path.write_text(script)
+    result = smtpdbg("run", str(path), "--target", sandbox_process["smtp"], "--ca", sandbox_process["ca"],
+                     env={"WRONG_PW": "nope"})
+    assert result.returncode == code, result.stdout + result.stderr
+    assert words in result.stdout + result.stderr
+
+
+def test_run_reads_the_script_from_stdin_and_never_prompts(sandbox_process):
+    result = smtpdbg("run", "-", "--target", sandbox_process["smtp"], "--ca", sandbox_process["ca"],
+                     stdin="ehlo\nlogin alice\n", timeout=30)
+    assert result.returncode == 7
+    assert "stdin is not a terminal" in result.stdout
+
+
+def test_run_on_the_embedded_sandbox_when_no_target(tmp_path):
+    path = tmp_path / "s.smtp"
+    path.write_text("ehlo\nstarttls\nehlo\nquit\n")
+    result = smtpdbg("run", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verified" in result.stdout
+
+
+def test_run_against_lmtp_unix_socket(sandbox_process, tmp_path):
+    path = tmp_path / "s.smtp"
+    path.write_text("ehlo\nmail a@x.test\nrcpt b@x.test\nrcpt full@x.test\ndata\nSubject: l\n\nx\n.\nexpect 250\n")
+    result = smtpdbg("run", str(path), "--target", sandbox_process["lmtp"], "--keep-going")
+    assert "<-  250 2.0.0 <b@x.test> delivered" in result.stdout or "<-  250" in result.stdout
+    assert "452" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "x.smtp", "--target", "ftp://host"], "unknown scheme"),
+        (["run", "x.smtp", "--target", "host:99999"], "out of range"),
+        (["run", "x.smtp", "--target", "localhost:25", "--ca", "/nonexistent.pem"], "no such file"),
+        (["run", "/nonexistent/script.smtp", "--target", "127.0.0.1:9"], "cannot read"),
+        (["run", "x.smtp", "--timeout", "0"], "must be more than 0"),
+    ],
+)
+def test_bad_local_input_gives_a_clear_message(args, message):
+    result = smtpdbg(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_connection_refused_exit_status():
+    result = smtpdbg("run", "-", "--target", "127.0.0.1:9", stdin="ehlo\n")
+    assert result.returncode == 3
+    assert "connection refused" in result.stdout
+
+
+def test_app_without_a_terminal_refuses_clearly():
+    result = smtpdbg(stdin="")
+    assert result.returncode == 2
+    assert "needs a terminal" in result.stderr and "smtpdbg run" in result.stderr
+
+
+def test_version():
+    result = smtpdbg("--version")
+    assert result.returncode == 0 and result.stdout.startswith("smtpdbg ")
+
+
+HYGIENE = textwrap.dedent("""\
+    import sys
+    {imports}
+    banned = {{"textual", "prompt_toolkit", "rich"}} | set({extra})
+    loaded = sorted({{m.split(".")[0] for m in sys.modules}} & banned)
+    print(",".join(loaded))
+    """)
+
+
+@pytest.mark.parametrize(
+    "imports, extra",
+    [
+        ("import smtpdbg.core, smtpdbg.core.session, smtpdbg.core.completion, smtpdbg.core.handlers, smtpdbg.core.traced, "
+         "smtpdbg.core.catalog, smtpdbg.core.describe, smtpdbg.core.script, smtpdbg.core.history", []),
+        ("import smtpdbg.sandbox, smtpdbg.sandbox.server", []),
+        ("import smtpdbg.cli, smtpdbg.runner", ["aiosmtpd", "trustme"]),
+    ],
+)
+def test_core_never_imports_a_ui_toolkit(imports, extra):
+    code = HYGIENE.format(imports=imports, extra=extra)
+    result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=repo_env(), timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_run_with_a_target_loads_no_ui_toolkit_nor_server(sandbox_process, tmp_path):
+    path = tmp_path / "s.smtp"
+    path.write_text("noop\n")
+    code = textwrap.dedent(f"""\
+        import sys
+        from smtpdbg.cli import main
+        rc = main(["run", {str(path)!r}, "--target", {sandbox_process['smtp']!r}])
+        loaded = {{m.split(".")[0] for m in sys.modules}} & {{"textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme"}}
+        print("LOADED", sorted(loaded), rc)
+        """)
+    result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=repo_env(), timeout=30)
+    assert "LOADED [] 0" in result.stdout, result.stdout + result.stderr
+
+
+def test_readme_and_ci_run_the_same_test_command():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    ci = [l for l in (root / ".ci" / "run").read_text().splitlines() if l.startswith("python3 -m venv")]
+    assert len(ci) == 1
+    assert f"\n{ci[0]}\n" in (root / "README.md").read_text()
