@@ -16,7 +16,7 @@ from typing import TextIO
 
 from smtpdbg.core.events import Error
 from smtpdbg.core.parser import parse
-from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.render import TextRenderer, safe_text
 from smtpdbg.core.script import ScriptError, Step, parse_script
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
@@ -126,9 +126,9 @@ def summary_lines(result: RunResult) -> list[str]:
     lines = []
     for step, outcome, stage in result.failures:
         reason = outcome.message or f"{outcome.code} {outcome.text}".strip()
-        lines.append(f"FAILED line {step.line}: {step.text}  [{stage}] {reason}")
+        lines.append(f"FAILED line {step.line}: {step.text}  [{stage}] {safe_text(reason)}")
     for step, expected, got in result.mismatches:
-        lines.append(f"MISMATCH line {step.line}: {step.text}  expected {expected}, got {got}")
+        lines.append(f"MISMATCH line {step.line}: {step.text}  expected {expected}, got {safe_text(got)}")
     status = "ok" if result.exit_code == 0 else f"exit {result.exit_code}"
     lines.append(f"{result.commands} command(s), {len(result.failures)} failed, {len(result.mismatches)} expectation(s) not met: {status}")
     return lines

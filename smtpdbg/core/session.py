@@ -290,8 +290,7 @@ class Session:
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start
-        verb = job.parsed.spec.wire.split(" ", 1)[0] if job.parsed.spec.wire else job.parsed.name
-        classified = classify(exc, during=verb if job.parsed.spec.network else "")
+        classified = classify(exc, during=_during(job.parsed) if job.parsed.spec.network else "")
         message = classified.message
         if classified.category == "aborted":
             message = f"{message} (after {elapsed:.1f} s)"
@@ -370,6 +369,14 @@ class Session:
             last_delivery=tracker.last_delivery,
             deliveries=tracker.deliveries,
         )
+
+
+def _during(parsed: Parsed) -> str:
+    """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``..."""
+    if parsed.name in ("connect", "reconnect"):
+        return "connect/greeting"
+    word = parsed.spec.wire.split(" ", 1)[0].rstrip(",")
+    return word if word.isupper() else parsed.name
 
 
 def _decode(value) -> str | None:

@@ -28,7 +28,8 @@ import time
 
 from smtpdbg.core.errors import CommandAborted, CommandTimeout, LineTooLong, ServerFault, TlsInjection
 from smtpdbg.core.events import Body, Direction, Info, InfoKind, Wire
-from smtpdbg.core.protocol import END_OF_DATA, ProtocolTracker
+from smtpdbg.core.protocol import ProtocolTracker
+from smtpdbg.core.render import safe_text
 from smtpdbg.core.secrets import AuthMasker
 from smtpdbg.core.state import TlsInfo
 from smtpdbg.core.tls import describe, is_verifying, summary
@@ -408,7 +409,11 @@ class TraceMixin:
                 self._warn_line_ending(line)
             if not valid:
                 errcode = -1
-                self._warn(f"reply line without a valid 3-digit code: {line[:40]!r}")
+                if not quiet:
+                    self._warn(
+                        f"reply line without a valid 3-digit code: {safe_text(line[:60])!r}; "
+                        "the server may not be speaking SMTP here (`drain` reads whatever else it sent)"
+                    )
                 break
             errcode = int(code)
             if first is None:
@@ -443,7 +448,7 @@ class TraceMixin:
         if line.endswith(b"\n"):
             self._warn("bare LF line ending (RFC 5321 §2.3.8 requires CRLF)")
         elif line.endswith(b"\r"):
-            self._warn("line ended by a bare CR at end of stream (RFC 5321 §2.3.8 requires CRLF)")
+            self._warn("line ended by a bare CR (RFC 5321 §2.3.8 requires CRLF)")
         else:
             self._warn("the last line had no line ending before the connection closed")
 
@@ -460,7 +465,12 @@ class TraceMixin:
         replies: list[tuple[int, bytes]] = []
         reader = self._ensure_reader()
         budget = max_bytes if max_bytes is not None else self.limits.max_reply_bytes
+        self._drain_loop(reader, wait, budget, replies)
+        return replies
+
+    def _drain_loop(self, reader: ReplyReader, wait: float, budget: int, replies: list) -> None:
         read = 0
+        unsolicited = 0
         while self.sock is not None:
             if not reader.available():
                 if wait <= 0 or not self._wait_readable(reader, wait):
@@ -473,10 +483,12 @@ class TraceMixin:
             replies.append((code, text))
             shown = code if code >= 0 else "(no code)"
             pairing = self.last_pairing
-            if pairing is None or pairing.unsolicited:
-                self._warn(f"unsolicited reply {shown}: no command was waiting for it")
-            else:
+            if pairing is not None and not pairing.unsolicited:
                 self._warn(f"late reply {shown} to {pairing.command}: it arrived after that command stopped reading")
+            else:
+                unsolicited += 1
+                if unsolicited <= 3:
+                    self._warn(f"unsolicited reply {shown}: no command was waiting for it (protocol violation or desync)")
             if read > budget:
                 self._fail(
                     ServerFault(
@@ -484,7 +496,8 @@ class TraceMixin:
                         category="flood",
                     )
                 )
-        return replies
+        if unsolicited > 3:
+            self._warn(f"{unsolicited:,} unsolicited replies in all ({read:,} bytes) nobody asked for")
 
     def _wait_readable(self, reader: ReplyReader, wait: float) -> bool:
         try:

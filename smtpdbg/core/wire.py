@@ -95,6 +95,11 @@ class ReplyReader:
         start = 0
         while True:
             index = buffer.find(b"\n", start)
+            # A bare CR (not followed by LF) also ends a line: RFC 5321 §2.3.8 forbids
+            # it, and a client that waited for LF would hang; the caller flags it.
+            bare_cr = buffer.find(b"\r", 0, index - 1 if index >= 0 else len(buffer) - 1)
+            if bare_cr >= 0:
+                index = bare_cr
             if index >= 0:
                 if index >= limit + 2:
                     return self._too_long(index + 1, deadline)
