@@ -157,7 +157,7 @@ def _files(word: str) -> list[Candidate]:
         base = "/"
     try:
         entries = sorted(os.scandir(base), key=lambda e: e.name)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: NUL or a lone surrogate in the typed path
         return []
     out = []
     for entry in entries:

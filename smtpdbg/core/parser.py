@@ -114,6 +114,11 @@ class Analysis:
 
 
 def _option_value(option: Option, value: str, column: int) -> Any:
+    if option.kind is Kind.FILE and value.startswith("@"):
+        # Accept the @FILE spelling positional arguments use (and completion offers).
+        if len(value) < 2:
+            raise ParseError(f"{option.name} needs a file: write @path or path", column, ("@FILE",))
+        return value[1:]
     if option.kind is Kind.NUMBER:
         try:
             number = float(value)

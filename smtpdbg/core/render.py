@@ -24,6 +24,11 @@ def _escape_char(match: re.Match) -> str:
     return {"\r": "\\r", "\n": "\\n", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
 
 
+def _escape_code_point(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def safe_text(data: bytes | str, *, strip_eol: bool = True) -> str:
     """Decode and escape so the result holds no control character.
 
@@ -47,7 +52,7 @@ def safe_text(data: bytes | str, *, strip_eol: bool = True) -> str:
     if not text.isprintable():
         text = _CONTROL.sub(_escape_char, text)
         if not text.isprintable():
-            text = "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text)
+            text = "".join(ch if ch.isprintable() or ch == " " else _escape_code_point(ch) for ch in text)
     return text
 
 

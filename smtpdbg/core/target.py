@@ -42,7 +42,7 @@ class Target:
 
 
 def _port(text: str, original: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() accepts "²" and "٣"
         raise TargetError(f"bad port {text!r} in {original!r}: expected a number from 1 to 65535")
     port = int(text)
     if not 1 <= port <= 65535:
