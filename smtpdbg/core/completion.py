@@ -107,7 +107,10 @@ def _mail_params(state: SessionState, given: tuple[str, ...], table) -> list[Can
 
 def _mechanisms(state: SessionState) -> list[Candidate]:
     advertised = state.features.auth_mechanisms
-    candidates = [Candidate(m, m, "advertised" if m in advertised else "not advertised by the server", m in advertised or not advertised)
+    if not advertised:
+        note = "AUTH not advertised (yet): EHLO first to see what the server offers"
+        return [Candidate(m, m, note, True) for m in MECHANISMS]
+    candidates = [Candidate(m, m, "advertised" if m in advertised else "not advertised by the server", m in advertised)
                   for m in MECHANISMS]
     for mechanism in advertised:
         if mechanism not in MECHANISMS:
@@ -128,9 +131,10 @@ def _docmd_verbs(state: SessionState) -> list[Candidate]:
 
 def _extensions(state: SessionState) -> list[Candidate]:
     advertised = state.features.raw
-    if advertised:
-        return [Candidate(k.upper(), k.upper(), v or "advertised", True) for k, v in advertised.items()]
-    return [Candidate(k, k, "common extension", False) for k in COMMON_KEYWORDS]
+    out = [Candidate(k.upper(), k.upper(), f"advertised {v.strip()}".strip(), True) for k, v in advertised.items()]
+    known = {c.text for c in out}
+    out += [Candidate(k, k, "not advertised" if advertised else "common extension", False) for k in COMMON_KEYWORDS if k not in known]
+    return out
 
 
 def _addresses(state: SessionState) -> list[Candidate]:
@@ -187,6 +191,12 @@ def _topics(state: SessionState) -> list[Candidate]:
     return out
 
 
+def _export_formats() -> list[tuple[str, str]]:
+    from smtpdbg.core.export import FORMATS
+
+    return list(FORMATS.items())
+
+
 def complete(text: str, cursor: int | None = None, state: SessionState | None = None) -> Completions:
     """Candidates for the word at ``cursor`` in ``text``, given the session ``state``."""
     state = state or SessionState()
@@ -218,11 +228,13 @@ def complete(text: str, cursor: int | None = None, state: SessionState | None = 
         Kind.COMMAND: lambda: [Candidate(s.name, s.name, s.summary, True) for s in COMMANDS],
         Kind.TOPIC: lambda: _topics(state),
         Kind.ENVNAME: lambda: [Candidate(n, n, "environment variable", True) for n in sorted(os.environ) if n.isupper()][:200],
+        Kind.EXPORT_FORMAT: lambda: [Candidate(n, n, m, True) for n, m in _export_formats()],
+        Kind.OUTPUT: lambda: [Candidate(c.text[1:], c.display, c.meaning, c.preferred) for c in _files("@" + word)],
     }
     producer = table.get(kind)
     if producer is None:
         return Completions(start, word, (), hint, kind)
-    case = kind in (Kind.FILE, Kind.ENVNAME)
+    case = kind in (Kind.FILE, Kind.ENVNAME, Kind.OUTPUT)
     return Completions(start, word, tuple(_match(word, producer(), case=case)), hint, kind)
 
 

@@ -119,6 +119,10 @@ def _option_value(option: Option, value: str, column: int) -> Any:
         if len(value) < 2:
             raise ParseError(f"{option.name} needs a file: write @path or path", column, ("@FILE",))
         return value[1:]
+    if option.kind is Kind.NUMBER and option.metavar == "N":
+        if not (value.isascii() and value.isdigit()):
+            raise ParseError(f"{option.name} needs a whole number, not {value!r}", column, ("N",))
+        return int(value)
     if option.kind is Kind.NUMBER:
         try:
             number = float(value)
@@ -164,7 +168,7 @@ def _walk(spec: CommandSpec, text: str, tokens: list[Token], *, strict: bool) ->
             _store_option(walk, option, _option_value(option, token.text, token.start))
             continue
         current = spec.args[walk.index] if walk.index < len(spec.args) else None
-        if token.text.startswith("--") and len(token.text) > 2 and not (current and current.many and walk.args.get(current.name)):
+        if token.text.startswith("--") and len(token.text) > 2:
             name, eq, value = token.text.partition("=")
             option = spec.option(name)
             if option is None:
@@ -271,7 +275,7 @@ def analyze(text: str, cursor: int | None = None) -> Analysis:
     given = tuple(walk.args.get(current.name, ())) if current is not None and current.many else ()
     if current is not None and current.rest and done and walk.index >= len(spec.args):
         current = None
-    if word.startswith("-") and not (current is not None and current.many and given):
+    if word.startswith("-"):
         return Analysis(text, spec, word, word_start, None, None, tuple(spec.args[walk.index:]), used, given, error,
                         option_expected=True)
     expected = tuple(spec.args[walk.index + 1:]) if current is not None and not current.many else tuple(spec.args[walk.index:])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 
 from smtpdbg.core.events import Body, CommandEnd, Error, Event, Info, InfoKind, Wire
 
@@ -165,6 +164,5 @@ class TextRenderer:
 
 
 def is_printable_line(text: str) -> bool:
-    """True when ``text`` holds no control or bidi-override character (used by tests)."""
-    return not any(unicodedata.category(ch) in ("Cc",) or ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                   for ch in text)
+    """True when ``text`` holds nothing a terminal would interpret: every character printable or a space."""
+    return text.isprintable()

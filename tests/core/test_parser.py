@@ -49,6 +49,7 @@ TYPICAL = [
     ("show esmtp_features", "show", {"attribute": "esmtp_features"}, {}),
     ("explain 5.7.8", "explain", {"topic": "5.7.8"}, {}),
     ("? mail", "?", {"command": "mail"}, {}),
+    ("save script session.smtp", "save", {"format": "script", "file": "session.smtp"}, {}),
 ]
 
 
@@ -426,3 +427,19 @@ def test_unescape_roundtrip(data: bytes) -> None:
 @given(st.text(max_size=40).filter(lambda t: "\\" not in t and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)))
 def test_unescape_plain_text_is_utf8(text: str) -> None:
     assert unescape(text) == text.encode("utf-8")
+
+
+def test_options_are_recognised_after_repeated_arguments() -> None:
+    parsed = parse("mail a@b.test SIZE=1 --timeout 5 BODY=8BITMIME")
+    assert parsed.arg("params") == ["SIZE=1", "BODY=8BITMIME"]
+    assert parsed.opt("timeout") == 5.0
+    with pytest.raises(ParseError) as info:
+        parse("rcpt a@b.test NOTIFY=NEVER --bogus")
+    assert "unknown option --bogus" in info.value.message
+
+
+def test_whole_number_options_reject_fractions() -> None:
+    assert parse("raw --replies 2 NOOP").opt("replies") == 2
+    with pytest.raises(ParseError) as info:
+        parse("raw --replies 1.5 NOOP")
+    assert "whole number" in info.value.message
