@@ -69,6 +69,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--insecure", action="store_true",
                        help="do NOT verify TLS certificates (shown as unverified everywhere)")
     group.add_argument("--password-env", metavar="NAME", help="read AUTH passwords from this environment variable")
+    group.add_argument("--log", metavar="FILE", help="append every event to FILE as it happens (crash-safe session log)")
 
 
 def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
@@ -82,6 +83,8 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
 
     if args.ca and not os.path.isfile(args.ca):
         raise die(f"--ca {args.ca}: no such file")
+    if args.log and not os.path.isdir(os.path.dirname(os.path.abspath(args.log))):
+        raise die(f"--log {args.log}: its directory does not exist")
     options = SessionOptions(
         timeout=args.timeout,
         local_hostname=args.local_hostname,
@@ -89,6 +92,7 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
         ca=args.ca,
         insecure=args.insecure,
         password_env=args.password_env,
+        log=args.log,
     )
     if target_text:
         try:

@@ -282,3 +282,35 @@ def valid_next(stage: Stage, tls: bool = False, authenticated: bool = False) -> 
     if stage not in (Stage.DISCONNECTED, Stage.CONNECTED, Stage.DATA):
         commands += [c for c in _ALWAYS if c not in commands]
     return tuple(commands)
+
+
+def out_of_order(command: str, stage: Stage, *, tls: bool = False, authenticated: bool = False,
+                 starttls_advertised: bool = True) -> str | None:
+    """Why ``command`` breaks the protocol in ``stage`` (RFC 5321 §4.1.4, RFC 3207, RFC 4954), or ``None``.
+
+    The command is still sent: a debugger must let you break the rules on purpose.
+    """
+    identified = stage in (Stage.IDENTIFIED, Stage.AUTHENTICATED, Stage.MAIL, Stage.RCPT)
+    if command in ("mail", "sendmail", "send_message") and stage in (Stage.GREETED, Stage.TLS):
+        return "MAIL before EHLO/HELO: RFC 5321 §4.1.4 says the client must identify itself first"
+    if command == "mail" and stage in (Stage.MAIL, Stage.RCPT):
+        return "MAIL inside a transaction: RFC 5321 §4.1.1.2 expects RSET (or the end of DATA) first"
+    if command == "rcpt" and stage in (Stage.GREETED, Stage.TLS, Stage.IDENTIFIED, Stage.AUTHENTICATED):
+        return "RCPT before MAIL: RFC 5321 §4.1.1.3 needs a MAIL FROM first; expect 503"
+    if command == "data" and stage is Stage.MAIL:
+        return "DATA before any recipient was accepted: RFC 5321 §4.1.1.4; expect 503 or 554"
+    if command == "data" and stage in (Stage.GREETED, Stage.TLS, Stage.IDENTIFIED, Stage.AUTHENTICATED):
+        return "DATA outside a transaction: RFC 5321 §4.1.1.4 needs MAIL and RCPT first; expect 503"
+    if command == "starttls" and tls:
+        return "STARTTLS on a connection that is already TLS: RFC 3207 §4.2 forbids it; expect 503"
+    if command == "starttls" and stage in (Stage.MAIL, Stage.RCPT):
+        return "STARTTLS inside a transaction: RFC 3207 §4 expects it before MAIL"
+    if command in ("auth", "login") and authenticated:
+        return "AUTH after a successful AUTH: RFC 4954 §4 forbids a second one; expect 503"
+    if command in ("auth", "login") and stage in (Stage.MAIL, Stage.RCPT):
+        return "AUTH inside a transaction: RFC 4954 §4 forbids it; expect 503"
+    if command in ("auth", "login", "starttls", "rcpt", "data") and stage in (Stage.GREETED, Stage.TLS) and not identified:
+        if stage is Stage.TLS:
+            return "the session is back to the start after STARTTLS: RFC 3207 §4.2 says EHLO again first"
+        return f"{command.upper()} before EHLO: the server has not said what it supports yet"
+    return None

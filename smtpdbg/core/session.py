@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.parser import ParseError, Parsed, parse
-from smtpdbg.core.protocol import Stage
+from smtpdbg.core.protocol import Stage, out_of_order
 from smtpdbg.core.state import Features, SessionState
 from smtpdbg.core.target import Target
 from smtpdbg.core.transcript import Transcript
@@ -49,6 +49,8 @@ class SessionOptions:
     """Environment variable holding the password for ``login``/``auth``."""
     tls_name: str | None = None
     limits: Limits = field(default_factory=Limits)
+    log: str | None = None
+    """Append every event to this file as it happens (crash-safe session log)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,12 @@ class Session:
         self._commands_run = 0
         self._state = self._build_state()
         self._stopped = False
+        self._log = None
+        if self.options.log:
+            from smtpdbg.core.log import SessionLog
+
+            self._log = SessionLog(self.options.log)
+            self.transcript.subscribe(self._log, replay=True)
         self._thread = threading.Thread(target=self._loop, name="smtpdbg-session", daemon=True)
         self._thread.start()
 
@@ -217,6 +225,8 @@ class Session:
                 smtp.close()
             except OSError:
                 pass
+        if self._log is not None:
+            self._log.close()
         while True:  # answer anything queued after shutdown
             try:
                 job = self._queue.get_nowait()
@@ -245,6 +255,7 @@ class Session:
         try:
             if smtp is not None and spec.network and spec.name != "drain":
                 self._catch_up(smtp)
+                self._flag_out_of_order(job, smtp)
             context = _Context(self, job, timeout, start)
             reply = HANDLERS[spec.name](context, job.parsed)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
@@ -264,6 +275,14 @@ class Session:
         )
         self._publish(busy=False, running="")
         job.future.set_result(outcome)
+
+    def _flag_out_of_order(self, job: _Job, smtp) -> None:
+        if smtp.sock is None:
+            return
+        tracker = smtp.tracker
+        reason = out_of_order(job.parsed.name, tracker.stage, tls=tracker.tls, authenticated=tracker.authenticated)
+        if reason:
+            self.transcript.add(Info, kind=InfoKind.WARNING, text=f"out of order (sent anyway): {reason}")
 
     @staticmethod
     def _catch_up(smtp) -> None:

@@ -330,3 +330,33 @@ def test_valid_next(stage: Stage, tls: bool, authenticated: bool, first: tuple, 
     assert commands[:len(first)] == first
     assert not set(absent) & set(commands)
     assert len(commands) == len(set(commands))
+
+
+@pytest.mark.parametrize(
+    "command, stage, kwargs, words",
+    [
+        ("mail", Stage.GREETED, {}, "MAIL before EHLO"),
+        ("rcpt", Stage.IDENTIFIED, {}, "RCPT before MAIL"),
+        ("data", Stage.MAIL, {}, "before any recipient"),
+        ("starttls", Stage.IDENTIFIED, {"tls": True}, "already TLS"),
+        ("auth", Stage.AUTHENTICATED, {"authenticated": True}, "second one"),
+        ("auth", Stage.TLS, {"tls": True}, "EHLO again"),
+        ("mail", Stage.RCPT, {}, "inside a transaction"),
+    ],
+)
+def test_out_of_order_commands_are_explained(command, stage, kwargs, words):
+    from smtpdbg.core.protocol import out_of_order
+
+    reason = out_of_order(command, stage, **kwargs)
+    assert reason is not None and words in reason and "RFC" in reason or "EHLO" in reason
+
+
+@pytest.mark.parametrize(
+    "command, stage",
+    [("ehlo", Stage.GREETED), ("mail", Stage.IDENTIFIED), ("rcpt", Stage.MAIL), ("rcpt", Stage.RCPT),
+     ("data", Stage.RCPT), ("starttls", Stage.IDENTIFIED), ("auth", Stage.IDENTIFIED), ("noop", Stage.MAIL)],
+)
+def test_in_order_commands_are_not_flagged(command, stage):
+    from smtpdbg.core.protocol import out_of_order
+
+    assert out_of_order(command, stage) is None

@@ -339,3 +339,12 @@ def test_missing_file_is_a_clear_local_error(session):
     assert not outcome.ok and "no such file" in outcome.message
     assert sent(session, mark) == []
     assert session.execute("noop").ok
+
+
+def test_out_of_order_command_is_sent_anyway_but_flagged(session):
+    mark = len(session.transcript)
+    outcome = session.execute("rcpt bob@sandbox.smtpdbg.test")
+    assert outcome.code == 503
+    warnings = [e.text for e in session.transcript.snapshot()[mark:] if isinstance(e, Info) and e.kind is InfoKind.WARNING]
+    assert any(w.startswith("out of order (sent anyway): RCPT before") for w in warnings)
+    assert sent(session, mark) == [b"rcpt TO:<bob@sandbox.smtpdbg.test>\r\n"]
