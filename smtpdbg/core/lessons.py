@@ -1,0 +1,230 @@
+"""Guided lessons: data files of steps, each with an explanation, a command to try, and a check.
+
+A lesson is a TOML file (format in ``docs/lessons.md``); the ones that ship
+live in :mod:`smtpdbg.lessons`, and teachers can add their own directory with
+``$SMTPDBG_LESSONS``. :class:`LessonProgress` follows a session: after every
+command it checks the current step against the outcome and the state
+snapshot, advances when the check holds, and otherwise gives the step's hint
+with the reason the check failed. Frontends only show the texts.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smtpdbg.core.catalog import parse_enhanced
+from smtpdbg.core.parser import ParseError, parse
+from smtpdbg.core.state import SessionState
+
+CHECK_KEYS = {
+    "command": "the command just run (or a list of accepted commands)",
+    "ok": "whether the command succeeded",
+    "code": "the reply code (or a list of accepted codes)",
+    "class": "the reply class: 2xx, 3xx, 4xx or 5xx",
+    "enhanced": "the enhanced status code in the reply, e.g. 5.1.1",
+    "stage": "the protocol stage afterwards (greeted, identified, tls, authenticated, mail, rcpt, ...)",
+    "tls": "whether TLS is up",
+    "authenticated": "whether AUTH succeeded",
+    "mechanism": "the AUTH mechanism that succeeded",
+    "feature": "an EHLO keyword the server must have advertised",
+    "no_feature": "an EHLO keyword the server must NOT have advertised",
+    "delivered": "whether the last transaction ended with a 2xx after the final dot",
+    "recipients": "how many recipients the last delivery had",
+    "replies": "how many replies the command read (LMTP DATA reads one per recipient)",
+}
+
+
+class LessonError(ValueError):
+    """A lesson file that cannot be used; names the file and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Conditions on what just happened; all must hold."""
+
+    conditions: tuple[tuple[str, object], ...] = ()
+
+    def failure(self, command: str, outcome, state: SessionState) -> str | None:
+        """``None`` when every condition holds, else why not (in words for a student)."""
+        verb = command.split(None, 1)[0].lower() if command else ""
+        for key, expected in self.conditions:
+            reason = _failed(key, expected, verb, outcome, state)
+            if reason:
+                return reason
+        return None
+
+
+def _listed(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _failed(key: str, expected, verb: str, outcome, state: SessionState) -> str | None:
+    code = outcome.code if outcome is not None else None
+    if key == "command":
+        names = tuple(str(n).lower() for n in _listed(expected))
+        return None if verb in names else f"this step wants `{names[0]}`, not `{verb or '(nothing)'}`"
+    if key == "ok":
+        return None if outcome is not None and outcome.ok == expected else (
+            "the command did not succeed" if expected else "the command was expected to fail")
+    if key == "code":
+        codes = tuple(int(c) for c in _listed(expected))
+        return None if code in codes else f"expected reply {' or '.join(map(str, codes))}, got {code}"
+    if key == "class":
+        return None if code is not None and str(code)[0] == str(expected)[0] else f"expected a {expected} reply, got {code}"
+    if key == "enhanced":
+        found = parse_enhanced(outcome.text) if outcome is not None else None
+        return None if found == expected else f"expected enhanced status {expected}, got {found or 'none'}"
+    if key == "stage":
+        return None if state.stage.value == expected else f"expected stage {expected}, the session is at {state.stage.value}"
+    if key == "tls":
+        return None if (state.tls is not None) == expected else ("TLS is not up yet" if expected else "TLS should not be up")
+    if key == "authenticated":
+        return None if state.authenticated == expected else ("not authenticated yet" if expected else "should not be authenticated")
+    if key == "mechanism":
+        return None if state.auth_mechanism == str(expected).upper() else f"expected AUTH {expected}, used {state.auth_mechanism}"
+    if key == "feature":
+        return None if state.features.has(str(expected)) else f"the server has not advertised {expected} (yet): EHLO?"
+    if key == "no_feature":
+        return None if not state.features.has(str(expected)) else f"{expected} is still advertised"
+    if key == "delivered":
+        delivery = state.last_delivery
+        done = delivery is not None and 200 <= delivery.code < 300
+        return None if done == expected else ("no message has been accepted yet" if expected else "the message was accepted")
+    if key == "recipients":
+        delivery = state.last_delivery
+        count = len(delivery.recipients) if delivery is not None else 0
+        return None if count == expected else f"expected {expected} recipients in the last delivery, got {count}"
+    if key == "replies":
+        count = len(outcome.replies) if outcome is not None else 0
+        return None if count == expected else f"expected {expected} replies, got {count}"
+    raise LessonError(f"unknown check {key!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LessonStep:
+    title: str
+    explain: str
+    """What to understand before typing (a few sentences)."""
+    command: str
+    """The command to try (the student may type another that passes the check)."""
+    check: Check
+    hint: str
+    """Shown when the check fails."""
+    body: str = ""
+    """For ``data``/``sendmail``: a suggested message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str
+    steps: tuple[LessonStep, ...]
+    transport: str = "smtp"
+    """Which sandbox listener the lesson uses: ``smtp``, ``smtps`` or ``lmtp``."""
+    sandbox: dict = field(default_factory=dict)
+    """Sandbox settings (SandboxConfig fields) the lesson needs."""
+    source: str = ""
+
+
+def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
+    """Parse and validate one lesson file.
+
+    Raises:
+        LessonError: bad TOML, a missing field, an unknown check, or a command that does not parse.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LessonError(f"{source}: {exc}") from None
+    try:
+        lesson_id, title = str(data["id"]), str(data["title"])
+    except KeyError as exc:
+        raise LessonError(f"{source}: missing {exc.args[0]!r}") from None
+    steps = []
+    for number, raw in enumerate(data.get("step", []), 1):
+        where = f"{source}: step {number}"
+        for key in ("title", "explain", "command", "check"):
+            if key not in raw:
+                raise LessonError(f"{where}: missing {key!r}")
+        unknown = set(raw["check"]) - set(CHECK_KEYS)
+        if unknown:
+            raise LessonError(f"{where}: unknown check {sorted(unknown)[0]!r} (known: {', '.join(CHECK_KEYS)})")
+        try:
+            parse(raw["command"])
+        except ParseError as exc:
+            raise LessonError(f"{where}: the command {raw['command']!r} does not parse: {exc}") from None
+        steps.append(LessonStep(str(raw["title"]), str(raw["explain"]).strip(), str(raw["command"]),
+                                Check(tuple(raw["check"].items())), str(raw.get("hint", "")).strip(),
+                                str(raw.get("body", ""))))
+    if not steps:
+        raise LessonError(f"{source}: a lesson needs at least one [[step]]")
+    transport = str(data.get("transport", "smtp"))
+    if transport not in ("smtp", "smtps", "lmtp"):
+        raise LessonError(f"{source}: transport must be smtp, smtps or lmtp")
+    return Lesson(lesson_id, title, str(data.get("summary", "")).strip(), tuple(steps), transport,
+                  dict(data.get("sandbox", {})), source)
+
+
+def lesson_dirs() -> list[Path]:
+    dirs = [Path(__file__).resolve().parent.parent / "lessons"]
+    extra = os.environ.get("SMTPDBG_LESSONS")
+    if extra:
+        dirs += [Path(p) for p in extra.split(os.pathsep) if p]
+    return dirs
+
+
+def load_lessons() -> list[Lesson]:
+    """Every lesson, shipped ones first (sorted by file name), then the teacher's own."""
+    lessons: list[Lesson] = []
+    for directory in lesson_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            lessons.append(parse_lesson(path.read_text(encoding="utf-8"), str(path)))
+    return lessons
+
+
+def find_lesson(name: str) -> Lesson:
+    for lesson in load_lessons():
+        if lesson.id == name:
+            return lesson
+    raise LessonError(f"no lesson {name!r}; lessons: {', '.join(l.id for l in load_lessons())}")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    passed: bool
+    message: str
+
+
+class LessonProgress:
+    """Where a student is in a lesson."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.index = 0
+        self.attempts = 0
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.lesson.steps)
+
+    @property
+    def step(self) -> LessonStep | None:
+        return None if self.done else self.lesson.steps[self.index]
+
+    def record(self, command: str, outcome, state: SessionState) -> Verdict:
+        """Check the current step after ``command`` ran; advance when it passed."""
+        step = self.step
+        if step is None:
+            return Verdict(True, "lesson complete")
+        reason = step.check.failure(command, outcome, state)
+        if reason is None:
+            self.index += 1
+            self.attempts = 0
+            nxt = "lesson complete!" if self.done else f"next: {self.step.title}"
+            return Verdict(True, f"✓ {step.title} — {nxt}")
+        self.attempts += 1
+        return Verdict(False, f"not yet: {reason}." + (f" Hint: {step.hint}" if step.hint else ""))

@@ -1,0 +1,1 @@
+"""The guided lessons that ship with smtpdbg, as TOML data files (format: docs/lessons.md)."""
