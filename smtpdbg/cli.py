@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from smtpdbg import __version__
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff")
 
 
 @dataclass
@@ -70,6 +70,23 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
                        help="do NOT verify TLS certificates (shown as unverified everywhere)")
     group.add_argument("--password-env", metavar="NAME", help="read AUTH passwords from this environment variable")
     group.add_argument("--log", metavar="FILE", help="append every event to FILE as it happens (crash-safe session log)")
+    family = group.add_mutually_exclusive_group()
+    family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="connect over IPv4 only")
+    family.add_argument("-6", dest="ip_version", action="store_const", const=6, help="connect over IPv6 only")
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument("--tls-sni", metavar="NAME", help="name to send as SNI (and verify), instead of the host")
+    tls.add_argument("--tls-verify-name", metavar="NAME", help="name the certificate must match, when it differs from SNI")
+    tls.add_argument("--tls-cert", metavar="FILE", help="client certificate (PEM) to present")
+    tls.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (if not in the same file)")
+    tls.add_argument("--tls-min", choices=("1.0", "1.1", "1.2", "1.3"), help="lowest TLS version to accept")
+    tls.add_argument("--tls-max", choices=("1.0", "1.1", "1.2", "1.3"), help="highest TLS version to offer")
+    tls.add_argument("--tls-ciphers", metavar="STRING", help="OpenSSL cipher list (TLS 1.2 and below)")
+    tls.add_argument("--tls-keylog", metavar="FILE", help="write TLS secrets to FILE for Wireshark (NSS key log format)")
+    proxy = parser.add_argument_group("PROXY protocol")
+    proxy.add_argument("--proxy-header", choices=("v1", "v2"), help="send a PROXY protocol header before the greeting")
+    proxy.add_argument("--proxy-source", type=_source_address, metavar="ADDR:PORT",
+                       help="the client address the PROXY header claims (default 192.0.2.1:40000)")
+    parser.add_argument("--dns", metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
 
 
 def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
@@ -81,8 +98,11 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
     from smtpdbg.core.session import SessionOptions
     from smtpdbg.core.target import Target, TargetError, parse_target
 
-    if args.ca and not os.path.isfile(args.ca):
-        raise die(f"--ca {args.ca}: no such file")
+    for flag, path in (("--ca", args.ca), ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path and not os.path.isfile(path):
+            raise die(f"{flag} {path}: no such file")
+    if args.proxy_source and not args.proxy_header:
+        raise die("--proxy-source needs --proxy-header v1|v2")
     if args.log and not os.path.isdir(os.path.dirname(os.path.abspath(args.log))):
         raise die(f"--log {args.log}: its directory does not exist")
     options = SessionOptions(
@@ -93,6 +113,18 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
         insecure=args.insecure,
         password_env=args.password_env,
         log=args.log,
+        ip_version=args.ip_version,
+        tls_name=args.tls_sni,
+        tls_verify_name=args.tls_verify_name,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_min=args.tls_min,
+        tls_max=args.tls_max,
+        tls_ciphers=args.tls_ciphers,
+        tls_keylog=args.tls_keylog,
+        proxy_header=args.proxy_header,
+        proxy_source=args.proxy_source,
+        dns_server=args.dns,
     )
     if target_text:
         try:
@@ -117,27 +149,72 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-going", action="store_true", help="continue after a failed command")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript")
     parser.add_argument("--timestamps", choices=("absolute", "delta"), help="prefix lines with a time")
+    steps = parser.add_argument_group("stepping")
+    steps.add_argument("--step", action="store_true",
+                       help="stop before each command: Enter runs it, s skips, c continues, q quits")
+    steps.add_argument("--break-on", action="append", metavar="4xx|5xx|error",
+                       help="stop after a command that got a 4xx/5xx reply or failed (repeatable, or comma-separated)")
+    output = parser.add_argument_group("exports")
+    output.add_argument("--export", action="append", metavar="FORMAT",
+                        help="write the session as script, text, jsonl, python, swaks or html (with --output; repeatable)")
+    output.add_argument("--output", "-o", action="append", metavar="FILE", help="file for the matching --export (mode 0600)")
+    output.add_argument("--compare", metavar="A.jsonl",
+                        help="compare this run with an earlier JSONL export; exit 13 when they differ")
     add_connection_options(parser)
     return parser
 
 
 def main_run(argv: list[str]) -> int:
-    args = _run_parser().parse_args(argv)
+    parser = _run_parser()
+    args = parser.parse_args(argv)
+    from smtpdbg.core.export import FORMATS
     from smtpdbg.runner import run_script
+    from smtpdbg.stepper import parse_break_on
 
+    exports, outputs = args.export or [], args.output or []
+    if len(exports) != len(outputs):
+        parser.error("each --export FORMAT needs its own --output FILE")
+    for fmt in exports:
+        if fmt not in FORMATS:
+            parser.error(f"--export {fmt}: use one of {', '.join(FORMATS)}")
+    try:
+        break_on = parse_break_on(args.break_on)
+    except ValueError as exc:
+        parser.error(str(exc))
     resolved = resolve(args, args.target)
     try:
         return run_script(args.script, resolved.target, resolved.options, color=args.color,
-                          timestamps=args.timestamps or "", keep_going=args.keep_going)
+                          timestamps=args.timestamps or "", keep_going=args.keep_going, step=args.step,
+                          break_on=break_on, exports=list(zip(exports, outputs)), compare=args.compare)
     finally:
         resolved.close()
+
+
+def main_diff(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg diff", description="Show where two runs differ (JSONL exports): codes, extensions, certificate, "
+                                         "recipients; timings that changed a lot are listed too.",
+        epilog="exit status: 0 no differences, 1 differences, 2 a file cannot be read")
+    parser.add_argument("a", metavar="A.jsonl")
+    parser.add_argument("b", metavar="B.jsonl")
+    args = parser.parse_args(argv)
+    from smtpdbg.core.diff import diff_files, report
+
+    try:
+        result = diff_files(args.a, args.b)
+    except (OSError, ValueError) as exc:
+        print(f"smtpdbg diff: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    for line in report(result, args.a, args.b):
+        print(line)
+    return 0 if result.same else 1
 
 
 def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg sandbox [--json]",
+        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
     parser.add_argument("--version", action="version", version=f"smtpdbg {__version__}")
@@ -169,6 +246,11 @@ def main_app(argv: list[str]) -> int:
 def main_repl(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="smtpdbg repl", description="Line-mode SMTP session (prompt-toolkit).")
     parser.add_argument("target", nargs="?", help="server (default: the embedded sandbox)")
+    parser.add_argument("--vi", action="store_true", help="vi editing mode (default: emacs)")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the transcript (auto honours NO_COLOR)")
+    parser.add_argument("--history", metavar="FILE", help="history file (default: $SMTPDBG_HISTORY or ~/.local/state/smtpdbg/history)")
+    parser.add_argument("--no-history", action="store_true", help="keep no history file")
     add_connection_options(parser)
     args = parser.parse_args(argv)
     try:
@@ -178,7 +260,8 @@ def main_repl(argv: list[str]) -> int:
         return 2
     resolved = resolve(args, args.target)
     try:
-        return run_repl(resolved.target, resolved.options)
+        return run_repl(resolved.target, resolved.options, vi=args.vi, color=args.color,
+                        history=False if args.no_history else args.history)
     finally:
         resolved.close()
 
@@ -192,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             return main_run(rest)
         if command == "repl":
             return main_repl(rest)
+        if command == "diff":
+            return main_diff(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 

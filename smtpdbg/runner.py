@@ -14,12 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from smtpdbg.core.events import Error
+from smtpdbg.core.events import Error, Info, InfoKind
 from smtpdbg.core.parser import parse
 from smtpdbg.core.render import TextRenderer, safe_text
 from smtpdbg.core.script import ScriptError, Step, parse_script
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
+from smtpdbg.stepper import QUIT, SKIP, Stepper, breaks
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -34,8 +35,11 @@ EXIT_CODES = {
     "data": 10,
     "command": 11,
     "expectation": 12,
+    "compare": 13,
+    "quit": 14,
 }
-"""Exit status by the stage of the first failure (0: everything succeeded; 2: bad usage or script)."""
+"""Exit status by the stage of the first failure (0: everything succeeded; 2: bad usage or script;
+13: the run differed from the ``--compare`` file; 14: stopped with ``q`` before the end)."""
 
 _STAGE_OF = {
     "connect": "connect", "reconnect": "connect", "ehlo": "ehlo", "helo": "ehlo", "ehlo_or_helo_if_needed": "ehlo",
@@ -63,6 +67,12 @@ class RunResult:
     failures: list[tuple[Step, Outcome, str]] = field(default_factory=list)
     mismatches: list[tuple[Step, str, str]] = field(default_factory=list)
     """(step, expected, got) for each failed expectation."""
+    skipped: list[Step] = field(default_factory=list)
+    """Commands skipped with ``s`` while stepping."""
+    stopped: int | None = None
+    """The script line where the user quit (``q``), if they did."""
+    differences: list[str] = field(default_factory=list)
+    """How this run differed from the ``--compare`` file."""
 
     @property
     def exit_code(self) -> int:
@@ -70,6 +80,10 @@ class RunResult:
             return EXIT_CODES[self.failures[0][2]]
         if self.mismatches:
             return EXIT_CODES["expectation"]
+        if self.stopped is not None:
+            return EXIT_CODES["quit"]
+        if self.differences:
+            return EXIT_CODES["compare"]
         return EXIT_OK
 
 
@@ -81,17 +95,37 @@ def _use_color(stream: TextIO, choice: str) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def run_steps(session: Session, steps: list[Step], *, keep_going: bool = False, interactive: bool = False) -> RunResult:
-    """Run parsed steps on a session; returns what happened."""
+def run_steps(session: Session, steps: list[Step], *, keep_going: bool = False, interactive: bool = False,
+              stepper: Stepper | None = None) -> RunResult:
+    """Run parsed steps on a session; returns what happened.
+
+    Args:
+        keep_going: do not stop at the first failure.
+        interactive: someone is at a terminal (passwords may be asked).
+        stepper: asks before commands (``--step``, ``pause``) and after failures (``--break-on``);
+            while it is active a failure does not end the run: the person decides.
+    """
     result = RunResult()
+    skip_next = False
     for step in steps:
         if step.directive == "sleep":
             time.sleep(float(step.text))
             continue
         if step.directive == "pause":
-            if interactive:
-                input(f"--- pause (line {step.line}) {step.text} — press Enter to continue ")
+            if stepper is not None and stepper.pause(step.line, step.text) == QUIT:
+                result.stopped = step.line
+                break
             continue
+        if stepper is not None and step.line > 0:
+            answer = SKIP if skip_next else stepper.before(step.line, step.text)
+            skip_next = False
+            if answer == QUIT:
+                result.stopped = step.line
+                break
+            if answer == SKIP:
+                result.skipped.append(step)
+                session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.text}")
+                continue
         secret = None
         needs = session.needs(step.parsed)
         if needs.secret:
@@ -107,28 +141,55 @@ def run_steps(session: Session, steps: list[Step], *, keep_going: bool = False, 
         outcome = session.execute(step.text, body=step.body, secret=secret)
         result.commands += 1
         expected_failure = False
+        mismatched = False
         for expectation in step.expectations:
             got = expectation.check(outcome.code, outcome.text, session.state.features.raw)
             if got is not None:
                 result.mismatches.append((step, expectation.text, got))
+                mismatched = True
             elif outcome.code is not None and outcome.code >= 400:
                 expected_failure = True
-        if not outcome.ok and not expected_failure and not (step.expectations and outcome.code is not None):
+        failed = not outcome.ok and not expected_failure and not (step.expectations and outcome.code is not None)
+        if failed:
             result.failures.append((step, outcome, stage_of(step, outcome)))
-            if not keep_going:
-                break
-        if result.mismatches and not keep_going and result.mismatches[-1][0] is step:
+        if stepper is not None and stepper.active:
+            anticipated = bool(step.expectations) and not mismatched and outcome.code is not None
+            condition = breaks(stepper.break_on, outcome.code, outcome.ok, mismatched, anticipated)
+            if condition:
+                got = f"{outcome.code} {outcome.text}".strip() if outcome.code is not None else outcome.message
+                answer = stepper.after(step.line, step.text, condition, safe_text(got.split(chr(10), 1)[0]))
+                if answer == QUIT:
+                    result.stopped = step.line
+                    break
+                skip_next = answer == SKIP
+                continue
+            if stepper.stepping:
+                continue  # the next prompt lets the person decide
+        if failed and not keep_going:
+            break
+        if mismatched and not keep_going:
             break
     return result
 
 
-def summary_lines(result: RunResult) -> list[str]:
+def summary_lines(result: RunResult, dialogue=None) -> list[str]:
+    """The end-of-run summary: failures, mismatches (expected vs got), recipients, the verdict."""
     lines = []
     for step, outcome, stage in result.failures:
         reason = outcome.message or f"{outcome.code} {outcome.text}".strip()
         lines.append(f"FAILED line {step.line}: {step.text}  [{stage}] {safe_text(reason)}")
     for step, expected, got in result.mismatches:
         lines.append(f"MISMATCH line {step.line}: {step.text}  expected {expected}, got {safe_text(got)}")
+    for step in result.skipped:
+        lines.append(f"SKIPPED line {step.line}: {step.text}")
+    if result.stopped is not None:
+        lines.append(f"STOPPED by the user at line {result.stopped}")
+    for line in result.differences:
+        lines.append(f"DIFFERS from the --compare run: {safe_text(line)}")
+    if dialogue is not None:
+        from smtpdbg.core.export.summary import summary_lines as recipient_summary
+
+        lines += [safe_text(line) for line in recipient_summary(dialogue)]
     status = "ok" if result.exit_code == 0 else f"exit {result.exit_code}"
     lines.append(f"{result.commands} command(s), {len(result.failures)} failed, {len(result.mismatches)} expectation(s) not met: {status}")
     return lines
@@ -143,12 +204,34 @@ def run_script(
     color: str = "auto",
     timestamps: str = "",
     keep_going: bool = False,
+    step: bool = False,
+    break_on: frozenset[str] = frozenset(),
+    exports: list[tuple[str, str]] = (),
+    compare: str | None = None,
+    keys: TextIO | None = None,
 ) -> int:
     """Run the script at ``source`` (a path, or ``-`` for stdin) against ``target``.
+
+    Args:
+        step: ask before every command (Enter run, s skip, c continue, q quit).
+        break_on: ask after a command that got a 4xx, a 5xx, or failed (``error``).
+        exports: ``(format, path)`` pairs written after the run (see :mod:`smtpdbg.core.export`).
+        compare: a JSONL export of an earlier run to compare this one with.
+        keys: where step answers come from (default: stdin, or the terminal when the script is stdin).
 
     Returns:
         The exit status (see :data:`EXIT_CODES`).
     """
+    baseline = None
+    if compare:
+        from smtpdbg.core.export.jsonl import read_jsonl
+
+        try:
+            with open(compare, encoding="utf-8") as handle:
+                baseline = read_jsonl(handle.read())
+        except (OSError, ValueError) as exc:
+            print(f"smtpdbg run: --compare {compare}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         if source == "-":
             text = sys.stdin.read()
@@ -164,6 +247,11 @@ def run_script(
     except (OSError, UnicodeDecodeError) as exc:
         print(f"smtpdbg run: cannot read {source}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return EXIT_USAGE
+    stepper = _stepper(source, keys, step=step, break_on=break_on, interactive=interactive)
+    if stepper is None and (step or break_on):
+        print("smtpdbg run: --step and --break-on need a terminal or a stdin to read answers from "
+              "(the script itself came from stdin)", file=sys.stderr)
+        return EXIT_USAGE
     renderer = TextRenderer(color=_use_color(out, color), timestamps=timestamps)
 
     def show(event) -> None:
@@ -176,10 +264,46 @@ def run_script(
     try:
         if not steps or steps[0].parsed is None or steps[0].parsed.name not in ("connect", "reconnect"):
             steps.insert(0, Step(0, "connect", parse("connect")))
-        result = run_steps(session, steps, keep_going=keep_going, interactive=interactive)
+        result = run_steps(session, steps, keep_going=keep_going, interactive=interactive, stepper=stepper)
     finally:
         session.shutdown()
-    for line in summary_lines(result):
+    from smtpdbg.core.export import Recording, export
+
+    recording = Recording.from_session(session)
+    failed_exports = False
+    for fmt, path in exports:
+        try:
+            export(fmt, recording, path)
+        except (OSError, ValueError) as exc:
+            print(f"smtpdbg run: cannot write the {fmt} export to {path}: {getattr(exc, 'strerror', None) or exc}",
+                  file=sys.stderr)
+            failed_exports = True
+    if baseline is not None:
+        from smtpdbg.core.diff import diff_records
+        from smtpdbg.core.export.jsonl import records
+
+        compared = diff_records(baseline, records(recording), names=("then", "now"))
+        result.differences = compared.lines
+        for line in compared.timing:
+            out.write(f"=== timing differs from the --compare run: {safe_text(line)}\n")
+    for line in summary_lines(result, recording.dialogue):
         out.write(f"=== {line}\n")
     out.flush()
+    if failed_exports and result.exit_code == EXIT_OK:
+        return EXIT_USAGE
     return result.exit_code
+
+
+def _stepper(source: str, keys: TextIO | None, *, step: bool, break_on: frozenset[str], interactive: bool) -> Stepper | None:
+    """A stepper reading answers from ``keys``, stdin, or the terminal; ``None`` when nobody can answer."""
+    if keys is None:
+        if source != "-":
+            keys = sys.stdin
+        elif step or break_on:
+            try:
+                keys = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115 - lives for the run
+            except OSError:
+                return None
+    if keys is None or not (step or break_on or interactive):
+        return None
+    return Stepper(keys, sys.stderr, step=step, break_on=break_on)

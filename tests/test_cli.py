@@ -79,7 +79,7 @@ def test_run_script_end_to_end(sandbox_process, tmp_path):
         ("ehlo\nmail a@sandbox.smtpdbg.test\nrcpt reject@sandbox.smtpdbg.test\n", 9, "[rcpt]"),
         ("ehlo\nmail a@sandbox.smtpdbg.test\nrcpt reject@sandbox.smtpdbg.test\nexpect 550\nexpect 5.1.1\nquit\n", 0, "ok"),
         ("ehlo\nexpect 251\n", 12, "expected 251, got 250"),
-        ("ehlo\nexpect has CHUNKING\n", 12, "not advertised"),
+        ("ehlo\nexpect has ETRN\n", 12, "not advertised"),
         ("ehlo\nauth PLAIN alice --password-env WRONG_PW\n", 7, "[auth]"),
         ("ehlo\nnot-a-command\n", 2, "line 2"),
     ],

@@ -36,6 +36,11 @@ class Kind(str, Enum):
     COMMAND = "command"
     TOPIC = "topic"
     OPTION_VALUE = "value"
+    XCLIENT_ATTR = "xclient-attribute"
+    XFORWARD_ATTR = "xforward-attribute"
+    EXPORT_FORMAT = "export-format"
+    OUTPUT = "output"
+    """A path to write (no ``@``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +157,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 (Arg("user", Kind.USER, "user name", required=True),), (PASSWORD_ENV, NO_IR, TIMEOUT), secret=True),
     CommandSpec("auth", "authenticate with one mechanism", "auth", "smtp.auth(mechanism, authobject)",
                 "AUTH <mechanism> [initial-response]", "RFC 4954",
-                (Arg("mechanism", Kind.MECHANISM, "PLAIN, LOGIN or CRAM-MD5", required=True),
+                (Arg("mechanism", Kind.MECHANISM, "PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER", required=True),
                  Arg("user", Kind.USER, "user name", required=True)),
-                (PASSWORD_ENV, NO_IR, TIMEOUT), secret=True),
+                (PASSWORD_ENV, Option("--token-env", "read the OAuth bearer token from this environment variable",
+                                      "NAME", Kind.ENVNAME), NO_IR, TIMEOUT), secret=True),
     # envelope -----------------------------------------------------------------------------
     CommandSpec("mail", "start a transaction: the envelope sender", "envelope", "smtp.mail(sender, options)",
                 "MAIL FROM:<sender> [params]", "RFC 5321 §4.1.1.2",
@@ -169,6 +175,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("data", "send the message: lines follow, ended by a line with a single '.'", "envelope",
                 "smtp.data(msg)", "DATA, then the dot-stuffed message, then '.'", "RFC 5321 §4.1.1.4",
                 (Arg("file", Kind.FILE, "@FILE: send this file instead of typed lines"),), (TIMEOUT,), body=True),
+    CommandSpec("bdat", "send the message in BDAT chunks (RFC 3030 CHUNKING; no dot-stuffing, binary-safe)", "envelope",
+                "", "BDAT <size> [LAST] + the chunk's bytes, per chunk", "RFC 3030",
+                (Arg("file", Kind.FILE, "@FILE: send this file's bytes (otherwise typed lines follow)"),),
+                (Option("--chunk", "bytes per chunk (default 65536)", "N", Kind.NUMBER),
+                 Option("--declare", "announce this size for the first chunk (a deliberately wrong count)", "N", Kind.NUMBER),
+                 Option("--no-last", "do not mark the final chunk LAST"), TIMEOUT), body=True),
     CommandSpec("sendmail", "a whole transaction: MAIL, RCPT for each, DATA", "envelope",
                 "smtp.sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)", "MAIL, RCPT..., DATA", "RFC 5321 §3.3",
                 (Arg("from_addr", Kind.ADDRESS, "envelope sender", required=True),
@@ -203,6 +215,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "raw", "", "<CMD1>\\r\\n<CMD2>\\r\\n... in one write", "RFC 2920",
                 (Arg("commands", Kind.RAW, "commands separated by ';', e.g. MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA", required=True, rest=True),),
                 (TIMEOUT,)),
+    CommandSpec("xclient", "tell a Postfix server who the real client is (XCLIENT; the server greets again)", "raw",
+                "", "XCLIENT NAME=... ADDR=... (split to fit the line limit)", "Postfix XCLIENT_README",
+                (Arg("attributes", Kind.XCLIENT_ATTR, "NAME=VALUE pairs, e.g. ADDR=192.0.2.7 NAME=client.example",
+                     required=True, many=True),),
+                (Option("--max-line", "split into commands of at most N bytes (default 512)", "N", Kind.NUMBER), TIMEOUT)),
+    CommandSpec("xforward", "pass original client attributes to a Postfix content filter (XFORWARD)", "raw",
+                "", "XFORWARD NAME=... ADDR=... (split to fit the line limit)", "Postfix XFORWARD_README",
+                (Arg("attributes", Kind.XFORWARD_ATTR, "NAME=VALUE pairs, e.g. ADDR=192.0.2.7 PROTO=ESMTP",
+                     required=True, many=True),),
+                (Option("--max-line", "split into commands of at most N bytes (default 512)", "N", Kind.NUMBER), TIMEOUT)),
     CommandSpec("drain", "read replies nobody asked for (resynchronise)", "raw", "smtp.getreply()",
                 args=(Arg("seconds", Kind.NUMBER, "how long to wait for more (default 0.5)"),)),
     # tool ---------------------------------------------------------------------------------
@@ -210,6 +232,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 args=(Arg("attribute", Kind.ATTRIBUTE, "e.g. esmtp_features, ehlo_resp, does_esmtp"),), network=False),
     CommandSpec("explain", "explain a reply code, enhanced status code, extension or command", "tool", "",
                 args=(Arg("topic", Kind.TOPIC, "e.g. 550, 5.7.8, SIZE, ehlo", required=True),), network=False),
+    CommandSpec("save", "save the session: a replayable script, or an export (text, jsonl, python, swaks, html)", "tool", "",
+                args=(Arg("format", Kind.EXPORT_FORMAT, "script, text, jsonl, python, swaks or html", required=True),
+                      Arg("file", Kind.OUTPUT, "the file to write (created owner-only, mode 0600)", required=True)),
+                aliases=("export",), network=False),
     CommandSpec("?", "list commands, or describe one", "tool", "",
                 args=(Arg("command", Kind.COMMAND, "a command name"),), aliases=("commands",), network=False),
 )
@@ -226,8 +252,9 @@ ATTRIBUTES = (
 )
 """smtplib.SMTP attributes ``show`` can display."""
 
-MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
-"""AUTH mechanisms smtplib implements (``auth_plain``, ``auth_login``, ``auth_cram_md5``)."""
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
+"""AUTH mechanisms smtpdbg speaks: smtplib's ``auth_plain``/``auth_login``/``auth_cram_md5``, and OAuth (RFC 7628)."""
+OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 
 
 def lookup(name: str) -> CommandSpec | None:

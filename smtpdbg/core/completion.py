@@ -38,6 +38,12 @@ MAIL_PARAMS = {
     "DELIVERBY": (("BY=", "deliver within N seconds;R|N (RFC 2852)"),),
     "FUTURERELEASE": (("HOLDFOR=", "hold for N seconds (RFC 4865)"), ("HOLDUNTIL=", "hold until a date-time")),
     "AUTH": (("AUTH=<>", "submitter identity (RFC 4954 §5)"),),
+    "PRDR": (("PRDR", "per-recipient replies after DATA (draft-hall-prdr)"),),
+}
+XCLIENT_ATTRIBUTES = {
+    "NAME": "client host name ([UNAVAILABLE] if unknown)", "ADDR": "client IP address", "PORT": "client TCP port",
+    "PROTO": "SMTP or ESMTP", "HELO": "the HELO/EHLO name", "LOGIN": "SASL login name", "DESTADDR": "server IP address",
+    "DESTPORT": "server port", "IDENT": "local queue id (XFORWARD)", "SOURCE": "LOCAL or REMOTE (XFORWARD)",
 }
 RCPT_PARAMS = {
     "DSN": (("NOTIFY=SUCCESS,FAILURE", "DSN on success and failure (RFC 3461)"), ("NOTIFY=SUCCESS,FAILURE,DELAY", "DSN also on delay"),
@@ -114,7 +120,7 @@ def _mechanisms(state: SessionState) -> list[Candidate]:
                   for m in MECHANISMS]
     for mechanism in advertised:
         if mechanism not in MECHANISMS:
-            candidates.append(Candidate(mechanism, mechanism, "advertised; smtplib has no implementation (use raw)", False))
+            candidates.append(Candidate(mechanism, mechanism, "advertised; smtpdbg has no implementation (use raw)", False))
     return candidates
 
 
@@ -135,6 +141,15 @@ def _extensions(state: SessionState) -> list[Candidate]:
     known = {c.text for c in out}
     out += [Candidate(k, k, "not advertised" if advertised else "common extension", False) for k in COMMON_KEYWORDS if k not in known]
     return out
+
+
+def _attributes(state: SessionState, keyword: str, given: tuple[str, ...]) -> list[Candidate]:
+    """XCLIENT/XFORWARD attribute names the server advertised (else the known ones), not given yet."""
+    used = {g.split("=", 1)[0].upper() for g in given}
+    advertised = state.features.raw.get(keyword.lower(), "").upper().split()
+    names = advertised or list(XCLIENT_ATTRIBUTES)
+    return [Candidate(f"{n}=", f"{n}=", XCLIENT_ATTRIBUTES.get(n, f"advertised by {keyword}"), bool(advertised))
+            for n in names if n not in used]
 
 
 def _addresses(state: SessionState) -> list[Candidate]:
@@ -221,6 +236,8 @@ def complete(text: str, cursor: int | None = None, state: SessionState | None = 
         Kind.MECHANISM: lambda: _mechanisms(state),
         Kind.USER: lambda: [Candidate(u, u, "", True) for u in ((state.auth_user,) if state.auth_user else ("alice",) if state.sandbox else ())],
         Kind.EXTENSION: lambda: _extensions(state),
+        Kind.XCLIENT_ATTR: lambda: _attributes(state, "XCLIENT", analysis.given),
+        Kind.XFORWARD_ATTR: lambda: _attributes(state, "XFORWARD", analysis.given),
         Kind.DOCMD_VERB: lambda: _docmd_verbs(state),
         Kind.FILE: lambda: _files(word),
         Kind.TARGET: lambda: _targets(state),

@@ -17,6 +17,8 @@ def describe_state(state: SessionState) -> list[str]:
     """The session snapshot as ``show`` prints it."""
     lines = [f"target: {state.target or '(none)'}  transport: {state.transport or '-'}  "
              f"connected: {state.connected}  stage: {state.stage.value}"]
+    if state.mx:
+        lines.append(f"mx: {state.mx}")
     if state.connected:
         lines.append(f"peer: {state.peer}  local: {state.local}  local_hostname: {state.local_hostname}")
     lines.append(f"timeout: {state.timeout:g} s  command_encoding: {state.command_encoding}  debuglevel: {state.debuglevel}")
@@ -31,7 +33,10 @@ def describe_state(state: SessionState) -> list[str]:
             lines.append(f"  {keyword.upper():<22}{params}")
     if state.tls is not None:
         tls = state.tls
-        lines.append(f"tls: {tls.version} {tls.cipher}  verified: {tls.verified}  server_name: {tls.server_name}")
+        lines.append(f"tls: {tls.version} {tls.cipher}  verified: {tls.verified}  server_name: {tls.server_name}"
+                     + (f"  sni: {tls.sni}" if tls.sni else ""))
+        if tls.verdict and not tls.verified:
+            lines.append(f"  {tls.verdict}")
         cert = tls.certificate
         if cert is not None:
             lines.append(f"  subject: {cert.subject}  issuer: {cert.issuer}")
@@ -102,3 +107,56 @@ def explain_topic(topic: str) -> list[str]:
             return lines
     return [f"nothing known about {topic!r}: try a reply code (550), an enhanced code (5.1.1), "
             "an EHLO keyword (SIZE) or a command (ehlo)"]
+
+
+_CLASS_WORDS = {"2": "ok", "3": "go on", "4": "temporary failure", "5": "permanent failure"}
+_PLACEHOLDER = re.compile(r"^(?:[245]\.\d{1,3}\.\d{1,3} |<[^>]*> )")
+
+
+def annotate_reply(line: str, *, ehlo: bool = False) -> str:
+    """A one-line meaning of a reply line, for inline annotations in a transcript.
+
+    ``550 5.1.1 <x>: unknown`` gives ``550 5.1.1 → permanent failure: bad destination mailbox address``;
+    in an EHLO reply, ``250-SIZE 33554432`` gives ``SIZE → 32 MiB maximum message size``.
+
+    Args:
+        line: one reply line without its line ending.
+        ehlo: the line answers EHLO/LHLO, so lines after the first name extensions.
+
+    Returns:
+        The annotation, or ``""`` when there is nothing to add (not a reply line, the
+        continuation of a multi-line reply, an unknown keyword). Never raises.
+    """
+    if len(line) < 3 or line[0] not in "2345" or not line[:3].isdigit() or line[3:4] not in ("", " ", "-"):
+        return ""
+    from smtpdbg.core import catalog
+
+    rest = line[4:]
+    if ehlo and line[0] == "2" and rest:
+        keyword, _, params = rest.partition(" ")
+        info = catalog.explain_extension(keyword, params.strip())
+        if info is not None:
+            meaning = info.params_meaning if 0 < len(info.params_meaning) <= 60 else (
+                info.title + (f": {params.strip()}" if params.strip() else ""))
+            return f"{info.keyword} → {meaning}"
+    if line[3:4] == "-":
+        return ""
+    code = int(line[:3])
+    enhanced = catalog.parse_enhanced(rest)
+    detail = ""
+    if enhanced:
+        found = catalog.explain_enhanced(enhanced)
+        if found is not None and found.exact and not found.detail.startswith("Other"):
+            detail = found.detail
+    if not detail:
+        info = catalog.explain_reply(code)
+        if info is not None:
+            detail = _PLACEHOLDER.sub("", info.text)
+            if detail.startswith("<") and detail.endswith(">") and detail.count("<") == 1:
+                detail = detail[1:-1]
+        else:
+            detail = catalog.reply_class_meaning(code).split(":", 1)[0]
+    head = f"{code} {enhanced}" if enhanced else str(code)
+    if detail[1:2].islower():
+        detail = detail[0].lower() + detail[1:]
+    return f"{head} → {_CLASS_WORDS[line[0]]}: {detail}"

@@ -14,7 +14,7 @@ import smtplib
 from dataclasses import dataclass
 from typing import Callable
 
-from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, lookup
+from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, OAUTH_MECHANISMS, lookup
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.events import InfoKind
 from smtpdbg.core.parser import ParseError, Parsed, unescape
@@ -45,7 +45,7 @@ def needs(session, parsed: Parsed):
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
-    secret = spec.secret and not parsed.opt("password_env") and not session.options.password_env
+    secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
     return Needs(body=body, secret=secret)
 
 
@@ -91,16 +91,25 @@ def _password(ctx, parsed: Parsed) -> str:
 
 # -- connection -----------------------------------------------------------------------------
 def _make_smtp(session, target: Target):
+    import socket
+
     from smtpdbg.core.tls import build_context
     from smtpdbg.core.traced import TracedLMTP, TracedSMTP, TracedSMTP_SSL
 
     options = session.options
     if session._tls_context is None:
         try:
-            session._tls_context = build_context(ca=options.ca, insecure=options.insecure)
+            session._tls_context = build_context(
+                ca=options.ca, insecure=options.insecure, cert=options.tls_cert, key=options.tls_key,
+                min_version=options.tls_min, max_version=options.tls_max, ciphers=options.tls_ciphers,
+                keylog=options.tls_keylog)
         except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot load the CA file {options.ca}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise CommandError(f"cannot set up TLS: {getattr(exc, 'strerror', None) or exc}") from None
     cls = {"smtp": TracedSMTP, "smtps": TracedSMTP_SSL, "lmtp": TracedLMTP}[target.transport]
+    family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(options.ip_version or 0, socket.AF_UNSPEC)
+    proxy = None
+    if options.proxy_header:
+        proxy = (options.proxy_header, options.proxy_source or ("192.0.2.1", 40000))
     smtp = cls(
         session.transcript,
         local_hostname=options.local_hostname,
@@ -109,7 +118,11 @@ def _make_smtp(session, target: Target):
         limits=options.limits,
         tls_context=session._tls_context,
         tls_name=options.tls_name,
+        verify_name=options.tls_verify_name,
+        proxy_header=proxy,
+        family=family,
     )
+    smtp.tls_cafile = options.ca
     smtp.set_debuglevel(session.debuglevel)
     return smtp
 
@@ -122,11 +135,44 @@ def _open(ctx, target: Target) -> Reply:
         old.close()
     if session.options.insecure:
         ctx.warn("TLS certificate verification is OFF for this session (--insecure)")
+    host, port = target.host, target.port or 0
+    mx_note = ""
+    if target.mx:
+        host, mx_note, tls_name = _pick_exchanger(ctx, target)
     smtp = _make_smtp(session, target)
+    if target.mx and not session.options.tls_name:
+        smtp.tls_name = tls_name  # verify the exchanger's name, not its address
     smtp.deadline = ctx.start + ctx.timeout
     session.smtp = smtp
     session.target = target
-    return _reply(smtp.connect(target.host, target.port or 0))
+    session.mx = mx_note
+    return _reply(smtp.connect(host, port))
+
+
+def _pick_exchanger(ctx, target: Target) -> tuple[str, str, str]:
+    from smtpdbg.core.mx import resolve_exchangers
+
+    exchangers = resolve_exchangers(target.host, server=ctx.session.options.dns_server, timeout=ctx.timeout)
+    for number, mx in enumerate(exchangers, 1):
+        label = "implicit MX (no MX record): the domain itself" if mx.implicit else f"preference {mx.preference}"
+        marker = "→" if number == target.mx else " "
+        ctx.info(f"{marker} MX #{number} {mx.host} ({label}): {', '.join(mx.addresses) or 'no address'}")
+    if target.mx > len(exchangers):
+        raise CommandError(f"{target.host} has {len(exchangers)} exchanger(s); there is no #{target.mx}")
+    chosen = exchangers[target.mx - 1]
+    if not chosen.addresses:
+        raise CommandError(f"{chosen.host} has no address" + _next_mx(target, exchangers))
+    if target.mx < len(exchangers):
+        ctx.info(f"if this one fails: connect {Target('smtp', target.host, 25, mx=target.mx + 1)}")
+    note = f"{chosen.host} ({'implicit' if chosen.implicit else f'preference {chosen.preference}'}) " \
+           f"#{target.mx} of {len(exchangers)} for {target.host}, at {chosen.addresses[0]}"
+    return chosen.addresses[0], note, chosen.host
+
+
+def _next_mx(target: Target, exchangers) -> str:
+    if target.mx < len(exchangers):
+        return f"; try the next: connect {Target('smtp', target.host, 25, mx=target.mx + 1)}"
+    return ""
 
 
 def connect(ctx, parsed: Parsed) -> Reply:
@@ -230,7 +276,18 @@ def auth(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     mechanism = parsed.arg("mechanism").upper()
     if mechanism not in MECHANISMS:
-        raise CommandError(f"smtplib implements AUTH {', '.join(MECHANISMS)}; {mechanism} is not one of them")
+        raise CommandError(f"smtpdbg speaks AUTH {', '.join(MECHANISMS)}; for {mechanism} use raw")
+    if mechanism in OAUTH_MECHANISMS:
+        from smtpdbg.core.extensions import oauth
+
+        env = parsed.opt("token_env")
+        if env:
+            token = ctx.session.environ.get(env)
+            if token is None:
+                raise CommandError(f"the environment variable {env} is not set (it should hold the bearer token)")
+        else:
+            token = _password(ctx, parsed)
+        return oauth(ctx, parsed, mechanism, token)
     smtp.user = parsed.arg("user")
     smtp.password = _password(ctx, parsed)
     authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
@@ -246,8 +303,18 @@ def _envelope(ctx, parsed: Parsed, verb: str, keyword: str, method) -> Reply:
     smtp = _smtp(ctx)
     address = parsed.arg(parsed.spec.args[0].name)
     params = list(parsed.arg("params") or [])
+    from smtpdbg.core.extensions import check_utf8
+
+    check_utf8(ctx, smtp, address, params, bool(parsed.opt("verbatim")))
     if parsed.opt("verbatim"):
-        smtp.putcmd(verb, f"{keyword}:{address}" + "".join(" " + p for p in params))
+        line = f"{verb} {keyword}:{address}" + "".join(" " + p for p in params)
+        if any(p.upper() == "SMTPUTF8" for p in params):
+            smtp.command_encoding = "utf-8"  # as smtplib.mail() does for SMTPUTF8
+        if not line.isascii() and smtp.command_encoding == "ascii":
+            ctx.warn("sending raw UTF-8 without SMTPUTF8 (RFC 6531 requires it): deliberate?")
+            smtp.send(line.encode("utf-8") + b"\r\n")
+        else:
+            smtp.putcmd(verb, f"{keyword}:{address}" + "".join(" " + p for p in params))
         return _reply(smtp.getreply())
     if params and not smtp.does_esmtp:
         ctx.warn(f"smtplib drops {verb.upper()} parameters when the server did not answer EHLO (does_esmtp is False): "
@@ -415,8 +482,32 @@ def commands_help(ctx, parsed: Parsed) -> None:
     return None
 
 
+def save(ctx, parsed: Parsed) -> None:
+    import os
+
+    from smtpdbg.core.export import FORMATS, Recording, export
+
+    fmt = parsed.arg("format").lower()
+    if fmt not in FORMATS:
+        raise CommandError(f"save knows {', '.join(FORMATS)}, not {fmt!r}")
+    path = os.path.expanduser(parsed.arg("file"))
+    recording = Recording.from_session(ctx.session)
+    try:
+        text = export(fmt, recording, path)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    commands = len(recording.dialogue.commands)
+    ctx.info(f"saved {fmt} of {commands} command(s) to {path} ({len(text.encode()):,} bytes, owner-only)")
+
+
 def abort(ctx, parsed: Parsed) -> None:
     ctx.info("abort: no command is running", InfoKind.INFO)
+
+
+def _extensions():
+    from smtpdbg.core import extensions
+
+    return extensions
 
 
 HANDLERS: dict[str, Callable] = {
@@ -427,5 +518,8 @@ HANDLERS: dict[str, Callable] = {
     "mail": mail, "rcpt": rcpt, "data": data, "sendmail": sendmail, "send_message": send_message,
     "rset": rset, "noop": noop, "verify": verify, "expn": expn, "help": help_,
     "docmd": docmd, "raw": raw, "pipeline": pipeline, "drain": drain,
-    "show": show, "explain": explain, "?": commands_help,
+    "bdat": lambda ctx, parsed: _extensions().bdat(ctx, parsed),
+    "xclient": lambda ctx, parsed: _extensions().xclient(ctx, parsed),
+    "xforward": lambda ctx, parsed: _extensions().xforward(ctx, parsed),
+    "show": show, "explain": explain, "?": commands_help, "save": save,
 }

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smtpdbg.core.catalog import parse_enhanced
+from smtpdbg.core.commands import lookup
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.state import SessionState
+from smtpdbg.core.target import Target
 
 CHECK_KEYS = {
     "command": "the command just run (or a list of accepted commands)",
@@ -193,6 +195,18 @@ def find_lesson(name: str) -> Lesson:
     raise LessonError(f"no lesson {name!r}; lessons: {', '.join(l.id for l in load_lessons())}")
 
 
+def lesson_target(lesson: Lesson, endpoints) -> Target:
+    """Where a lesson's session connects, on a sandbox started with the lesson's settings.
+
+    Args:
+        endpoints: the running sandbox's :class:`~smtpdbg.sandbox.Endpoints`.
+    """
+    if lesson.transport == "lmtp":
+        return Target("lmtp", endpoints.lmtp, None, sandbox=True)
+    host, port = endpoints.smtps if lesson.transport == "smtps" else endpoints.smtp
+    return Target(lesson.transport, host, port, sandbox=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     passed: bool
@@ -214,6 +228,17 @@ class LessonProgress:
     @property
     def step(self) -> LessonStep | None:
         return None if self.done else self.lesson.steps[self.index]
+
+    def concerns(self, command: str) -> bool:
+        """Whether ``command`` is an attempt at the current step: every network command is, and so is any
+        command the step's check names; looking something up (``explain``, ``show``, ``?``) in between is not."""
+        step = self.step
+        verb = command.split(None, 1)[0].lower() if command.strip() else ""
+        spec = lookup(verb)
+        if step is None or spec is None or spec.network:
+            return True
+        wanted = {str(name).lower() for name in _listed(dict(step.check.conditions).get("command", ()))}
+        return verb in wanted or spec.name in wanted
 
     def record(self, command: str, outcome, state: SessionState) -> Verdict:
         """Check the current step after ``command`` ran; advance when it passed."""

@@ -150,7 +150,11 @@ class ProtocolTracker:
         if auth_continuation:
             self.pending.append((AUTH_RESPONSE, ""))
             return
-        self.pending.append(_verb_and_argument(line))
+        verb, argument = _verb_and_argument(line)
+        if verb == "BDAT" and self.lmtp and " LAST" in f" {argument.upper()}":
+            self.on_body_sent()  # RFC 2033 + RFC 3030: one reply per accepted recipient
+            return
+        self.pending.append((verb, argument))
 
     def on_body_sent(self) -> None:
         """The body and its final dot went out: one reply (SMTP) or one per accepted recipient (LMTP)."""
@@ -205,6 +209,11 @@ class ProtocolTracker:
                 self._finish(code, text)
         elif verb == "RSET":
             if positive:
+                self._reset_transaction()
+        elif verb == "XCLIENT":
+            if code == 220:  # Postfix: a new greeting; the session starts over
+                self.identified = False
+                self.authenticated = False
                 self._reset_transaction()
         elif verb == "QUIT":
             self.quitting = True

@@ -123,7 +123,7 @@ class AuthMasker:
             return f"CRAM-MD5 user={self.user!r} digest=<hidden, {len(digest)} hex digits>"
         if mech in ("XOAUTH2", "OAUTHBEARER"):
             for field in decoded.replace(b"\x01", b",").split(b","):
-                if field.startswith(b"user=") or field.startswith(b"n,a="):
+                if field.startswith((b"user=", b"a=")):
                     self.user = field.split(b"=", 1)[1].decode("utf-8", "replace")
             return f"{mech} user={self.user!r} token=<hidden>"
         return f"{mech} response <hidden, {len(decoded)} bytes>"

@@ -48,6 +48,27 @@ class SessionOptions:
     password_env: str | None = None
     """Environment variable holding the password for ``login``/``auth``."""
     tls_name: str | None = None
+    """Name sent as SNI (and checked, unless ``tls_verify_name`` is set); default: the host."""
+    tls_verify_name: str | None = None
+    """Name the certificate must match when it differs from the SNI name."""
+    tls_cert: str | None = None
+    """Client certificate (PEM) to present."""
+    tls_key: str | None = None
+    tls_min: str | None = None
+    """Lowest TLS version: ``1.0`` .. ``1.3``."""
+    tls_max: str | None = None
+    tls_ciphers: str | None = None
+    """OpenSSL cipher string."""
+    tls_keylog: str | None = None
+    """Write TLS secrets to this file (NSS key log format, for Wireshark)."""
+    ip_version: int | None = None
+    """Force IPv4 (4) or IPv6 (6)."""
+    proxy_header: str | None = None
+    """Send a PROXY protocol header (``v1`` or ``v2``) before the greeting."""
+    proxy_source: tuple[str, int] | None = None
+    """The client address the PROXY header claims."""
+    dns_server: str | None = None
+    """``host[:port]`` of the DNS server for ``mx:`` targets (default: the system resolver)."""
     limits: Limits = field(default_factory=Limits)
     log: str | None = None
     """Append every event to this file as it happens (crash-safe session log)."""
@@ -83,7 +104,8 @@ class Needs:
 
 @dataclass(slots=True)
 class _Job:
-    text: str
+    shown: str
+    """The command as the transcript shows it: a hand-typed AUTH payload is masked."""
     parsed: Parsed
     body: bytes | None
     secret: str | None
@@ -109,6 +131,8 @@ class Session:
         self.smtp = None
         """The traced smtplib object; only the session thread touches it."""
         self.debuglevel = 0
+        self.mx = ""
+        """For an ``mx:`` target: which exchanger and address the session uses."""
         self._tls_context = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
@@ -172,7 +196,9 @@ class Session:
         if self._stopped:
             future.set_result(Outcome(stripped, False, category="stopped", message="the session has been shut down"))
             return future
-        self._queue.put(_Job(stripped, parsed, body, secret, timeout, future))
+        from smtpdbg.core.history import scrub
+
+        self._queue.put(_Job(scrub(stripped), parsed, body, secret, timeout, future))
         return future
 
     def execute(self, text: str, **kwargs) -> Outcome:
@@ -187,7 +213,7 @@ class Session:
             self.transcript.add(Info, kind=InfoKind.INFO, text="abort: no command is running")
             return False
         elapsed = time.monotonic() - self._running_since
-        self.transcript.add(Info, kind=InfoKind.WARNING, text=f"abort requested for {job.text!r} after {elapsed:.1f} s")
+        self.transcript.add(Info, kind=InfoKind.WARNING, text=f"abort requested for {job.shown!r} after {elapsed:.1f} s")
         if smtp is not None:
             smtp.abort()
         return True
@@ -217,7 +243,7 @@ class Session:
             try:
                 self._run(job)
             except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
-                job.future.set_result(Outcome(job.text, False, category="internal", message=repr(exc)))
+                job.future.set_result(Outcome(job.shown, False, category="internal", message=repr(exc)))
         smtp = self.smtp
         if smtp is not None and smtp.sock is not None:
             smtp.close_reason = "the session ended"
@@ -233,7 +259,7 @@ class Session:
             except queue.Empty:
                 break
             if job is not None:
-                job.future.set_result(Outcome(job.text, False, category="stopped", message="the session has been shut down"))
+                job.future.set_result(Outcome(job.shown, False, category="stopped", message="the session has been shut down"))
 
     def _run(self, job: _Job) -> None:
         from smtpdbg.core.handlers import HANDLERS, Reply
@@ -244,8 +270,8 @@ class Session:
         self._running = job
         self._running_since = start
         timeout = job.timeout or job.parsed.opt("timeout") or self.options.timeout
-        self.transcript.add(CommandStart, command_id=command_id, text=job.text, call=spec.call)
-        self._publish(busy=True, running=job.text)
+        self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
+        self._publish(busy=True, running=job.shown)
         smtp = self.smtp
         if smtp is not None:
             smtp.deadline = start + timeout if spec.network else None
@@ -270,7 +296,7 @@ class Session:
             self._running = None
         self._commands_run += 1
         self.transcript.add(
-            CommandEnd, command_id=command_id, text=job.text, ok=outcome.ok, elapsed=outcome.elapsed,
+            CommandEnd, command_id=command_id, text=job.shown, ok=outcome.ok, elapsed=outcome.elapsed,
             code=outcome.code, reply=outcome.text, category=outcome.category,
         )
         self._publish(busy=False, running="")
@@ -295,7 +321,7 @@ class Session:
         elapsed = time.monotonic() - start
         connected = self._connected()
         if reply is None:
-            return Outcome(job.text, True, elapsed=elapsed, connected=connected)
+            return Outcome(job.shown, True, elapsed=elapsed, connected=connected)
         code, text = reply.code, reply.text
         if code < 0:
             category, ok = "garbage-reply", False
@@ -305,7 +331,7 @@ class Session:
             category, ok = "reply-4xx", False
         else:
             category, ok = "", reply.ok
-        return Outcome(job.text, ok, code, text, category, text if not ok else "", elapsed, connected, reply.replies)
+        return Outcome(job.shown, ok, code, text, category, text if not ok else "", elapsed, connected, reply.replies)
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start
@@ -314,13 +340,13 @@ class Session:
         if classified.category == "aborted":
             message = f"{message} (after {elapsed:.1f} s)"
         elif classified.category == "timeout" and f"{job.parsed.name}" not in message:
-            message = f"{message} (command {job.text!r}, limit {self._timeout_of(job):g} s)"
+            message = f"{message} (command {job.shown!r}, limit {self._timeout_of(job):g} s)"
         connected = self._connected()
         if not connected and classified.category not in ("parse", "file", "not-connected"):
             message += "; not connected now (use `reconnect`)"
         self.transcript.add(Error, category=classified.category, message=message, exception=classified.exception,
                             connected=connected, code=classified.code)
-        return Outcome(job.text, False, classified.code, "", classified.category, message, elapsed, connected)
+        return Outcome(job.shown, False, classified.code, "", classified.category, message, elapsed, connected)
 
     def _timeout_of(self, job: _Job) -> float:
         return job.timeout or job.parsed.opt("timeout") or self.options.timeout
@@ -347,6 +373,7 @@ class Session:
             insecure=options.insecure,
             ca=options.ca or "",
             debuglevel=self.debuglevel,
+            mx=self.mx,
             busy=busy,
             running=running,
             commands_run=self._commands_run,

@@ -48,6 +48,10 @@ class TlsInfo:
     """Peer certificate first."""
     name_matches: bool | None = None
     """Whether the certificate covers `server_name` (computed even when verification is off)."""
+    sni: str | None = None
+    """The name sent as SNI, when it differs from `server_name` (``--tls-sni``)."""
+    verdict: str = ""
+    """What a verifying client would conclude (computed when verification was turned off)."""
 
     @property
     def certificate(self) -> Certificate | None:
@@ -87,6 +91,8 @@ class SessionState:
     transport: str = ""
     """``smtp``, ``smtps`` or ``lmtp``."""
     sandbox: bool = False
+    mx: str = ""
+    """For an ``mx:`` target: the exchanger, its preference and the address used."""
     connected: bool = False
     peer: str = ""
     local: str = ""

@@ -29,12 +29,16 @@ class Target:
     """``None`` for a unix socket."""
     sandbox: bool = False
     """The embedded sandbox (its CA is trusted automatically)."""
+    mx: int = 0
+    """For ``mx:domain[#N]``: which exchanger (1 = the best); 0 for a plain host."""
 
     @property
     def unix(self) -> bool:
         return self.port is None
 
     def __str__(self) -> str:
+        if self.mx:
+            return f"mx:{self.host}" + (f"#{self.mx}" if self.mx > 1 else "")
         if self.unix:
             return f"{self.transport}://{self.host}"
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -61,6 +65,14 @@ def parse_target(text: str, *, default_transport: str = "smtp") -> Target:
     if not text:
         raise TargetError("empty target: give host, host:port or scheme://host:port")
     transport = default_transport
+    if text.lower().startswith("mx:"):
+        domain, _, index = text[3:].partition("#")
+        domain = domain.strip().rstrip(".")
+        if not domain or "/" in domain or ":" in domain:
+            raise TargetError(f"bad MX target {original!r}: write mx:example.org or mx:example.org#2")
+        if index and not (index.isascii() and index.isdigit() and int(index) >= 1):
+            raise TargetError(f"bad MX index in {original!r}: #1 is the best exchanger, #2 the next")
+        return Target("smtp", domain, 25, mx=int(index or 1))
     if "://" in text:
         scheme, _, text = text.partition("://")
         scheme = scheme.lower()

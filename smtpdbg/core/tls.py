@@ -16,16 +16,34 @@ import ssl
 from smtpdbg.core.state import Certificate, TlsInfo
 
 
-def build_context(*, ca: str | None = None, insecure: bool = False, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
+_VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2,
+             "1.3": ssl.TLSVersion.TLSv1_3}
+TLS_VERSIONS = tuple(_VERSIONS)
+
+
+def build_context(
+    *,
+    ca: str | None = None,
+    insecure: bool = False,
+    cert: str | None = None,
+    key: str | None = None,
+    min_version: str | None = None,
+    max_version: str | None = None,
+    ciphers: str | None = None,
+    keylog: str | None = None,
+) -> ssl.SSLContext:
     """A client context: verifying unless ``insecure``.
 
     Args:
         ca: PEM file of CAs to trust instead of the system store.
         insecure: skip chain and host-name verification (shown in the UI).
         cert, key: a client certificate to present.
+        min_version, max_version: ``"1.0"`` .. ``"1.3"``.
+        ciphers: an OpenSSL cipher string (TLS 1.2 and below).
+        keylog: write TLS secrets here (NSS key log format, for Wireshark).
 
     Raises:
-        OSError / ssl.SSLError: the CA or certificate file cannot be read.
+        OSError / ssl.SSLError / ValueError: a file cannot be read, or a bad version or cipher string.
     """
     context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
     if insecure:
@@ -33,6 +51,15 @@ def build_context(*, ca: str | None = None, insecure: bool = False, cert: str | 
         context.verify_mode = ssl.CERT_NONE
     if cert:
         context.load_cert_chain(cert, key)
+    for value, attribute in ((min_version, "minimum_version"), (max_version, "maximum_version")):
+        if value:
+            if value not in _VERSIONS:
+                raise ValueError(f"unknown TLS version {value!r} (use {', '.join(TLS_VERSIONS)})")
+            setattr(context, attribute, _VERSIONS[value])
+    if ciphers:
+        context.set_ciphers(ciphers)
+    if keylog:
+        context.keylog_filename = keylog
     return context
 
 
@@ -107,7 +134,59 @@ def _name_matches(san: tuple[str, ...], server_name: str | None) -> bool | None:
     return False
 
 
-def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, implicit: bool) -> TlsInfo:
+def _roots(cafile: str | None) -> list:
+    from cryptography import x509
+
+    paths = [cafile] if cafile else [p for p in (ssl.get_default_verify_paths().cafile,
+                                                  ssl.get_default_verify_paths().openssl_cafile) if p]
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                return x509.load_pem_x509_certificates(handle.read())
+        except (OSError, ValueError):
+            continue
+    return []
+
+
+def would_verify(ders: list[bytes], name: str | None, cafile: str | None) -> str:
+    """What a verifying client would conclude about this chain and name (RFC 5280/6125)."""
+    from cryptography import x509
+    from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
+    roots = _roots(cafile)
+    if not roots:
+        return "cannot tell what a verifying client would conclude: no trust store found"
+    leaf = x509.load_der_x509_certificate(ders[0])
+    intermediates = [x509.load_der_x509_certificate(d) for d in ders[1:]]
+    try:
+        subject = x509.IPAddress(ipaddress.ip_address((name or "").strip("[]")))
+    except ValueError:
+        subject = x509.DNSName(name or "")
+    # OpenSSL's view (what Python's ssl and most MTAs do), not the stricter Web PKI
+    # profile: any extensions on the leaf, but a subjectAltName to match the name.
+    leaf_policy = ExtensionPolicy.permit_all().require_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+    builder = PolicyBuilder().store(Store(roots)).extension_policies(
+        ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
+    try:
+        builder.build_server_verifier(subject).verify(leaf, intermediates)
+    except (VerificationError, ValueError) as exc:
+        return f"a verifying client would REJECT it: {_reason(str(exc), name)}"
+    return "a verifying client would accept it"
+
+
+def _reason(text: str, name: str | None) -> str:
+    text = text.split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
+    if "no matching subjectAltName" in text:
+        return f"the certificate does not cover {name}"
+    if "not valid at validation time" in text:
+        return "the certificate has expired or is not valid yet"
+    if "candidates exhausted" in text:
+        return "no chain to a trusted CA (unknown issuer, missing intermediate, or self-signed)"
+    return text
+
+
+def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, implicit: bool,
+             sni: str | None = None, cafile: str | None = None) -> TlsInfo:
     """Summarise an established TLS connection for the transcript and inspector."""
     cipher = sock.cipher() or ("", "", None)
     chain: list[Certificate] = []
@@ -127,6 +206,12 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
             matches = _name_matches(chain[0].san, server_name)
     except Exception:  # noqa: BLE001 - a certificate we cannot parse must not break the session
         chain = []
+    verdict = "verified during the handshake" if verified else ""
+    if not verified and chain:
+        try:
+            verdict = would_verify(ders, server_name, cafile)
+        except Exception as exc:  # noqa: BLE001 - the verdict is advice, never a failure
+            verdict = f"cannot tell what a verifying client would conclude: {exc}"
     return TlsInfo(
         version=sock.version() or "",
         cipher=cipher[0] or "",
@@ -136,6 +221,8 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
         implicit=implicit,
         chain=tuple(chain),
         name_matches=matches,
+        sni=sni if sni != server_name else None,
+        verdict=verdict,
     )
 
 
@@ -146,4 +233,8 @@ def summary(info: TlsInfo) -> str:
     if cert is not None:
         parts.append(f"peer {cert.subject or '(empty subject)'} issued by {cert.issuer}")
     parts.append("verified" if info.verified else "NOT VERIFIED (--insecure)")
+    if info.sni:
+        parts.append(f"SNI {info.sni}")
+    if not info.verified and info.verdict:
+        parts.append(info.verdict)
     return "; ".join(parts)

@@ -53,6 +53,8 @@ class TraceMixin:
     """Recording and bounded I/O for an ``smtplib.SMTP`` subclass."""
 
     _implicit_tls = False
+    transport = "smtp"
+    """``smtp``, ``smtps`` or ``lmtp``: shown with the connecting event."""
 
     def _trace_init(
         self,
@@ -61,6 +63,9 @@ class TraceMixin:
         limits: Limits | None = None,
         tls_context: ssl.SSLContext | None = None,
         tls_name: str | None = None,
+        verify_name: str | None = None,
+        proxy_header: tuple[str, tuple[str, int]] | None = None,
+        family: int = socket.AF_UNSPEC,
     ) -> None:
         self.transcript = transcript
         self.limits = limits or Limits()
@@ -68,7 +73,15 @@ class TraceMixin:
         """Context for ``starttls()`` (and implicit TLS); smtplib's own default does not verify."""
         self.tls_name = tls_name
         """Name for SNI and certificate checks when it differs from the host connected to."""
+        self.verify_name = verify_name
+        """Name the certificate must match, when it differs from the SNI name."""
+        self.proxy_header = proxy_header
+        """``(version, (host, port))`` to send a PROXY protocol header before the greeting."""
+        self.family = family
+        """``socket.AF_INET``/``AF_INET6`` to force IPv4/IPv6; ``AF_UNSPEC`` for either."""
         self.tls_info: TlsInfo | None = None
+        self.tls_cafile: str | None = None
+        """The CA file verification uses (for the would-a-verifying-client-accept verdict)."""
         self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP))
         self.deadline: float | None = None
         """Wall-clock (monotonic) deadline of the running command, set by the session."""
@@ -111,14 +124,14 @@ class TraceMixin:
         if source_address:
             self.source_address = source_address
         shown = host if port == 0 else _format_address((host, port))
-        self._info(InfoKind.CONNECTING, f"connecting to {shown}")
+        self._info(InfoKind.CONNECTING, f"connecting to {shown}", peer=f"{self.transport}://{shown}")
         code, message = super().connect(host, port, source_address)
         self.banner = (code, message)
         return code, message
 
     def _open(self, host: str, port: int) -> socket.socket:
         """Connect a TCP socket that :meth:`abort` and the deadline can interrupt."""
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, self.family, socket.SOCK_STREAM)
         last: OSError | None = None
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
@@ -162,9 +175,23 @@ class TraceMixin:
     def _get_socket(self, host, port, timeout):
         sock = self._open(host, port)
         self._connected(sock)
+        if self.proxy_header is not None:
+            self._send_proxy_header(sock)
         if self._implicit_tls:
             sock = self._handshake(sock, self.context, implicit=True)
         return sock
+
+    def _send_proxy_header(self, sock: socket.socket) -> None:
+        """PROXY protocol header before anything else (HAProxy's spec, v1 text or v2 binary)."""
+        from smtpdbg.core.proxy import proxy_header
+
+        version, source = self.proxy_header
+        header = proxy_header(version, source, sock.getpeername(), sock.family)
+        shown = header if version == "v1" else header[:16] + b"..."
+        self._record(SEND, header if version == "v1" else shown,
+                     note=f"PROXY protocol {version} header ({len(header)} bytes): the server sees the client as {source[0]}:{source[1]}")
+        sock.settimeout(self._remaining())
+        sock.sendall(header)
 
     def _connected(self, sock: socket.socket) -> None:
         peer = _format_address(sock.getpeername())
@@ -178,17 +205,34 @@ class TraceMixin:
 
     def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:
         name = self.tls_name or self._host
+        verify_name = self.verify_name
+        verifying = is_verifying(context)
+        split_check = bool(verify_name and verify_name != name and context.check_hostname)
         self._connecting = sock
         try:
             sock.settimeout(self._remaining())
+            if split_check:
+                # SNI and the name to verify differ: the handshake checks the chain,
+                # the name is checked afterwards (ssl only checks server_hostname).
+                context.check_hostname = False
             tls_sock = context.wrap_socket(sock, server_hostname=name)
         except BaseException:
             sock.close()
             raise
         finally:
+            if split_check:
+                context.check_hostname = True
             self._connecting = None
+        checked = verify_name or name
+        info = describe(tls_sock, verified=verifying, server_name=checked, implicit=implicit, sni=name,
+                        cafile=self.tls_cafile)
+        if verifying and verify_name and verify_name != name and info.name_matches is not True:
+            tls_sock.close()
+            error = ssl.SSLCertVerificationError(1, f"certificate does not match the name {verify_name!r}")
+            error.verify_message = f"Hostname mismatch, certificate is not valid for {verify_name!r}"
+            raise error
         self._tls = True
-        self.tls_info = describe(tls_sock, verified=is_verifying(context), server_name=name, implicit=implicit)
+        self.tls_info = info
         if implicit:
             self.tracker.on_implicit_tls()
         else:
@@ -344,6 +388,44 @@ class TraceMixin:
             tls=self._tls,
             stuffed=body.stuffed,
         )
+
+    # -- CHUNKING ---------------------------------------------------------------------------
+    def bdat(self, message: bytes, chunk_size: int = 65536, *, declared: int | None = None, last: bool = True):
+        """Send ``message`` with BDAT chunks (RFC 3030 §2), reading a reply after each.
+
+        Args:
+            chunk_size: bytes per chunk.
+            declared: announce this size for the first chunk instead of its real
+                size (a deliberately wrong count, to test a server).
+            last: mark the final chunk ``LAST``.
+
+        Returns:
+            Every reply read; stops at the first failure.
+        """
+        if isinstance(message, str):
+            message = message.encode("utf-8")
+        if chunk_size < 1:
+            raise ValueError("the chunk size must be at least 1 byte")
+        chunks = [message[i : i + chunk_size] for i in range(0, len(message), chunk_size)] or [b""]
+        replies: list[tuple[int, bytes]] = []
+        for index, chunk in enumerate(chunks):
+            final = last and index == len(chunks) - 1
+            size = declared if declared is not None and index == 0 else len(chunk)
+            if size != len(chunk):
+                self._warn(f"BDAT announces {size:,} bytes but {len(chunk):,} follow (deliberate wrong count)")
+            line = f"BDAT {size}{' LAST' if final else ''}\r\n".encode("ascii")
+            self._record_lines(line)
+            head, tail, omitted, line_count = split_head_tail(chunk, self.limits)
+            self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
+                                tls=self._tls, stuffed=0)
+            self._sendall(line + chunk)
+            expected = self.tracker.expected_data_replies if final and self.tracker.lmtp else 1
+            for _ in range(expected):
+                replies.append(self.getreply())
+            if any(code >= 400 or code < 0 for code, _ in replies[-expected:]):
+                break
+        self.data_replies = replies[-(self.tracker.expected_data_replies if self.tracker.lmtp else 1):]
+        return replies
 
     # -- receiving -------------------------------------------------------------------------
     def getreply(self):
@@ -559,6 +641,7 @@ class TracedSMTP_SSL(TraceMixin, smtplib.SMTP_SSL):
     """``smtplib.SMTP_SSL`` (implicit TLS) with a wire transcript."""
 
     _implicit_tls = True
+    transport = "smtps"
 
     def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
         self._trace_init(transcript, **trace)
@@ -569,6 +652,8 @@ class TracedSMTP_SSL(TraceMixin, smtplib.SMTP_SSL):
 class TracedLMTP(TraceMixin, smtplib.LMTP):
     """``smtplib.LMTP`` (TCP or unix socket) with a wire transcript and RFC 2033 DATA replies."""
 
+    transport = "lmtp"
+
     def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
         self._trace_init(transcript, **trace)
         super().__init__("", smtplib.LMTP_PORT, local_hostname, source_address, timeout)
@@ -578,7 +663,7 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
             return super().connect(host, port, source_address)
         self._host = host
         self.close_reason = ""
-        self._info(InfoKind.CONNECTING, f"connecting to unix socket {host}")
+        self._info(InfoKind.CONNECTING, f"connecting to unix socket {host}", peer=f"lmtp://{host}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._connecting = sock
         try:

@@ -1,11 +1,12 @@
-"""Demo authentication for the sandbox: one user, three SASL mechanisms.
+"""Demo authentication for the sandbox: one user, five SASL mechanisms.
 
 aiosmtpd implements AUTH PLAIN and LOGIN itself and hands the decoded login and
 password to an *authenticator*; this module supplies that authenticator
 (:class:`DemoAuthenticator`) and adds CRAM-MD5 (RFC 2195), which aiosmtpd lacks,
-as :class:`CramMD5Mixin` for the server's ``SMTP`` subclass.
+as :class:`CramMD5Mixin` for the server's ``SMTP`` subclass. XOAUTH2 and
+OAUTHBEARER (bearer tokens) come from :mod:`.oauth`.
 
-All three mechanisms end in :meth:`DemoAuthenticator.__call__`, so the credential
+All mechanisms end in :meth:`DemoAuthenticator.__call__`, so the credential
 check lives in one place. Failures return ``AuthResult(handled=False)`` so that
 aiosmtpd sends ``535 5.7.8 Authentication credentials invalid``; with
 ``handled=True`` it would send nothing and the client would hang.
@@ -20,6 +21,8 @@ from typing import Any, NamedTuple
 
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
+from smtpdbg.sandbox.oauth import BearerCredentials
+
 
 class CramMD5Response(NamedTuple):
     """What a CRAM-MD5 client proved: its login and HMAC over our challenge."""
@@ -30,11 +33,18 @@ class CramMD5Response(NamedTuple):
 
 
 class DemoAuthenticator:
-    """Accepts exactly one login/password pair, over PLAIN, LOGIN or CRAM-MD5."""
+    """Accepts one login/password pair (PLAIN, LOGIN, CRAM-MD5) and one bearer token.
 
-    def __init__(self, user: str, password: str) -> None:
+    A bearer token (XOAUTH2, OAUTHBEARER) is accepted for the login itself or
+    for ``login@hostname``; OAUTHBEARER may leave the user out. An empty
+    ``oauth_token`` accepts no token at all.
+    """
+
+    def __init__(self, user: str, password: str, oauth_token: str = "", hostname: str = "") -> None:
         self._user = user.encode("utf-8")
         self._password = password.encode("utf-8")
+        self._token = oauth_token.encode("utf-8")
+        self._token_users = {user.lower(), f"{user}@{hostname}".lower()}
 
     def __call__(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -49,6 +59,10 @@ class DemoAuthenticator:
             ok = self._same(auth_data.login, self._user) and self._same(
                 auth_data.password, self._password
             )
+        elif isinstance(auth_data, BearerCredentials):
+            user_ok = auth_data.user is None or auth_data.user.lower() in self._token_users
+            ok = bool(self._token) and self._same(auth_data.token.encode("utf-8"), self._token)
+            ok = ok and user_ok
         elif isinstance(auth_data, CramMD5Response):
             expected = cram_md5_digest(self._password, auth_data.challenge)
             ok = self._same(auth_data.login, self._user) and self._same(

@@ -1,7 +1,7 @@
 """``smtpdbg sandbox``: run the sandbox server on its own until Ctrl-C or SIGTERM.
 
-Human mode prints the endpoints, the demo login and the CA file, then one line
-per received message. ``--json`` is for a parent process: exactly one JSON
+Human mode prints the endpoints, the demo login and token and the CA file,
+then one line per received message. ``--json`` is for a parent process: exactly one JSON
 object line on stdout, flushed before serving, and nothing more on stdout
 (message lines go to stderr). Both modes exit 0 on SIGINT/SIGTERM after
 removing the CA file, the LMTP socket and the sandbox directory.
@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, TextIO
 
-from smtpdbg.sandbox.model import Endpoints, ReceivedMessage, SandboxConfig
+from smtpdbg.sandbox.model import DEFAULT_OAUTH_TOKEN, Endpoints, ReceivedMessage, SandboxConfig
 
 if TYPE_CHECKING:
     from smtpdbg.sandbox.server import Sandbox
@@ -47,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wait this long before sending the 220 banner")
     parser.add_argument("--advertise", action="append", default=[], metavar="KEYWORD",
                         help="extra EHLO keyword to advertise, e.g. DSN (repeatable)")
+    parser.add_argument("--no-chunking", action="store_true",
+                        help="do not offer CHUNKING/BINARYMIME (BDAT, RFC 3030)")
+    parser.add_argument("--xclient", action="store_true",
+                        help="offer and accept Postfix's XCLIENT and XFORWARD")
+    parser.add_argument("--proxy-protocol", action="store_true",
+                        help="expect a PROXY protocol v1/v2 header first on the SMTP and SMTPS ports")
+    parser.add_argument("--oauth-token", type=_token, default=DEFAULT_OAUTH_TOKEN, metavar="TOKEN",
+                        help="bearer token for AUTH XOAUTH2/OAUTHBEARER "
+                             f"(default {DEFAULT_OAUTH_TOKEN!r}; '' turns OAuth off)")
+    parser.add_argument("--client-ca", type=_pem_file, default=None, metavar="FILE",
+                        help="ask TLS clients for a certificate and verify it against this CA (PEM)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also show aiosmtpd's own log on stderr")
     return parser
@@ -63,6 +74,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         greylist=frozenset(a.lower() for a in args.greylist),
         banner_delay=args.banner_delay,
         extra_extensions=tuple(args.advertise),
+        chunking=not args.no_chunking,
+        xclient=args.xclient,
+        proxy_protocol=args.proxy_protocol,
+        oauth_token=args.oauth_token,
+        client_ca=args.client_ca,
     )
 
 
@@ -75,18 +91,21 @@ def endpoints_json(ep: Endpoints) -> str:
         "user": ep.user,
         "password": ep.password,
         "ca": ep.ca_path,
+        "oauth_token": ep.oauth_token,
     })
 
 
 def describe_endpoints(ep: Endpoints) -> str:
     """The human-readable start-up text."""
     lmtp = ep.lmtp or "(off)"
+    oauth = f"{ep.oauth_token}  (AUTH XOAUTH2, OAUTHBEARER)" if ep.oauth_token else "(off)"
     return "\n".join([
         f"smtpdbg sandbox ({ep.hostname}) is running; Ctrl-C stops it.",
         f"  SMTP + STARTTLS  {ep.smtp[0]}:{ep.smtp[1]}",
         f"  SMTPS            {ep.smtps[0]}:{ep.smtps[1]}",
         f"  LMTP             {lmtp}",
         f"  login            {ep.user} / {ep.password}  (AUTH PLAIN, LOGIN, CRAM-MD5)",
+        f"  OAuth token      {oauth}",
         f"  CA certificate   {ep.ca_path}",
     ])
 
@@ -183,3 +202,17 @@ def _seconds(text: str) -> float:
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("seconds must be between 0 and 3600")
     return value
+
+
+def _token(text: str) -> str:
+    if any(not ch.isprintable() or ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError("a token is printable and has no white space")
+    return text
+
+
+def _pem_file(text: str) -> str:
+    from pathlib import Path
+
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return text

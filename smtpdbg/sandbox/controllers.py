@@ -14,7 +14,8 @@ These subclasses fix what the stock ones get wrong for an embedded server:
   system's CA store) and waits for the banner through a TLS handshake: tens of
   milliseconds, and with a banner tarpit up to a second. Ours only waits until
   the listener has built its protocol object, then half-closes; connections
-  made before :meth:`start` returns get no tarpit either.
+  made before :meth:`start` returns get no tarpit either, and are built as
+  probes (not logged as client connections).
 * Loop-level errors ("Task exception was never retrieved" and the like) go to
   the ``mail.log`` logger instead of asyncio's, which prints to stderr.
 * :meth:`stop` is idempotent and drops open connections first, so that no
@@ -34,8 +35,9 @@ from typing import Any, Callable
 from aiosmtpd.controller import Controller, UnixSocketController
 from aiosmtpd.smtp import SMTP
 
-ProtocolFactory = Callable[[float], SMTP]
-"""Builds the protocol object for one connection, given its banner delay."""
+ProtocolFactory = Callable[..., SMTP]
+"""Builds the protocol object for one connection: ``factory(banner_delay, probe=...)``,
+where ``probe`` is true for the listener's own readiness check."""
 
 READY_TIMEOUT = 5.0
 """Seconds a listener may take to come up before start() gives up."""
@@ -63,8 +65,10 @@ class _SandboxListener:
         self.loop.set_exception_handler(_route_loop_errors)
 
     def factory(self) -> SMTP:
-        # The first connection is start()'s own readiness check: no tarpit for it.
-        protocol = self._protocol_factory(self._banner_delay if self._serving else 0.0)
+        # The first connection is start()'s own readiness check: no tarpit for it,
+        # and the sandbox does not log it as a client connection.
+        probe = not self._serving
+        protocol = self._protocol_factory(0.0 if probe else self._banner_delay, probe=probe)
         self._connections.add(protocol)
         return protocol
 

@@ -5,7 +5,8 @@ that the CLI and the frontends can name them cheaply:
 
 * :class:`SandboxConfig` says how the sandbox behaves,
 * :class:`Endpoints` says where its listeners are and how to trust them,
-* :class:`ReceivedMessage` is one message as the server accepted it.
+* :class:`ReceivedMessage` is one message as the server accepted it,
+* :class:`Connection` is what the server saw of one client connection.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ DEFAULT_HOSTNAME = "sandbox.smtpdbg.test"
 """Banner and EHLO hostname; ``.test`` is reserved (RFC 2606), so it never resolves."""
 DEFAULT_IDENT = "smtpdbg sandbox"
 """Banner text after the hostname: no library name, no version."""
+DEFAULT_OAUTH_TOKEN = "sandbox-token"
+"""Demo bearer token accepted by AUTH XOAUTH2 and OAUTHBEARER for :data:`DEFAULT_USER`."""
+
+Attributes = tuple[tuple[str, str], ...]
+"""XCLIENT/XFORWARD attributes as ``(NAME, decoded value)`` pairs, upper-case names."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,16 @@ class SandboxConfig:
     """Port of the plain listener; 0 picks a free one."""
     smtps_port: int = 0
     """Port of the implicit-TLS listener; 0 picks a free one."""
+    chunking: bool = True
+    """Advertise CHUNKING and BINARYMIME (RFC 3030) on every listener and accept BDAT."""
+    oauth_token: str = DEFAULT_OAUTH_TOKEN
+    """Bearer token AUTH XOAUTH2/OAUTHBEARER accept for :attr:`user`; empty: neither is offered."""
+    xclient: bool = False
+    """Advertise and accept Postfix's XCLIENT and XFORWARD commands."""
+    proxy_protocol: bool = False
+    """The smtp and smtps listeners expect a PROXY protocol v1/v2 header before anything else."""
+    client_ca: str | None = None
+    """PEM file of a CA: TLS then asks for an optional client certificate verified against it."""
 
     def __post_init__(self) -> None:
         if not _is_loopback(self.host):
@@ -70,6 +86,9 @@ class SandboxConfig:
         object.__setattr__(self, "reject", frozenset(a.lower() for a in self.reject))
         object.__setattr__(self, "greylist", frozenset(a.lower() for a in self.greylist))
         object.__setattr__(self, "extra_extensions", tuple(self.extra_extensions))
+        if any(not ch.isprintable() or ch.isspace() for ch in self.oauth_token):
+            # It travels as "auth=Bearer <token>" inside a ^A-separated SASL message.
+            raise ValueError("oauth_token must be printable and contain no white space")
 
 
 def _is_loopback(host: str) -> bool:
@@ -97,6 +116,8 @@ class Endpoints:
     """PEM file of the sandbox CA; removed when the sandbox stops."""
     hostname: str
     """Name the server announces and its certificate is valid for."""
+    oauth_token: str = ""
+    """Bearer token for AUTH XOAUTH2/OAUTHBEARER; empty when OAuth is not offered."""
 
     def client_ssl_context(self) -> ssl.SSLContext:
         """A verifying client context that trusts the sandbox CA (and nothing else)."""
@@ -127,3 +148,58 @@ class ReceivedMessage:
     """Login of a successful AUTH, else None."""
     helo: str | None
     """Argument of the last HELO/EHLO/LHLO."""
+    chunks: tuple[int, ...] = ()
+    """Sizes of the BDAT chunks the message came in, in order; empty when it came by DATA."""
+    auth_mechanism: str | None = None
+    """SASL mechanism of the successful AUTH (``"PLAIN"``, ``"XOAUTH2"``, ...), or ``"XCLIENT"``
+    for an XCLIENT ``LOGIN``; None when not authenticated."""
+    xclient: Attributes = ()
+    """XCLIENT attributes in force on the connection, in the order first sent, latest values."""
+    xforward: Attributes = ()
+    """XFORWARD attributes sent for this transaction, in the order first sent, latest values."""
+    proxy: str | None = None
+    """The PROXY header of the connection, e.g. ``"v1 TCP4 192.0.2.1:4242 -> 127.0.0.1:2525"``."""
+    sni: str | None = None
+    """Server name the client sent in its TLS ClientHello (SNI); None without TLS or SNI."""
+    client_cert: str | None = None
+    """Subject CN of the verified client certificate (else its first subjectAltName)."""
+    connection_id: int | None = None
+    """:attr:`Connection.id` of the connection the message came over."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A snapshot of one client connection as the server saw it (see ``Sandbox.connections``).
+
+    The server updates its live record as the session goes on; each snapshot is
+    frozen at the moment it was taken.
+    """
+
+    id: int
+    """Sequence number within the sandbox run, from 1."""
+    listener: Listener
+    """Which listener accepted it."""
+    peer: object
+    """Socket peer: ``(host, port)`` for TCP, a path or empty string for unix sockets."""
+    proxy: str | None = None
+    """What the PROXY header said (same form as :attr:`ReceivedMessage.proxy`)."""
+    tls: bool = False
+    """Whether TLS is up (SMTPS, or after STARTTLS)."""
+    tls_version: str | None = None
+    """Negotiated protocol, e.g. ``"TLSv1.3"``."""
+    sni: str | None = None
+    """Server name from the client's TLS ClientHello."""
+    client_cert: str | None = None
+    """Subject CN (else first subjectAltName) of the verified client certificate."""
+    helo: str | None = None
+    """Argument of the last HELO/EHLO/LHLO (reset by XCLIENT)."""
+    auth_user: str | None = None
+    """Login of a successful AUTH (or XCLIENT LOGIN)."""
+    auth_mechanism: str | None = None
+    """Mechanism of that AUTH, or ``"XCLIENT"``."""
+    xclient: Attributes = ()
+    """XCLIENT attributes in force."""
+    messages: int = 0
+    """Messages accepted over this connection."""
+    closed: bool = False
+    """Whether the connection has ended."""

@@ -25,6 +25,14 @@ VRFY of an address in another domain      ``252 2.1.5 Cannot VRFY user, but will
                                           message and attempt delivery``
 ========================================  ==============================================
 
+The same holds for a message sent with BDAT (:mod:`.chunking`): the LAST
+chunk gets the reply DATA's final dot would get.
+
+The EHLO/LHLO reply lists aiosmtpd's keywords, then CHUNKING and BINARYMIME
+(unless turned off), XCLIENT and XFORWARD (when turned on), then
+``extra_extensions``, then HELP; in the AUTH line XOAUTH2 and OAUTHBEARER come
+after the other mechanisms (aiosmtpd would sort them in between).
+
 Known users are ``alice``, ``bob``, ``carol`` and the configured demo login.
 Local parts are compared case-insensitively. Over LMTP a ``full@`` recipient is
 accepted at RCPT and refused at DATA, so the per-recipient replies differ.
@@ -38,6 +46,7 @@ import re
 from typing import Any, Callable
 
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
+from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 
 KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
 """Local parts VRFY confirms, with their display names."""
@@ -104,17 +113,28 @@ class SandboxHandler:
         self._config = config
         self._record = record
 
+    async def handle_HELO(
+        self, server: Any, session: Any, envelope: Any, hostname: str
+    ) -> str:
+        # With a HELO hook aiosmtpd leaves remembering the greeting to us, as for EHLO.
+        session.host_name = hostname
+        server.connection.update(helo=hostname)
+        return f"250 {server.hostname}"
+
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         # With a 5-argument hook aiosmtpd leaves remembering the greeting to us.
         session.host_name = hostname
+        server.connection.update(helo=hostname)
+        responses = [_oauth_last(line) for line in responses]
         present = {line[4:].split(" ", 1)[0].upper() for line in responses[1:]}
-        extra = [
-            f"250-{keyword}"
-            for keyword in server.extra_extensions
-            if keyword.strip() and keyword.split()[0].upper() not in present
-        ]
+        extra = []
+        for keyword in server.advertised_extensions():
+            name = keyword.split()[0].upper() if keyword.strip() else ""
+            if name and name not in present:
+                present.add(name)
+                extra.append(f"250-{keyword}")
         return responses[:-1] + extra + responses[-1:]
 
     async def handle_MAIL(
@@ -122,6 +142,8 @@ class SandboxHandler:
     ) -> str:
         envelope.mail_from = address
         envelope.mail_options = list(server.pending_params)
+        # Only reached with CHUNKING on: otherwise aiosmtpd refused BODY=BINARYMIME.
+        envelope.binarymime = any(p.upper() == "BODY=BINARYMIME" for p in server.pending_params)
         return REPLY_MAIL_OK
 
     async def handle_RCPT(
@@ -160,6 +182,9 @@ class SandboxHandler:
     def _record_message(
         self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]]
     ) -> None:
+        connection = server.connection
+        connection.update(messages=connection.get("messages") + 1)
+        authenticated = bool(session.authenticated)
         self._record(
             ReceivedMessage(
                 listener=server.listener,
@@ -171,8 +196,25 @@ class SandboxHandler:
                 content=bytes(envelope.content),
                 peer=session.peer,
                 tls=server.tls_active,
-                auth_user=session.auth_data if session.authenticated else None,
+                auth_user=session.auth_data if authenticated else None,
                 helo=session.host_name,
+                chunks=tuple(getattr(envelope, "chunks", ())),
+                auth_mechanism=getattr(session, "auth_mechanism", None) if authenticated else None,
+                xclient=tuple(server.xclient_attributes.items()),
+                xforward=tuple(getattr(envelope, "xforward", {}).items()),
+                proxy=connection.get("proxy"),
+                sni=connection.get("sni"),
+                client_cert=connection.get("client_cert"),
+                connection_id=connection.id,
             )
         )
+
+
+def _oauth_last(line: str) -> str:
+    """The EHLO AUTH line with XOAUTH2 and OAUTHBEARER moved after the others."""
+    if not line.startswith("250-AUTH "):
+        return line
+    mechanisms = line[len("250-AUTH "):].split()
+    oauth = [m for m in OAUTH_MECHANISMS if m in mechanisms]
+    return "250-AUTH " + " ".join([m for m in mechanisms if m not in oauth] + oauth)
 

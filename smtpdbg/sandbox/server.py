@@ -7,15 +7,23 @@ the test suite uses. It runs, each on its own thread and event loop:
 * **smtps**: SMTP with implicit TLS (RFC 8314) on another free port;
 * **lmtp**: LMTP (RFC 2033) on a unix socket in the sandbox's private directory.
 
-All three share one throw-away CA (:mod:`.tls`), the demo login (:mod:`.auth`)
-and the reply policy (:mod:`.policy`); the server greets deterministically as
-``220 <hostname> <ident>`` and never looks up the machine's FQDN.
+All three share one throw-away CA (:mod:`.tls`), the demo login and token
+(:mod:`.auth`, :mod:`.oauth`) and the reply policy (:mod:`.policy`); the server
+greets deterministically as ``220 <hostname> <ident>`` and never looks up the
+machine's FQDN. Optional protocol features are switched in :class:`SandboxConfig`:
+CHUNKING/BDAT (:mod:`.chunking`), XCLIENT/XFORWARD (:mod:`.xclient`), the PROXY
+protocol on the TCP listeners (:mod:`.proxy`; SMTPS then starts TLS itself,
+after the header) and client certificates (:mod:`.tls`).
 
-aiosmtpd writes to the ``mail.log`` logger and issues warnings; an embedded
-server must not scribble over a terminal UI, so importing this module gives
-``mail.log`` a ``NullHandler``, stops it propagating to the root logger, and
-ignores warnings from aiosmtpd. Add a handler to ``logging.getLogger("mail.log")``
-to see its log anyway.
+Besides the messages (:attr:`Sandbox.messages`), the sandbox logs every client
+connection (:attr:`Sandbox.connections`, :mod:`.connections`): peer, PROXY
+header, TLS version, SNI, client certificate, greeting, AUTH, XCLIENT.
+
+aiosmtpd writes to the ``mail.log`` logger (and its PROXY parser to
+``mail.debug``) and issues warnings; an embedded server must not scribble over
+a terminal UI, so importing this module gives both loggers a ``NullHandler``,
+stops them propagating to the root logger, and ignores warnings from aiosmtpd.
+Add a handler to ``logging.getLogger("mail.log")`` to see its log anyway.
 """
 
 from __future__ import annotations
@@ -29,14 +37,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from smtpdbg.sandbox.auth import DemoAuthenticator
+from smtpdbg.sandbox.connections import ConnectionLog
 from smtpdbg.sandbox.controllers import TCPListener, UnixListener, mail_log
-from smtpdbg.sandbox.model import Endpoints, Listener, ReceivedMessage, SandboxConfig
+from smtpdbg.sandbox.model import Connection, Endpoints, Listener, ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.policy import SandboxHandler
 from smtpdbg.sandbox.protocol import SandboxLMTP, SandboxSMTP
 from smtpdbg.sandbox.tls import create_tls
 
-mail_log.addHandler(logging.NullHandler())
-mail_log.propagate = False
+for _logger in (mail_log, logging.getLogger("mail.debug")):
+    _logger.addHandler(logging.NullHandler())
+    _logger.propagate = False
 warnings.filterwarnings("ignore", module=r"aiosmtpd(\.|$)")
 
 log = logging.getLogger(__name__)
@@ -70,6 +80,7 @@ class Sandbox:
         """The configuration this sandbox runs with."""
         self._on_message = on_message
         self._messages: list[ReceivedMessage] = []
+        self._connections = ConnectionLog()
         self._arrived = threading.Condition()
         self._listeners: list[TCPListener | UnixListener] = []
         self._directory: Path | None = None
@@ -125,22 +136,32 @@ class Sandbox:
     def _start(self) -> Endpoints:
         cfg = self.config
         self._directory = _private_directory()
-        tls = create_tls(self._directory, cfg.hostname, cfg.host)
+        tls = create_tls(self._directory, cfg.hostname, cfg.host, cfg.client_ca)
         handler = SandboxHandler(cfg, self._record)
-        authenticator = DemoAuthenticator(cfg.user, cfg.password)
+        authenticator = DemoAuthenticator(cfg.user, cfg.password, cfg.oauth_token, cfg.hostname)
+        connections = self._connections
 
         def protocol(
-            listener: Listener, *, tls_context: Any = None, implicit_tls: bool = False
-        ) -> Callable[[float], SandboxSMTP]:
+            listener: Listener, *, tls_context: Any = None, implicit_tls: bool = False,
+            deferred_tls: Any = None,
+        ) -> Callable[..., SandboxSMTP]:
             cls = SandboxLMTP if listener == "lmtp" else SandboxSMTP
 
-            def build(banner_delay: float) -> SandboxSMTP:
+            def build(banner_delay: float, probe: bool = False) -> SandboxSMTP:
                 return cls(
                     handler,
                     listener=listener,
                     banner_delay=banner_delay,
                     extra_extensions=cfg.extra_extensions,
                     implicit_tls=implicit_tls,
+                    chunking=cfg.chunking,
+                    oauth=bool(cfg.oauth_token),
+                    xclient=cfg.xclient,
+                    proxy_protocol=cfg.proxy_protocol and listener != "lmtp",
+                    deferred_tls=deferred_tls,
+                    tls_observer=tls.observer,
+                    connection_log=connections,
+                    probe=probe,
                     hostname=cfg.hostname,
                     ident=cfg.ident,
                     data_size_limit=cfg.data_size_limit,
@@ -160,10 +181,13 @@ class Sandbox:
             host=cfg.host, port=cfg.smtp_port, banner_delay=cfg.banner_delay,
         )
         self._listeners.append(smtp)
+        # Behind a PROXY header, TLS must start after the header, not in the listener.
+        proxied = cfg.proxy_protocol
         smtps = TCPListener(
-            protocol("smtps", implicit_tls=True),
+            protocol("smtps", implicit_tls=True,
+                     deferred_tls=tls.server_context if proxied else None),
             host=cfg.host, port=cfg.smtps_port, banner_delay=cfg.banner_delay,
-            ssl_context=tls.server_context,
+            ssl_context=None if proxied else tls.server_context,
         )
         self._listeners.append(smtps)
         lmtp_path: str | None = None
@@ -182,6 +206,7 @@ class Sandbox:
             password=cfg.password,
             ca_path=str(tls.ca_path),
             hostname=cfg.hostname,
+            oauth_token=cfg.oauth_token,
         )
 
     def _teardown(self) -> None:
@@ -221,6 +246,36 @@ class Sandbox:
         """Forget the messages received so far."""
         with self._arrived:
             self._messages.clear()
+
+    # -- connections -------------------------------------------------------------
+
+    @property
+    def connections(self) -> list[Connection]:
+        """Snapshots of the client connections so far (open and closed), oldest first.
+
+        Thread-safe. A connection appears as soon as it is accepted, before any
+        PROXY header or TLS handshake; take a new snapshot to see later facts.
+        """
+        return self._connections.snapshot()
+
+    def wait_for_connections(
+        self, n: int, timeout: float = 5.0, where: Callable[[Connection], bool] | None = None
+    ) -> list[Connection]:
+        """Block until at least ``n`` logged connections satisfy ``where`` (default: any).
+
+        Example: ``sb.wait_for_connections(1, where=lambda c: c.closed)``.
+
+        Returns:
+            Snapshots of all logged connections.
+
+        Raises:
+            TimeoutError: If fewer matched within ``timeout`` seconds.
+        """
+        return self._connections.wait_for(n, timeout, where)
+
+    def clear_connections(self) -> None:
+        """Forget the connections so far."""
+        self._connections.clear()
 
     def _record(self, message: ReceivedMessage) -> None:
         with self._arrived:

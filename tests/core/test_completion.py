@@ -106,26 +106,27 @@ def test_auth_offers_advertised_mechanisms_first() -> None:
     result = complete("auth ", None, IDENTIFIED)
     assert result.kind is Kind.MECHANISM
     assert result.hint == "MECHANISM USER"
-    assert texts(result) == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert texts(result)[:2] == ["PLAIN", "LOGIN"]
+    assert set(texts(result)) == {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"}
     assert preferred(result) == {"PLAIN", "LOGIN"}
-    assert not_preferred(result) == {"CRAM-MD5"}
+    assert not_preferred(result) == {"CRAM-MD5", "XOAUTH2", "OAUTHBEARER"}
 
 
 def test_auth_mechanism_smtplib_lacks_is_offered_not_preferred() -> None:
-    state = SessionState(features=Features(MappingProxyType({"auth": " XOAUTH2 PLAIN"})))
+    state = SessionState(features=Features(MappingProxyType({"auth": " XOAUTH2 PLAIN GSSAPI"})))
     result = complete("auth ", None, state)
-    assert preferred(result) == {"PLAIN"}
-    assert {"LOGIN", "CRAM-MD5", "XOAUTH2"} <= not_preferred(result)
-    xoauth = next(c for c in result.candidates if c.text == "XOAUTH2")
-    assert "no implementation" in xoauth.meaning
+    assert preferred(result) == {"PLAIN", "XOAUTH2"}
+    assert {"LOGIN", "CRAM-MD5", "GSSAPI", "OAUTHBEARER"} <= not_preferred(result)
+    gssapi = next(c for c in result.candidates if c.text == "GSSAPI")
+    assert "no implementation" in gssapi.meaning
 
 
 def test_auth_nothing_advertised_offers_all_smtplib_mechanisms() -> None:
     result = complete("auth ", None, BARE)
-    assert texts(result) == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert texts(result) == ["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [("auth pl", ["PLAIN"]), ("auth CR", ["CRAM-MD5"]), ("auth X", [])])
+@pytest.mark.parametrize(("text", "expected"), [("auth pl", ["PLAIN"]), ("auth CR", ["CRAM-MD5"]), ("auth X", ["XOAUTH2"]), ("auth Z", [])])
 def test_auth_mechanism_prefix_is_case_insensitive(text: str, expected: list[str]) -> None:
     result = complete(text, None, IDENTIFIED)
     assert texts(result) == expected
@@ -297,8 +298,8 @@ def test_completed_file_parses(tree: Path) -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("ehlo --", ["--timeout"]),
     ("ehlo --t", ["--timeout"]),
-    ("auth --", ["--password-env", "--no-initial-response", "--timeout"]),
-    ("auth --no-initial-response --", ["--password-env", "--timeout"]),
+    ("auth --", ["--password-env", "--token-env", "--no-initial-response", "--timeout"]),
+    ("auth --no-initial-response --", ["--password-env", "--token-env", "--timeout"]),
     ("sendmail --mail-option SIZE=1 --m", ["--mail-option"]),  # a repeatable option is offered again
     ("close --", []),
 ])
@@ -377,7 +378,7 @@ def test_cursor_in_the_middle() -> None:
     assert texts(result) == ["PLAIN"]
 
 
-@pytest.mark.parametrize(("text", "usage"), [("auth x", "auth [--password-env NAME] [--no-initial-response] "
+@pytest.mark.parametrize(("text", "usage"), [("auth x", "auth [--password-env NAME] [--token-env NAME] [--no-initial-response] "
                                                          "[--timeout SECONDS] MECHANISM USER"),
                                              ("frob", ""), ("", "")])
 def test_spec_hint(text: str, usage: str) -> None:
@@ -405,3 +406,13 @@ def test_complete_never_raises(tree: Path, case: tuple[str, int], state: Session
     assert text[result.start:cursor].startswith(result.word) or result.word == ""
     for candidate in result.candidates:
         assert candidate.text != result.word
+
+
+def test_xclient_attributes_come_from_the_advertised_list() -> None:
+    state = SessionState(features=Features(MappingProxyType({"xclient": "NAME ADDR PROTO", "xforward": "ADDR IDENT"})))
+    result = complete("xclient ADDR=192.0.2.7 ", None, state)
+    assert texts(result) == ["NAME=", "PROTO="] and preferred(result) == {"NAME=", "PROTO="}
+    assert texts(complete("xforward I", None, state)) == ["IDENT="]
+    # nothing advertised: the known attributes, not preferred
+    bare = complete("xclient ", None, BARE)
+    assert "ADDR=" in texts(bare) and preferred(bare) == set()

@@ -46,6 +46,9 @@ TYPICAL = [
     ("raw NOOP", "raw", {"data": "NOOP"}, {}),
     ("pipeline MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA", "pipeline", {"commands": "MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA"}, {}),
     ("drain 0.5", "drain", {"seconds": "0.5"}, {}),
+    ("bdat @msg.eml --chunk 4096 --declare 10", "bdat", {"file": "msg.eml"}, {"chunk": 4096, "declare": 10}),
+    ("xclient ADDR=192.0.2.7 NAME=client.example", "xclient", {"attributes": ["ADDR=192.0.2.7", "NAME=client.example"]}, {}),
+    ("xforward PROTO=ESMTP --max-line 200", "xforward", {"attributes": ["PROTO=ESMTP"]}, {"max_line": 200}),
     ("show esmtp_features", "show", {"attribute": "esmtp_features"}, {}),
     ("explain 5.7.8", "explain", {"topic": "5.7.8"}, {}),
     ("? mail", "?", {"command": "mail"}, {}),
@@ -78,7 +81,7 @@ def test_lookup_unknown_is_none() -> None:
 
 @pytest.mark.parametrize(("name", "usage"), [
     ("ehlo", "ehlo [--timeout SECONDS] [NAME]"),
-    ("auth", "auth [--password-env NAME] [--no-initial-response] [--timeout SECONDS] MECHANISM USER"),
+    ("auth", "auth [--password-env NAME] [--token-env NAME] [--no-initial-response] [--timeout SECONDS] MECHANISM USER"),
     ("mail", "mail [--verbatim] [--timeout SECONDS] SENDER [PARAMS...]"),
     ("quit", "quit [--timeout SECONDS]"),
     ("close", "close"),

@@ -348,3 +348,19 @@ def test_out_of_order_command_is_sent_anyway_but_flagged(session):
     warnings = [e.text for e in session.transcript.snapshot()[mark:] if isinstance(e, Info) and e.kind is InfoKind.WARNING]
     assert any(w.startswith("out of order (sent anyway): RCPT before") for w in warnings)
     assert sent(session, mark) == [b"rcpt TO:<bob@sandbox.smtpdbg.test>\r\n"]
+
+
+def test_a_hand_typed_auth_payload_is_masked_in_the_command_echo(session):
+    payload = base64.b64encode(b"\0alice\0hand-typed-secret").decode()
+    session.execute("ehlo")
+    outcome = session.execute(f"raw AUTH PLAIN {payload}")
+    assert outcome.code == 535
+    everything = repr(session.transcript.snapshot()) + repr(outcome)
+    assert payload not in everything and "hand-typed-secret" not in everything
+
+
+def test_connecting_event_names_the_transport(make_session):
+    session = make_session("smtps")
+    session.execute("connect")
+    connecting = [e for e in session.transcript.snapshot() if isinstance(e, Info) and e.kind is InfoKind.CONNECTING]
+    assert connecting[0].peer.startswith("smtps://127.0.0.1:")

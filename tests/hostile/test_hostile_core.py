@@ -80,8 +80,8 @@ class Case:
     server: object
     """A behaviour, or a callable(pki) returning one."""
     commands: list[str]
-    category: str | None
-    """Category of the last command's outcome (None: it succeeded)."""
+    category: str | tuple[str, ...] | None
+    """Category of the last command's outcome (None: it succeeded; a tuple: any of these)."""
     warnings: list[str] = field(default_factory=list)
     kept: bytes = b""
     """Bytes that must be in the transcript (the evidence)."""
@@ -219,7 +219,8 @@ CASES = [
     Case("extra-reply-after-data", esmtp(END=b"250 queued\r\n250 and again\r\n"),
          ["connect", "ehlo", "mail a@b.test", "rcpt c@d.test", "data", "noop"], None, ["unsolicited reply 250"]),
     # floods
-    Case("binary-flood", esmtp(NOOP=_flood), ["connect", "noop", "noop"], "flood"),
+    # how much of the flood has arrived when the next command starts decides which limit trips first
+    Case("binary-flood", esmtp(NOOP=_flood), ["connect", "noop", "noop"], ("flood", "garbage-reply")),
 ]
 
 
@@ -245,7 +246,8 @@ def test_hostile_server(case: Case, pki):
         if case.category is None:
             assert all(o.ok or o.code is not None for o in outcomes), outcomes
         else:
-            assert last.category == case.category, (last, session.transcript.snapshot()[-12:])
+            expected = case.category if isinstance(case.category, tuple) else (case.category,)
+            assert last.category in expected, (last, session.transcript.snapshot()[-12:])
             assert last.message
         if case.code is not None:
             assert last.code == case.code

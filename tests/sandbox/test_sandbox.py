@@ -63,7 +63,7 @@ def test_ehlo_advertises_the_extensions(client: smtplib.SMTP) -> None:
     features = client.esmtp_features
     assert features["size"] == "33554432"
     # smtplib stores the AUTH value with a leading space, hence split().
-    assert features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN"]
+    assert features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER"]
     for keyword in ("8bitmime", "smtputf8", "starttls", "help", "dsn", "enhancedstatuscodes"):
         assert keyword in features, keyword
     assert client.ehlo_resp.splitlines()[-1] == b"HELP"  # extras go before the final line
@@ -99,7 +99,7 @@ def test_smtps_verifies_against_the_ca(
         smtp.ehlo()
         assert isinstance(smtp.sock, ssl.SSLSocket)
         assert "starttls" not in smtp.esmtp_features
-        assert smtp.esmtp_features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN"]
+        assert smtp.esmtp_features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER"]
 
 
 def test_certificate_also_covers_the_banner_hostname(

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from smtpdbg.sandbox.cli import build_parser, config_from_args, main
+from smtpdbg.sandbox import SandboxConfig
+from smtpdbg.sandbox.cli import build_parser, config_from_args, describe_endpoints, main
 
 TIMEOUT = 10.0
 
@@ -72,8 +73,9 @@ def address(text: str) -> tuple[str, int]:
 def test_json_mode_prints_one_line_serves_and_cleans_up_on_sigterm(spawn) -> None:
     child = spawn("--json")
     info = json.loads(child.readline(child.proc.stdout))
-    assert set(info) == {"smtp", "smtps", "lmtp", "user", "password", "ca"}
+    assert set(info) == {"smtp", "smtps", "lmtp", "user", "password", "ca", "oauth_token"}
     assert (info["user"], info["password"]) == ("alice", "wonderland")
+    assert info["oauth_token"] == "sandbox-token"
     ca, lmtp = Path(info["ca"]), Path(info["lmtp"])
     assert ca.is_file() and lmtp.is_socket()
 
@@ -120,9 +122,10 @@ def test_json_mode_options(spawn) -> None:
 
 def test_human_mode_prints_endpoints_and_messages_and_exits_on_ctrl_c(spawn) -> None:
     child = spawn()
-    lines = [child.readline(child.proc.stdout) for _ in range(6)]
+    lines = [child.readline(child.proc.stdout) for _ in range(7)]
     text = "".join(lines)
     assert "alice / wonderland" in text
+    assert "sandbox-token  (AUTH XOAUTH2, OAUTHBEARER)" in text
     smtp_line = next(line for line in lines if "SMTP + STARTTLS" in line)
     ca_line = next(line for line in lines if "CA certificate" in line)
     ca = Path(ca_line.split()[-1])
@@ -168,10 +171,53 @@ def test_defaults_become_the_default_config() -> None:
     assert (cfg.reject, cfg.greylist, cfg.extra_extensions, cfg.banner_delay) == (
         frozenset(), frozenset(), (), 0.0
     )
+    assert cfg == SandboxConfig()
+
+
+def test_protocol_feature_options_become_a_config(tmp_path: Path) -> None:
+    ca = tmp_path / "clients.pem"
+    ca.write_text("not checked until start")
+    args = build_parser().parse_args(["--no-chunking", "--xclient", "--proxy-protocol",
+                                      "--oauth-token", "t0k.en", "--client-ca", str(ca)])
+    cfg = config_from_args(args)
+    assert (cfg.chunking, cfg.xclient, cfg.proxy_protocol) == (False, True, True)
+    assert (cfg.oauth_token, cfg.client_ca) == ("t0k.en", str(ca))
+    assert config_from_args(build_parser().parse_args(["--oauth-token", ""])).oauth_token == ""
+
+
+def test_json_mode_with_protocol_features(spawn, tmp_path: Path) -> None:
+    import trustme
+
+    client_ca = tmp_path / "clients.pem"
+    trustme.CA().cert_pem.write_to_path(str(client_ca))
+    child = spawn("--json", "--no-lmtp", "--xclient", "--no-chunking", "--proxy-protocol",
+                  "--oauth-token", "tok-123", "--client-ca", str(client_ca))
+    info = json.loads(child.readline(child.proc.stdout))
+    assert info["oauth_token"] == "tok-123"
+    with socket.create_connection(address(info["smtp"]), timeout=TIMEOUT) as sock:
+        sock.sendall(b"PROXY TCP4 192.0.2.1 127.0.0.1 1234 25\r\nEHLO c\r\n")
+        replies = sock.makefile("rb")
+        assert replies.readline().startswith(b"220 ")
+        ehlo = [replies.readline()]
+        while ehlo[-1][3:4] == b"-":
+            ehlo.append(replies.readline())
+        keywords = {line[4:].split()[0] for line in ehlo[1:]}
+        assert {b"XCLIENT", b"XFORWARD", b"AUTH"} <= keywords
+        assert b"CHUNKING" not in keywords
+    assert child.stop(signal.SIGTERM)[0] == 0
+
+
+def test_human_mode_says_when_oauth_is_off() -> None:
+    from smtpdbg.sandbox import Endpoints
+
+    ep = Endpoints(smtp=("127.0.0.1", 1), smtps=("127.0.0.1", 2), lmtp=None, user="u",
+                   password="p", ca_path="/ca.pem", hostname="h")
+    assert "  OAuth token      (off)" in describe_endpoints(ep).splitlines()
 
 
 @pytest.mark.parametrize("argv", [["--port-smtp", "70000"], ["--banner-delay", "soon"],
-                                  ["--banner-delay", "-1"], ["--bogus"]])
+                                  ["--banner-delay", "-1"], ["--bogus"],
+                                  ["--oauth-token", "has space"], ["--client-ca", "/no/such.pem"]])
 def test_bad_options_return_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "smtpdbg sandbox: error:" in capsys.readouterr().err

@@ -161,7 +161,7 @@ def test_auth_require_tls_hides_auth_until_starttls(strict: Sandbox) -> None:
         assert smtp.docmd("AUTH", "PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=")[0] == 538
         smtp.starttls(context=ep.client_ssl_context())
         smtp.ehlo()
-        assert smtp.esmtp_features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN"]
+        assert smtp.esmtp_features["auth"].split() == ["CRAM-MD5", "LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER"]
         assert smtp.login(ep.user, ep.password)[0] == 235
 
 
@@ -287,6 +287,13 @@ with Sandbox() as sb:
             pass
         else:
             sys.exit("STARTTLS should have failed")
+# aiosmtpd's PROXY parser warns on the "mail.debug" logger about a bad header.
+import socket
+from smtpdbg.sandbox import SandboxConfig
+with Sandbox(SandboxConfig(proxy_protocol=True, lmtp=False)) as sb:
+    with socket.create_connection(sb.endpoints.smtp, timeout=5) as sock:
+        sock.sendall(b"EHLO not-a-proxy-header\\r\\n")
+        assert sock.recv(200).startswith(b"421 ")
 # aiosmtpd both warns (UserWarning) and logs when asked to require AUTH without TLS.
 import asyncio
 from aiosmtpd.smtp import SMTP

@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smtpdbg.sandbox import SandboxConfig
-from smtpdbg.sandbox.policy import is_policy_reject, lmtp_delivery_reply, rcpt_reply, vrfy_reply
+from smtpdbg.sandbox.policy import (
+    _oauth_last,
+    is_policy_reject,
+    lmtp_delivery_reply,
+    rcpt_reply,
+    vrfy_reply,
+)
 from smtpdbg.sandbox.protocol import extension_parameters
 
 CFG = SandboxConfig(reject=frozenset({"no@example.com"}), greylist=frozenset({"wait@example.com"}))
@@ -90,3 +96,12 @@ def test_extension_parameters() -> None:
     mail, rcpt = extension_parameters(("dsn", "X-UNKNOWN", "", "DELIVERBY 120"))
     assert mail == {"RET", "ENVID", "BY"}
     assert rcpt == {"NOTIFY", "ORCPT"}
+
+
+@pytest.mark.parametrize("line, reordered", [
+    ("250-AUTH CRAM-MD5 LOGIN OAUTHBEARER PLAIN XOAUTH2", "250-AUTH CRAM-MD5 LOGIN PLAIN XOAUTH2 OAUTHBEARER"),
+    ("250-AUTH CRAM-MD5 LOGIN PLAIN", "250-AUTH CRAM-MD5 LOGIN PLAIN"),
+    ("250-SIZE 1000", "250-SIZE 1000"),
+])
+def test_oauth_mechanisms_are_advertised_last(line: str, reordered: str) -> None:
+    assert _oauth_last(line) == reordered

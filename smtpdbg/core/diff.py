@@ -1,0 +1,190 @@
+"""Comparing two runs: where two JSONL exports differ.
+
+``smtpdbg diff A.jsonl B.jsonl`` (and ``smtpdbg run --compare A.jsonl``)
+line up the replies of both runs by the command each answered (a sequence
+alignment, so an extra EHLO or a missing RCPT shows as such rather than
+shifting everything after it) and report what differs: reply codes and
+enhanced codes, the banner, advertised extensions, the TLS certificate and
+parameters, each recipient's outcome, and timings that changed a lot.
+Timings are reported but do not make the runs "different" on their own.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from smtpdbg.core.export.jsonl import read_jsonl
+
+SLOW_RATIO = 2.0
+"""A latency is reported when one run took this many times as long as the other..."""
+SLOW_DELTA = 0.2
+"""...and the difference is at least this many seconds."""
+
+
+@dataclass
+class DiffResult:
+    """What :func:`diff_records` found."""
+
+    lines: list[str] = field(default_factory=list)
+    """Each difference in codes, extensions, certificates or outcomes."""
+    timing: list[str] = field(default_factory=list)
+    """Latencies that changed a lot (reported, not counted)."""
+
+    @property
+    def differences(self) -> int:
+        return len(self.lines)
+
+    @property
+    def same(self) -> bool:
+        return not self.lines
+
+
+def _replies(records: list[dict]) -> list[dict]:
+    return [r for r in records if r.get("type") == "reply"]
+
+
+def _key(reply: dict) -> str:
+    answers = reply.get("answers") or "(unsolicited)"
+    argument = reply.get("argument") or ""
+    if answers in ("EHLO", "HELO", "LHLO"):
+        argument = ""  # the client name may differ between machines
+    return f"{answers} {argument}".strip()
+
+
+def _summary(records: list[dict]) -> dict:
+    for record in reversed(records):
+        if record.get("type") == "summary":
+            return record
+    return {"recipients": []}
+
+
+def _reply_text(reply: dict) -> str:
+    text = (reply.get("text") or "").split("\n", 1)[0]
+    return f"{reply.get('code')} {text}".strip()
+
+
+class _Differ:
+    def __init__(self, a: list[dict], b: list[dict], names: tuple[str, str]) -> None:
+        self.a, self.b = a, b
+        self.na, self.nb = names
+        self.result = DiffResult()
+
+    def add(self, line: str) -> None:
+        self.result.lines.append(line)
+
+    def run(self) -> DiffResult:
+        self.replies()
+        self.extensions()
+        self.certificates()
+        self.recipients()
+        return self.result
+
+    def replies(self) -> None:
+        ra, rb = _replies(self.a), _replies(self.b)
+        matcher = difflib.SequenceMatcher(a=[_key(r) for r in ra], b=[_key(r) for r in rb], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                for x, y in zip(ra[i1:i2], rb[j1:j2]):
+                    self.pair(x, y)
+                continue
+            for x in ra[i1:i2]:
+                self.add(f"only in {self.na}: {_key(x)} -> {_reply_text(x)}")
+            for y in rb[j1:j2]:
+                self.add(f"only in {self.nb}: {_key(y)} -> {_reply_text(y)}")
+
+    def pair(self, x: dict, y: dict) -> None:
+        key = _key(x)
+        if x.get("code") != y.get("code") or x.get("enhanced") != y.get("enhanced"):
+            self.add(f"{key}: {self.na} {_reply_text(x)} | {self.nb} {_reply_text(y)}")
+        la, lb = x.get("latency"), y.get("latency")
+        if la is not None and lb is not None:
+            slow, fast = max(la, lb), min(la, lb)
+            if slow - fast >= SLOW_DELTA and slow >= SLOW_RATIO * max(fast, 1e-6):
+                self.result.timing.append(f"{key}: {self.na} {la * 1000:.0f} ms, {self.nb} {lb * 1000:.0f} ms")
+
+    def extensions(self) -> None:
+        ea = [r["extensions"] for r in _replies(self.a) if r.get("extensions")]
+        eb = [r["extensions"] for r in _replies(self.b) if r.get("extensions")]
+        for index in range(max(len(ea), len(eb))):
+            x = ea[index] if index < len(ea) else None
+            y = eb[index] if index < len(eb) else None
+            label = f"EHLO #{index + 1} extensions"
+            if x is None or y is None:
+                self.add(f"{label}: only in {self.na if y is None else self.nb}")
+                continue
+            for keyword in sorted(set(x) | set(y)):
+                if keyword not in y:
+                    self.add(f"{label}: {keyword} advertised by {self.na} only")
+                elif keyword not in x:
+                    self.add(f"{label}: {keyword} advertised by {self.nb} only")
+                elif x[keyword] != y[keyword]:
+                    self.add(f"{label}: {keyword} {self.na} {x[keyword]!r} | {self.nb} {y[keyword]!r}")
+
+    def certificates(self) -> None:
+        ta = [r for r in self.a if r.get("type") == "tls"]
+        tb = [r for r in self.b if r.get("type") == "tls"]
+        for index in range(max(len(ta), len(tb))):
+            x = ta[index] if index < len(ta) else None
+            y = tb[index] if index < len(tb) else None
+            label = f"TLS #{index + 1}"
+            if x is None or y is None:
+                self.add(f"{label}: only in {self.na if y is None else self.nb}")
+                continue
+            for name in ("version", "cipher", "verified", "server_name", "name_matches"):
+                if x.get(name) != y.get(name):
+                    self.add(f"{label} {name}: {self.na} {x.get(name)} | {self.nb} {y.get(name)}")
+            cx = (x.get("chain") or [{}])[0]
+            cy = (y.get("chain") or [{}])[0]
+            for name in ("subject", "issuer", "san", "not_after", "key", "fingerprint_sha256"):
+                if cx.get(name) != cy.get(name):
+                    self.add(f"{label} certificate {name}: {self.na} {cx.get(name)} | {self.nb} {cy.get(name)}")
+
+    def recipients(self) -> None:
+        def table(records):
+            return {(r["transaction"], r["address"]): r for r in _summary(records).get("recipients", [])}
+
+        xa, xb = table(self.a), table(self.b)
+        for key in sorted(set(xa) | set(xb), key=lambda k: (k[0], k[1])):
+            x, y = xa.get(key), xb.get(key)
+            label = f"recipient <{key[1]}> (transaction {key[0]})"
+            if x is None or y is None:
+                self.add(f"{label}: only in {self.na if y is None else self.nb}")
+            elif x["outcome"] != y["outcome"] or x["final_code"] != y["final_code"]:
+                self.add(f"{label}: {self.na} {_outcome(x)} | {self.nb} {_outcome(y)}")
+
+
+def _outcome(recipient: dict) -> str:
+    code = recipient.get("final_code")
+    return recipient["outcome"] + (f" ({code})" if code is not None else "")
+
+
+def diff_records(a: list[dict], b: list[dict], *, names: tuple[str, str] = ("A", "B")) -> DiffResult:
+    """Compare two parsed exports (see :func:`smtpdbg.core.export.jsonl.read_jsonl`)."""
+    return _Differ(a, b, names).run()
+
+
+def diff_files(path_a: str, path_b: str) -> DiffResult:
+    """Compare two JSONL files.
+
+    Raises:
+        OSError: a file cannot be read.
+        ValueError: a file is not an smtpdbg JSONL export.
+    """
+    with open(path_a, encoding="utf-8") as handle:
+        a = read_jsonl(handle.read())
+    with open(path_b, encoding="utf-8") as handle:
+        b = read_jsonl(handle.read())
+    return diff_records(a, b, names=("A", "B"))
+
+
+def report(result: DiffResult, path_a: str, path_b: str) -> list[str]:
+    """Printable lines: a legend, the differences, a verdict."""
+    lines = [f"A = {path_a}", f"B = {path_b}"]
+    lines += result.lines
+    if result.timing:
+        lines.append("timings (not counted as differences):")
+        lines += ["  " + line for line in result.timing]
+    lines.append("no differences in codes, extensions, certificates or outcomes" if result.same
+                 else f"{result.differences} difference(s)")
+    return lines

@@ -1,0 +1,201 @@
+"""swaks export: the equivalent swaks command line(s), and what swaks cannot express.
+
+swaks runs one transaction per connection with fixed command spelling, so a
+session becomes one ``swaks`` invocation per transaction (or one with
+``--quit-after`` for a connection that never reached DATA). Everything else
+the session did — raw bytes, ``docmd``, VRFY/EXPN, RSET, MAIL/RCPT
+parameters, several transactions on one connection, lower-case verbs — is
+listed in a comment at the top, so the reader knows what the command line
+does *not* reproduce. Output is a POSIX shell script; the password comes
+from ``$SMTP_PASSWORD``, never from the file.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+from smtpdbg.core.events import Info, InfoKind
+from smtpdbg.core.export.dialogue import Connection, Span, Transaction
+
+_INEXPRESSIBLE = {
+    "raw": "raw bytes (`raw`)", "docmd": "arbitrary commands (`docmd`)", "pipeline": "a hand-built pipelined group",
+    "verify": "VRFY", "expn": "EXPN", "help": "HELP", "noop": "NOOP", "rset": "RSET (swaks never resets)",
+    "drain": "reading stray replies (`drain`)", "send_message": "send_message (its headers decide the envelope)",
+}
+
+
+class _Connection:
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.spans: list[Span] = []
+        self.info: Connection | None = None
+        self.unix = ""
+        self.implicit = False
+
+
+def _by_connection(dialogue) -> list[_Connection]:
+    """Spans grouped by the connection they ran on."""
+    groups: list[_Connection] = []
+    current: _Connection | None = None
+    for span in dialogue.commands:
+        opened = [e for e in span.events if isinstance(e, Info) and e.kind is InfoKind.CONNECTED]
+        if opened or current is None:
+            current = _Connection(len(groups) + 1)
+            groups.append(current)
+            for event in span.events:
+                if isinstance(event, Info) and event.kind is InfoKind.CONNECTING and "unix socket" in event.text:
+                    current.unix = event.text.split("unix socket", 1)[1].strip()
+                if isinstance(event, Info) and event.kind is InfoKind.TLS and event.tls_info and event.tls_info.implicit:
+                    current.implicit = True
+        current.spans.append(span)
+    for group, info in zip([g for g in groups if any(_connected(s) for s in g.spans)], dialogue.connections):
+        group.info = info
+    return groups
+
+
+def _connected(span: Span) -> bool:
+    return any(isinstance(e, Info) and e.kind is InfoKind.CONNECTED for e in span.events)
+
+
+def _message(transaction: Transaction) -> bytes | None:
+    """The message of a transaction, un-dot-stuffed, without its final dot."""
+    body = transaction.body
+    if body is None:
+        return None
+    wire = b"".join(body.head + body.tail)
+    if wire.endswith(b".\r\n"):
+        wire = wire[:-3]
+    lines = wire.splitlines(keepends=True)
+    return b"".join(line[1:] if line.startswith(b".") else line for line in lines)
+
+
+def _shell(command: list[str]) -> str:
+    """``swaks`` and one ``--option value`` per continuation line."""
+    lines = [command[0]]
+    for word in command[1:]:
+        quoted = '"$SMTP_PASSWORD"' if word == "$SMTP_PASSWORD" else shlex.quote(word)
+        if word.startswith("--"):
+            lines.append("  " + quoted)
+        else:
+            lines[-1] += " " + quoted
+    return " \\\n".join(lines)
+
+
+def _heredoc(message: bytes) -> tuple[str, str]:
+    text = message.decode("utf-8", "replace").replace("\r\n", "\n")
+    delimiter = "SMTPDBG_MESSAGE"
+    while delimiter in text.split("\n"):
+        delimiter += "_"
+    return delimiter, text
+
+
+def render_swaks(recording) -> str:
+    dialogue = recording.dialogue
+    target = recording.target
+    host, port = "localhost", "25"
+    if "://" in target and not target.split("://", 1)[1].startswith("/"):
+        rest = target.split("://", 1)[1]
+        host, _, port = rest.rpartition(":")
+        host = host.strip("[]")
+    notes: list[str] = []
+    commands: list[list[str]] = []
+    messages: list[bytes | None] = []
+
+    def note(text: str) -> None:
+        if text not in notes:
+            notes.append(text)
+
+    for group in _by_connection(dialogue):
+        base = ["swaks"]
+        if group.unix:
+            base += ["--socket", group.unix]
+        else:
+            base += ["--server", host, "--port", port]
+        if recording.transport == "lmtp" or group.unix:
+            base += ["--protocol", "LMTP"]
+        if group.implicit:
+            base += ["--tls-on-connect"]
+        ehlo = ""
+        tls = auth = False
+        auth_args: list[str] = []
+        pipelined = False
+        for span in group.spans:
+            name = span.name
+            if name in _INEXPRESSIBLE and span.sends:
+                note(f"{_INEXPRESSIBLE[name]}: not expressible; left out")
+            if any(w.pipelined for w in span.sends):
+                pipelined = True
+            if name in ("ehlo", "helo") and span.sends and not ehlo:
+                words = span.sends[0].data.split()
+                ehlo = words[1].decode("utf-8", "replace") if len(words) > 1 else ""
+                if name == "helo":
+                    note("HELO instead of EHLO: swaks always tries EHLO first")
+            elif name == "starttls" and span.replies and span.replies[0].code == 220:
+                tls = True
+            elif name in ("login", "auth") and span.sends:
+                parsed = span.parsed
+                words = span.sends[0].data.split()
+                mechanism = words[1].decode("ascii", "replace").upper() if len(words) > 1 else "PLAIN"
+                auth = True
+                auth_args = ["--auth", mechanism, "--auth-user", parsed.arg("user") if parsed else "",
+                             "--auth-password", "$SMTP_PASSWORD"]
+            elif name in ("mail", "rcpt", "sendmail") and any(
+                    len(w.data.split()) > 2 for w in span.sends if w.data[:4].lower() in (b"mail", b"rcpt")):
+                note("MAIL FROM / RCPT TO parameters (SIZE=, BODY=, NOTIFY=...): swaks has no option for arbitrary ones")
+        if ehlo:
+            base += ["--ehlo", ehlo]
+        if tls:
+            base += ["--tls"]
+        if tls or group.implicit:
+            if recording.insecure:
+                note("the session ran with --insecure (no certificate verification); swaks does not verify by default either")
+            else:
+                base += ["--tls-verify"]
+                note("certificate verification: add --tls-ca-path FILE for a private CA (swaks 20201014 or later)")
+        base += auth_args
+        if pipelined:
+            base += ["--pipeline"]
+        base += ["--timeout", f"{recording.timeout:g}"]
+        transactions: list[Transaction] = [t for t in dialogue.transactions
+                                            if group.info is not None and t.connection == group.info.index]
+        if len(transactions) > 1:
+            note(f"connection {group.number} ran {len(transactions)} transactions; swaks runs one per connection, "
+                 "so each is its own command below")
+        if not transactions:
+            stage = "AUTH" if auth else "TLS" if tls else "EHLO" if ehlo else "BANNER"
+            commands.append(base + ["--to", "postmaster@example.invalid", "--quit-after", stage])
+            messages.append(None)
+            note(f"connection {group.number} sent no message: swaks needs --to even with --quit-after")
+            continue
+        for transaction in transactions:
+            command = list(base)
+            command += ["--from", transaction.mail_from or ""]
+            recipients = [r.address for r in transaction.recipients]
+            if recipients:
+                command += ["--to", ",".join(recipients)]
+            message = _message(transaction)
+            if transaction.data_code is None:
+                command += ["--quit-after", "RCPT"]
+                message = None
+            elif message is None:
+                note("a message body was not recorded; swaks will send its default test message")
+            elif transaction.body is not None and transaction.body.omitted:
+                note(f"a large message was recorded in part only ({transaction.body.omitted:,} lines missing)")
+            commands.append(command)
+            messages.append(message)
+    when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))
+    lines = ["#!/bin/sh", f"# swaks equivalent of an smtpdbg session with {target or '(unknown target)'}, recorded {when}.",
+             f"# Generated by {recording.generator}. The AUTH password is read from $SMTP_PASSWORD (never stored here)."]
+    note("exact spelling: swaks sends its own upper-case verbs (EHLO, MAIL FROM:<...>), not the recorded bytes")
+    lines.append("#")
+    lines.append("# What swaks cannot express from this session:")
+    lines += [f"#   - {n}" for n in notes]
+    for command, message in zip(commands, messages):
+        lines.append("")
+        rendered = _shell(command)
+        if message is not None:
+            delimiter, text = _heredoc(message)
+            rendered += f" \\\n  --data - <<'{delimiter}'\n{text.rstrip(chr(10))}\n{delimiter}"
+        lines.append(rendered)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,260 @@
+"""``smtpdbg repl``: the interactive prompt (or the piped reader when stdin is not a terminal).
+
+The :class:`Repl` owns one ``PromptSession`` for commands (completion from
+the core engine, auto-suggestion and Ctrl-R search over the persistent
+history, the state toolbar, emacs or vi keys) and one for message lines and
+passwords (masked, never remembered). Commands run on the session's thread;
+while one runs, Ctrl-C aborts it. The transcript is printed as it happens, in
+swaks notation, above the prompt (printed from the event loop), coloured unless
+``NO_COLOR`` is set or stdout is not a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from typing import Callable, TextIO
+
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.application.current import get_app_or_none
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import ANSI
+from prompt_toolkit.styles import Style
+
+from smtpdbg import __version__
+from smtpdbg.core.events import Event, StateChange
+from smtpdbg.core.history import History
+from smtpdbg.core.parser import ParseError, parse
+from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.session import Outcome, Session, SessionOptions
+from smtpdbg.core.target import Target
+from smtpdbg.repl.completer import SessionCompleter
+from smtpdbg.repl.history import NoHistory, SessionHistory
+from smtpdbg.repl.toolbar import toolbar
+
+STYLE = Style.from_dict({
+    "prompt": "bold",
+    "prompt.tls": "ansigreen bold",
+    "bottom-toolbar": "noreverse bg:#262626 #bcbcbc",
+    "toolbar.keys": "#8a8a8a",
+    "toolbar.usage": "bold #ffffff",
+    "toolbar.next": "ansicyan",
+    "toolbar.error": "ansired",
+    "toolbar.target": "bold",
+    "toolbar.ok": "ansigreen",
+    "toolbar.warn": "ansiyellow bold",
+    "toolbar.off": "#8a8a8a",
+    "toolbar.stage": "ansicyan",
+    "completion.other": "#8a8a8a",
+})
+
+
+def use_color(choice: str, stream: TextIO) -> bool:
+    """``always``/``never``, or ``auto``: a terminal and no ``NO_COLOR`` (https://no-color.org)."""
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class TranscriptPrinter:
+    """A session listener that prints each event's lines (called on the session thread)."""
+
+    def __init__(self, stream: Callable[[], TextIO] | TextIO, color: bool) -> None:
+        self._stream = stream
+        self.renderer = TextRenderer(color=color, notes=True)
+        self._lock = threading.Lock()
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream() if callable(self._stream) else self._stream
+
+    def __call__(self, event: Event) -> None:
+        lines = self.renderer.render(event)
+        if lines:
+            self.write(lines)
+
+    def write(self, lines: list[str]) -> None:
+        with self._lock:
+            stream = self.stream
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+
+
+class Repl:
+    """The interactive loop on one session."""
+
+    def __init__(self, session: Session, *, history: History, vi: bool = False, color: bool = False,
+                 input=None, output=None, stream: TextIO | None = None) -> None:
+        self.session = session
+        self.stream = stream
+        self.printer = TranscriptPrinter(lambda: self.stream or sys.stdout, color)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.prompt: PromptSession = PromptSession(
+            message=self._message,
+            completer=SessionCompleter(lambda: session.state),
+            auto_suggest=AutoSuggestFromHistory(),
+            history=SessionHistory(history),
+            bottom_toolbar=lambda: toolbar(self._typed(), session.state),
+            style=STYLE,
+            vi_mode=vi,
+            complete_while_typing=True,
+            input=input,
+            output=output,
+        )
+        self.aux: PromptSession = PromptSession(history=NoHistory(), style=STYLE, input=input, output=output)
+        self.failed = 0
+
+    # -- output ---------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self.printer.write([f"=== {text}"])
+
+    def _on_event(self, event: Event) -> None:
+        """Called on the session thread: hand the event to the event loop, which prints it."""
+        if isinstance(event, StateChange):
+            app = self.prompt.app
+            if app.is_running:
+                app.invalidate()  # thread-safe
+            return
+        loop = self._loop
+        if loop is None or self.stream is not None:
+            self.printer(event)
+            return
+        loop.call_soon_threadsafe(self._print_event, event)
+
+    def _print_event(self, event: Event) -> None:
+        """On the loop thread: above the prompt if one is showing (run_in_terminal), else plainly.
+
+        Events are scheduled before the command's future resolves, so a
+        command's transcript is always printed before the next prompt appears.
+        """
+        lines = self.printer.renderer.render(event)
+        if lines:
+            print_formatted_text(ANSI("\n".join(lines)))
+
+    def _typed(self) -> str:
+        app = get_app_or_none()
+        return app.current_buffer.text if app is not None else ""
+
+    def _message(self):
+        state = self.session.state
+        marker = "🔒" if state.tls is not None and state.tls.verified else ""
+        return [("class:prompt.tls", marker), ("class:prompt", "smtpdbg> ")]
+
+    # -- the loop --------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Connect, then read and run commands until ``exit`` or Ctrl-D. Returns 0."""
+        self._loop = asyncio.get_running_loop()
+        unsubscribe = self.session.subscribe(self._on_event)
+        try:
+            target = self.session.target
+            self.say(f"smtpdbg {__version__} line-mode session with {target or '(no target)'}; "
+                     "Tab completes, ? lists commands, Ctrl-D or exit leaves")
+            await self.execute("connect")
+            while True:
+                try:
+                    text = await self.prompt.prompt_async()
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                text = text.strip()
+                if not text:
+                    continue
+                if text in ("exit", "bye"):
+                    break
+                await self.handle(text)
+            if self.session.state.connected:
+                await self.execute("quit", timeout=5.0)
+        finally:
+            unsubscribe()
+        return 0
+
+    async def handle(self, text: str) -> Outcome | None:
+        """Collect what the command needs (message, password), then run it."""
+        try:
+            parsed = parse(text)
+        except ParseError:
+            return await self.execute(text)  # the session reports the parse error
+        needs = self.session.needs(parsed)
+        body = secret = None
+        if needs.body:
+            body = await self.read_body()
+            if body is None:
+                self.say("cancelled: nothing was sent")
+                return None
+        if needs.secret:
+            user = parsed.arg("user") or ""
+            try:
+                secret = await self.aux.prompt_async(f"password for {user}: ", is_password=True)
+            except (KeyboardInterrupt, EOFError):
+                self.say("cancelled: nothing was sent")
+                return None
+        return await self.execute(text, body=body, secret=secret)
+
+    async def read_body(self) -> bytes | None:
+        """Message lines up to a line holding a single ``.``; ``None`` when cancelled (Ctrl-C/Ctrl-D)."""
+        self.say("type the message; end it with a line holding a single '.'")
+        lines: list[str] = []
+        while True:
+            try:
+                line = await self.aux.prompt_async("data> ")
+            except (KeyboardInterrupt, EOFError):
+                return None
+            if line == ".":
+                break
+            lines.append(line)
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8") if lines else b""
+
+    async def execute(self, text: str, **kwargs) -> Outcome:
+        """Run a command on the session thread; Ctrl-C meanwhile aborts it."""
+        future = self.session.submit(text, **kwargs)
+        loop = asyncio.get_running_loop()
+        installed = False
+        try:
+            loop.add_signal_handler(signal.SIGINT, self.session.abort)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or no signals here
+        try:
+            outcome = await asyncio.wrap_future(future)
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+        if not outcome.ok:
+            self.failed += 1
+        return outcome
+
+
+def history_for(choice) -> History:
+    """``False``: none kept; ``None``: the default file; a path: that file."""
+    if choice is False:
+        return History(persist=False)
+    return History(choice) if choice else History()
+
+
+def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color: str = "auto", history=None) -> int:
+    """The ``smtpdbg repl`` entry point.
+
+    Returns:
+        0 after an interactive session; with stdin not a terminal, the status
+        of the first failed command (as ``smtpdbg run`` numbers them).
+    """
+    session = Session(target, options)
+    try:
+        if not sys.stdin.isatty():
+            from smtpdbg.repl.piped import run_piped
+
+            session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout)))
+            return run_piped(session, sys.stdin)
+        repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout))
+        return asyncio.run(repl.run())
+    finally:
+        session.shutdown()

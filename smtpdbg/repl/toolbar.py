@@ -1,0 +1,67 @@
+"""The bottom toolbar: what the line being typed still needs, and the session state.
+
+First line: the usage and meaning of the command being typed and the
+arguments it still expects (from :func:`smtpdbg.core.parser.analyze`), or a
+reminder of the keys on an empty line. Second line: target, connection, TLS
+(verified or not), authentication and protocol stage, and the command
+running now, if any.
+"""
+
+from __future__ import annotations
+
+from smtpdbg.core.commands import lookup
+from smtpdbg.core.parser import analyze
+from smtpdbg.core.state import SessionState
+
+KEYS = "Tab completes · ? lists commands · ? CMD explains one · Ctrl-R searches history · Ctrl-D leaves"
+
+Fragments = list[tuple[str, str]]
+
+
+def hint_fragments(text: str) -> Fragments:
+    """What the command being typed is and what it still expects."""
+    if not text.strip():
+        return [("class:toolbar.keys", KEYS)]
+    analysis = analyze(text)
+    spec = analysis.spec or lookup(text.split(None, 1)[0])
+    if spec is None:
+        if analysis.error is not None and " " in text.strip():
+            return [("class:toolbar.error", analysis.error.message)]
+        return [("class:toolbar.keys", "a command: Tab lists those that start so")]
+    out: Fragments = [("class:toolbar.usage", spec.usage), ("class:toolbar", f"  — {spec.summary}")]
+    if analysis.hint:
+        out.append(("class:toolbar.next", f"  next: {analysis.hint}"))
+    if analysis.arg is not None:
+        out.append(("class:toolbar", f"  ({getattr(analysis.arg, 'help', '')})"))
+    return out
+
+
+def state_fragments(state: SessionState) -> Fragments:
+    """Target, connection, TLS, AUTH and stage."""
+    out: Fragments = [("class:toolbar.target", state.target or "(no target)"), ("class:toolbar", "  │  ")]
+    out.append(("class:toolbar.ok" if state.connected else "class:toolbar.off",
+                "connected" if state.connected else "not connected"))
+    out.append(("class:toolbar", "  │  "))
+    if state.tls is not None:
+        if state.tls.verified:
+            out.append(("class:toolbar.ok", f"TLS✓ {state.tls.version}"))
+        else:
+            out.append(("class:toolbar.warn", f"TLS {state.tls.version} NOT VERIFIED"))
+    elif state.insecure:
+        out.append(("class:toolbar.warn", "no TLS (verification off)"))
+    else:
+        out.append(("class:toolbar.off", "no TLS"))
+    out.append(("class:toolbar", "  │  "))
+    if state.authenticated:
+        out.append(("class:toolbar.ok", f"auth {state.auth_user} ({state.auth_mechanism})"))
+    else:
+        out.append(("class:toolbar.off", "not authenticated"))
+    out.append(("class:toolbar", "  │  stage: "))
+    out.append(("class:toolbar.stage", state.stage.value))
+    if state.busy and state.running:
+        out.append(("class:toolbar.warn", f"  │  running: {state.running} (Ctrl-C aborts)"))
+    return out
+
+
+def toolbar(text: str, state: SessionState) -> Fragments:
+    return hint_fragments(text) + [("", "\n")] + state_fragments(state)

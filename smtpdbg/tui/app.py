@@ -1,0 +1,385 @@
+"""The Textual app: wires the session to the transcript, prompt, inspector and status bar.
+
+The app owns one :class:`~smtpdbg.core.session.Session` at a time (the connect
+dialog replaces it). It submits command lines and never waits on the socket:
+events come back through an :class:`~smtpdbg.tui.messages.EventPump` (batched
+per frame) and each command's outcome through its future's done-callback, which
+only posts a message. Commands that need a body or a password go through the
+composer or the masked prompt first. ``run_app`` is what ``smtpdbg [TARGET]``
+calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from smtpdbg.core.history import History
+from smtpdbg.core.parser import parse
+from smtpdbg.core.session import Outcome, Session, SessionOptions
+from smtpdbg.core.state import SessionState
+from smtpdbg.core.target import Target
+from smtpdbg.tui.actions import AppActions
+from smtpdbg.tui.messages import CommandFinished, EventPump, SessionEvents
+from smtpdbg.tui.screens.composer import ComposerScreen, message_template
+from smtpdbg.tui.screens.connect import ConnectRequest, ConnectScreen
+from smtpdbg.tui.screens.help import InfoScreen, chain_renderable, help_renderable
+from smtpdbg.tui.screens.password import PasswordScreen
+from smtpdbg.tui.screens.pickers import HistoryScreen
+from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.widgets.inspector import Inspector
+from smtpdbg.tui.widgets.prompt import CommandPrompt, CompletionMenu
+from smtpdbg.tui.widgets.search import SearchBar
+from smtpdbg.tui.widgets.status import StatusBar
+from smtpdbg.tui.widgets.transcript import TranscriptView
+
+NARROW = 100
+"""Below this many columns the inspector starts hidden (F2 shows it)."""
+
+
+class SmtpdbgApp(AppActions, App[int]):
+    """smtpdbg: an interactive SMTP protocol debugger."""
+
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "smtpdbg"
+    AUTO_FOCUS = "#command"
+    BINDINGS = [
+        Binding("escape", "abort", "Abort", tooltip="Interrupt the running command (shuts its socket down)", id="abort"),
+        Binding("ctrl+f", "search", "Search", tooltip="Search the transcript"),
+        Binding("f3", "search_next(1)", "Next match", show=False),
+        Binding("shift+f3", "search_next(-1)", "Previous match", show=False),
+        Binding("f2", "toggle_inspector", "Inspector", tooltip="Show or hide the feature inspector"),
+        Binding("ctrl+o", "connect_dialog", "Connect", tooltip="Connect somewhere else (new session)"),
+        Binding("f6", "switch_focus", "Focus", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("f1", "help", "Help", tooltip="Keys and commands"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    show_inspector: var[bool] = var(True)
+    """Whether the inspector panel is shown."""
+    state: var[SessionState] = var(SessionState, always_update=True)
+    """The latest snapshot of the current session."""
+
+    def __init__(
+        self,
+        target: Target | None,
+        options: SessionOptions | None = None,
+        *,
+        session_factory: Callable[..., Session] = Session,
+        history: History | None = None,
+        startup: Iterable[str] | None = None,
+        latency: bool = True,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.options = options or SessionOptions()
+        self.session_factory = session_factory
+        """Builds sessions (tests pass a fake)."""
+        self.history = history if history is not None else History()
+        self.startup = tuple(startup) if startup is not None else (
+            ("connect", "ehlo") if target is not None and target.sandbox else ("connect",) if target is not None else ())
+        """Commands run when the app opens: ``connect`` (and ``ehlo`` on the sandbox, so the inspector is filled)."""
+        self.latency = latency
+        self.session: Session | None = None
+        self.sessions: list[Session] = []
+        """Every session of this run, oldest first (their transcripts make the saved file)."""
+        self.outcomes: list[Outcome] = []
+        """Outcomes of finished commands, oldest first."""
+        self.pending = 0
+        """Commands submitted and not finished."""
+        self.sandbox = None
+        """A sandbox started from the palette (stopped on exit)."""
+        self._pump: EventPump | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._inspector_auto = True
+
+    # -- layout -------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                transcript = TranscriptView(id="transcript")
+                transcript.border_title = "transcript"
+                transcript.show_latency = self.latency
+                yield transcript
+                search = SearchBar(id="search")
+                search.display = False
+                yield search
+            inspector = Inspector(id="inspector")
+            inspector.border_title = "inspector"
+            yield inspector
+        yield StatusBar(id="status")
+        yield CommandPrompt(self.history, id="prompt")
+        yield Footer()
+        menu = CompletionMenu(id="completion")
+        menu.display = False
+        yield menu
+
+    def on_mount(self) -> None:
+        self.query_one(CommandPrompt).menu = self.query_one(CompletionMenu)
+        self._layout_for(self.size.width)
+        self.note("type a command, Enter runs it · Tab completes · F1 help · Ctrl+P actions")
+        if self.target is not None and self.target.sandbox:
+            self.note("embedded sandbox · demo login alice / wonderland")
+        if self.target is not None:
+            self.start_session(self.target, self.options, self.startup)
+        else:
+            self.note("not connected: Ctrl+O opens the connect dialog, or type connect host:port")
+
+    def on_resize(self, event) -> None:
+        self._layout_for(event.size.width)
+
+    def _layout_for(self, width: int) -> None:
+        if self._inspector_auto:
+            self.show_inspector = width >= NARROW
+        self.query_one("#inspector").set_class(width < 120, "-narrow")
+
+    def watch_show_inspector(self, show: bool) -> None:
+        self.query_one("#inspector").display = show
+
+    # -- sessions -------------------------------------------------------------------------------------
+    def start_session(self, target: Target, options: SessionOptions, startup: Iterable[str] = ("connect",)) -> None:
+        """Replace the current session with a new one and run ``startup`` on it."""
+        self._retire_session()
+        self.target, self.options = target, options
+        session = self.session_factory(target, options)
+        self.session = session
+        self.sessions.append(session)
+        self._pump = EventPump(self)
+        self._unsubscribe = session.subscribe(self._pump, replay=True)
+        self.state = session.state
+        for command in startup:
+            self.submit(command)
+
+    def _retire_session(self) -> None:
+        old = self.session
+        if old is None:
+            return
+        if self._pump is not None:
+            self._pump.closed = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.note(f"session on {old.state.target or 'nothing'} closed; a new session starts")
+        threading.Thread(target=old.shutdown, name="smtpdbg-retire", daemon=True).start()
+        self.session = None
+        self.pending = 0
+
+    def submit(self, text: str, *, body: bytes | None = None, secret: str | None = None) -> Future | None:
+        """Queue ``text`` on the session; its outcome comes back as :class:`CommandFinished`."""
+        if self.session is None:
+            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning")
+            return None
+        future = self.session.submit(text, body=body, secret=secret)
+        self.pending += 1
+        self.query_one(StatusBar).queued = self.pending
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: Future) -> None:
+        """Runs on the session thread (or here, if already done): only posts a message."""
+        try:
+            outcome = future.result()
+        except BaseException as error:  # noqa: BLE001 - the app must keep running
+            outcome = Outcome("?", False, category="internal", message=repr(error))
+        self.post_message(CommandFinished(outcome))
+
+    def note(self, text: str, kind: int = R.INFO) -> None:
+        """Add a line of the app's own to the transcript."""
+        self.query_one(TranscriptView).add_note(text, kind)
+
+    # -- messages from the session ----------------------------------------------------------------------
+    @on(SessionEvents)
+    def _session_events(self, message: SessionEvents) -> None:
+        batch = message.pump.drain()
+        if not batch:
+            return
+        try:
+            result = self.query_one(TranscriptView).append_events(batch)
+        except Exception as error:  # noqa: BLE001 - a rendering bug must not end the session
+            self.notify(f"could not show {len(batch)} event(s): {error!r}", title="smtpdbg bug", severity="error")
+            return
+        for notice in result.notices[:3]:
+            self.notify(notice.message, title=notice.title, severity=notice.severity, timeout=6)
+        if result.state is not None and not message.pump.closed:
+            self.state = result.state
+
+    @on(CommandFinished)
+    def _command_finished(self, message: CommandFinished) -> None:
+        self.outcomes.append(message.outcome)
+        self.pending = max(0, self.pending - 1)
+        self.query_one(StatusBar).queued = self.pending
+
+    def watch_state(self, old: SessionState, state: SessionState) -> None:
+        self.query_one(CommandPrompt).update_state(state)
+        self.query_one(Inspector).update_state(state)
+        self.query_one(StatusBar).state = state
+        if old.busy != state.busy:
+            self.refresh_bindings()
+        self.sub_title = state.target
+
+    # -- the prompt -----------------------------------------------------------------------------------------
+    @on(CommandPrompt.Submitted)
+    def _prompt_submitted(self, message: CommandPrompt.Submitted) -> None:
+        text = message.text
+        if self.session is None and not text.startswith(("connect", "?", "explain")):
+            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning")
+            return
+        parsed = parse(text)
+        needs = self.session.needs(parsed) if self.session is not None else None
+        if needs is not None and needs.body:
+            template = message_template(self.state, **self.message_headers())
+            self.push_screen(ComposerScreen(text, template), lambda body: self._with_body(text, body))
+        elif needs is not None and needs.secret:
+            self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None),
+                             lambda secret: self._with_secret(text, secret))
+        elif self.session is None:
+            self._start_from_prompt(text)
+        else:
+            self.submit(text)
+
+    def _start_from_prompt(self, text: str) -> None:
+        from smtpdbg.core.target import TargetError, parse_target
+
+        target_text = parse(text).arg("target") if text.startswith("connect") else None
+        try:
+            target = parse_target(target_text) if target_text else None
+        except TargetError as error:
+            self.notify(str(error), severity="error")
+            return
+        if target is None:
+            self.action_connect_dialog()
+            return
+        self.start_session(target, self.options)
+
+    def message_headers(self) -> dict[str, str]:
+        """Date and Message-ID for the composer's template (tests pin them)."""
+        return {}
+
+    def _with_body(self, text: str, body: bytes | None) -> None:
+        if body is None:
+            self.note(f"{text.split(' ', 1)[0]}: cancelled in the composer, nothing sent")
+            return
+        self.submit(text, body=body)
+
+    def _with_secret(self, text: str, secret: str | None) -> None:
+        if secret is None:
+            self.note(f"{text.split(' ', 1)[0]}: no password given, nothing sent")
+            return
+        self.submit(text, secret=secret)
+        del secret
+
+    @on(CommandPrompt.HistorySearch)
+    def _history_search(self) -> None:
+        prompt = self.query_one(CommandPrompt)
+        self.push_screen(HistoryScreen(self.history, prompt.input.value),
+                         lambda entry: prompt.set_text(entry) if entry else None)
+
+    @on(TranscriptView.Copied)
+    def _copied(self, message: TranscriptView.Copied) -> None:
+        self.notify(f"copied {message.lines} line{'s' if message.lines != 1 else ''} to the clipboard", timeout=2)
+
+    # -- actions ------------------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "abort":
+            return self.state.busy or self.pending > 0
+        return True
+
+    def action_abort(self) -> None:
+        if self.session is not None and not self.session.abort():
+            self.notify("nothing is running", timeout=2)
+
+    def action_toggle_inspector(self) -> None:
+        self._inspector_auto = False
+        self.show_inspector = not self.show_inspector
+
+    def action_switch_focus(self) -> None:
+        transcript = self.query_one(TranscriptView)
+        (self.query_one(CommandPrompt).input if transcript.has_focus else transcript).focus()
+
+    def action_page(self, direction: int) -> None:
+        self.query_one(TranscriptView).action_page(direction)
+
+    def action_search(self) -> None:
+        bar = self.query_one(SearchBar)
+        bar.display = True
+        bar.query_one(Input).focus()
+
+    @on(Input.Submitted, "#search-input")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search_transcript(event.value, 1)
+
+    @on(Input.Changed, "#search-input")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_one(TranscriptView).search_term = event.value
+
+    def search_transcript(self, term: str, direction: int = 1) -> bool:
+        found = self.query_one(TranscriptView).search(term, direction)
+        if term and not found:
+            self.notify(f"not found: {term}", severity="warning", timeout=2)
+        return found
+
+    def action_search_next(self, direction: int) -> None:
+        self.query_one(TranscriptView).action_search_next(direction)
+
+    def action_help(self) -> None:
+        self.push_screen(InfoScreen("Help: keys and commands", help_renderable()))
+
+    def action_tls_chain(self) -> None:
+        self.push_screen(InfoScreen("TLS certificate chain", chain_renderable(self.state.tls)))
+
+    def action_connect_dialog(self) -> None:
+        sandbox = self.target if self.target is not None and self.target.sandbox else None
+        self.push_screen(ConnectScreen(self.target, self.options, sandbox=sandbox), self._connect_requested)
+
+    def _connect_requested(self, request: ConnectRequest | None) -> None:
+        if request is not None:
+            self.start_session(request.target, request.options, request.startup)
+
+    def action_run(self, command: str) -> None:
+        """Submit a command line (palette entries use this)."""
+        self.submit(command)
+
+    def action_insert(self, text: str) -> None:
+        """Put ``text`` in the prompt."""
+        prompt = self.query_one(CommandPrompt)
+        prompt.set_text(text)
+        prompt.input.focus()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from smtpdbg.tui.palette import app_commands
+
+        yield from app_commands(self, screen, super().get_system_commands(screen))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        if self._pump is not None:
+            self._pump.closed = True
+        for session in self.sessions:
+            session.shutdown(wait=1.0)
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def run_app(target: Target, options: SessionOptions) -> int:
+    """Run the app until the user quits; returns the exit status."""
+    mail_log = logging.getLogger("mail.log")  # aiosmtpd would write over the screen
+    mail_log.addHandler(logging.NullHandler())
+    mail_log.propagate = False
+    app = SmtpdbgApp(target, options)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

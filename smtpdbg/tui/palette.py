@@ -1,0 +1,62 @@
+"""The command palette (Ctrl+P): everything the app can do, as ``group: action``.
+
+Sessions, views, the transcript, TLS, help, Textual's own app commands
+(renamed into the same form), and one ``command: NAME`` entry per command of
+the language that puts it in the prompt.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Iterable
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from smtpdbg.core.commands import COMMANDS
+
+if TYPE_CHECKING:
+    from smtpdbg.tui.app import SmtpdbgApp
+
+_RENAMED = {"Theme": "app: change theme", "Quit": "app: quit", "Keys": "app: key panel", "Screenshot": "app: screenshot (SVG)",
+            "Maximize": "app: maximize the focused pane", "Minimize": "app: restore the maximized pane"}
+
+
+def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemCommand]) -> Iterable[SystemCommand]:
+    """The palette's entries."""
+    yield SystemCommand("session: connect…", "Open the connect dialog (target, TLS, LMTP, timeout, CA, verify)",
+                        app.action_connect_dialog)
+    yield SystemCommand("session: reconnect", "Close and connect again to the same target", partial(app.action_run, "reconnect"))
+    yield SystemCommand("session: sandbox", "Start the embedded sandbox server and open a session on it", app.action_sandbox)
+    yield SystemCommand("session: abort the running command", "Interrupt it (Esc)", app.action_abort)
+    yield SystemCommand("session: close the connection", "smtp.close(), without QUIT", partial(app.action_run, "close"))
+    yield SystemCommand("session: show state", "Print the session snapshot into the transcript", partial(app.action_run, "show"))
+    yield SystemCommand("view: toggle inspector", "Show or hide the feature inspector (F2)", app.action_toggle_inspector)
+    for value, label in (("", "off"), ("absolute", "absolute"), ("delta", "delta since the previous line")):
+        yield SystemCommand(f"view: timestamps {label}", "Timestamp column of the transcript",
+                            partial(app.action_set_view, "timestamps", value))
+    yield SystemCommand("view: toggle command latency", "Elapsed time on each command line",
+                        partial(app.action_set_view, "latency", ""))
+    for value, meaning in (("all", "every line"), ("client", "what the client sent"), ("server", "what the server replied"),
+                           ("errors", "4xx/5xx replies, warnings and errors")):
+        yield SystemCommand(f"view: filter {value}", f"Show {meaning}", partial(app.action_set_view, "filter", value))
+    yield SystemCommand("view: expand all DATA bodies", "Show every collapsed message body",
+                        partial(app.action_set_view, "bodies", "expand"))
+    yield SystemCommand("view: collapse all DATA bodies", "One line per large message body",
+                        partial(app.action_set_view, "bodies", "collapse"))
+    yield SystemCommand("view: follow the tail", "Jump to the newest line and keep following (End)",
+                        partial(app.action_set_view, "follow", ""))
+    yield SystemCommand("transcript: search", "Find text in the transcript (Ctrl+F)", app.action_search)
+    yield SystemCommand("transcript: save as text…", "Write the whole transcript to a file (mode 0600)",
+                        app.action_save_transcript)
+    yield SystemCommand("transcript: copy the exchange under the cursor", "Command and every line it produced",
+                        app.action_copy_exchange)
+    yield SystemCommand("tls: certificate chain", "Every certificate the server presented", app.action_tls_chain)
+    yield SystemCommand("history: search", "Search past commands (Ctrl+R in the prompt)",
+                        app.query_one("CommandPrompt").action_history_search)
+    yield SystemCommand("help: keys and commands", "F1", app.action_help)
+    for command in builtin:
+        yield command._replace(title=_RENAMED.get(command.title, f"app: {command.title.lower()}"))
+    for spec in COMMANDS:
+        yield SystemCommand(f"command: {spec.name}", f"{spec.usage} — {spec.summary}",
+                            partial(app.action_insert, spec.name + " "), discover=False)

@@ -1,0 +1,162 @@
+"""The connect dialog: where to connect and how, for a new session.
+
+Target, transport (SMTP with optional STARTTLS, implicit TLS, LMTP), timeout,
+local hostname, CA file and certificate verification. It validates with the
+core's target parser and dismisses with a :class:`ConnectRequest`; the app
+replaces its session with a new one built from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from smtpdbg.core.session import SessionOptions
+from smtpdbg.core.target import SCHEMES, Target, TargetError, parse_target
+
+TRANSPORTS = (("smtp", "SMTP"), ("smtps", "SMTPS (implicit TLS)"), ("lmtp", "LMTP"))
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """What the dialog asked for."""
+
+    target: Target
+    options: SessionOptions
+    ehlo: bool = True
+    """Send EHLO after the greeting."""
+    starttls: bool = False
+    """Then STARTTLS and EHLO again (SMTP only)."""
+
+    @property
+    def startup(self) -> tuple[str, ...]:
+        """The commands to run on the new session."""
+        commands = ["connect"]
+        if self.ehlo or self.starttls:
+            commands.append("ehlo")
+        if self.starttls and self.target.transport == "smtp":
+            commands += ["starttls", "ehlo"]
+        return tuple(commands)
+
+
+def build_request(target_text: str, transport: str, timeout_text: str, local_hostname: str, ca: str, verify: bool,
+                  ehlo: bool, starttls: bool, base: SessionOptions, *, sandbox: Target | None = None) -> ConnectRequest:
+    """Validate the dialog's fields.
+
+    Raises:
+        ValueError: with a message naming the field.
+    """
+    text = target_text.strip()
+    try:
+        target = parse_target(text if "://" in text or text.startswith("/") else f"{transport}://{text}")
+    except TargetError as error:
+        raise ValueError(f"target: {error}") from None
+    if sandbox is not None and (target.host, target.port) == (sandbox.host, sandbox.port):
+        target = replace(target, sandbox=True)
+    try:
+        timeout = float(timeout_text)
+    except ValueError:
+        raise ValueError(f"timeout: {timeout_text!r} is not a number of seconds") from None
+    if timeout <= 0:
+        raise ValueError("timeout: must be more than 0 seconds")
+    ca = ca.strip()
+    if ca and not os.path.isfile(ca):
+        raise ValueError(f"CA file: {ca}: no such file")
+    options = replace(base, timeout=timeout, local_hostname=local_hostname.strip() or None, ca=ca or None,
+                      insecure=not verify)
+    return ConnectRequest(target, options, ehlo, starttls)
+
+
+class ConnectScreen(ModalScreen[ConnectRequest | None]):
+    """Ask where to connect."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, target: Target | None, options: SessionOptions, *, sandbox: Target | None = None) -> None:
+        super().__init__()
+        self.target = target
+        self.options = options
+        self.sandbox = sandbox
+        """The sandbox's target, if one runs (its CA stays trusted)."""
+
+    def compose(self) -> ComposeResult:
+        target = self.target
+        text = "" if target is None else (target.host if target.unix else f"{target.host}:{target.port}")
+        transport = target.transport if target is not None else "smtp"
+        with Vertical(id="connect-box", classes="dialog"):
+            yield Label("[b]Connect[/b]: a new session replaces the current one")
+            with Grid(id="connect-grid"):
+                yield Label("target")
+                yield Input(text, placeholder="host[:port], smtps://host:465, /path/to/lmtp.sock", id="target", compact=True)
+                yield Label("transport")
+                with RadioSet(id="transport", compact=True):
+                    for value, label in TRANSPORTS:
+                        yield RadioButton(label, value=value == transport, id=f"transport-{value}", compact=True)
+                yield Label("after connect")
+                with Horizontal(id="connect-after"):
+                    yield Checkbox("EHLO", True, id="ehlo", compact=True)
+                    yield Checkbox("STARTTLS", False, id="starttls", compact=True)
+                yield Label("timeout (s)")
+                yield Input(f"{self.options.timeout:g}", id="timeout", compact=True, type="number")
+                yield Label("local hostname")
+                yield Input(self.options.local_hostname or "", placeholder="(this machine's FQDN)", id="local-hostname",
+                            compact=True)
+                yield Label("CA file")
+                yield Input(self.options.ca or "", placeholder="(system store)", id="ca", compact=True)
+                yield Label("verify TLS")
+                with Horizontal(id="connect-verify"):
+                    yield Checkbox("verify", not self.options.insecure, id="verify", compact=True)
+                    yield Static("", id="verify-note")
+            yield Static("", id="connect-error", classes="dialog-warning")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Connect", id="connect", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#target", Input).focus()
+        self._verify_note(not self.options.insecure)
+
+    @on(Checkbox.Changed, "#verify")
+    def _verify_changed(self, event: Checkbox.Changed) -> None:
+        self._verify_note(event.value)
+
+    def _verify_note(self, verify: bool) -> None:
+        note = self.query_one("#verify-note", Static)
+        note.update("certificates are checked" if verify else "[b]OFF[/b]: shown as UNVERIFIED everywhere")
+        note.set_class(not verify, "-warning")
+
+    def _transport(self) -> str:
+        pressed = self.query_one("#transport", RadioSet).pressed_button
+        return pressed.id.removeprefix("transport-") if pressed is not None and pressed.id else "smtp"
+
+    def _request(self) -> ConnectRequest | None:
+        value = lambda name: self.query_one(f"#{name}", Input).value  # noqa: E731
+        try:
+            return build_request(value("target"), self._transport(), value("timeout"), value("local-hostname"), value("ca"),
+                                 self.query_one("#verify", Checkbox).value, self.query_one("#ehlo", Checkbox).value,
+                                 self.query_one("#starttls", Checkbox).value, self.options, sandbox=self.sandbox)
+        except ValueError as error:
+            self.query_one("#connect-error", Static).update(str(error))
+            return None
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#connect")
+    def _connect(self, event) -> None:
+        event.stop()
+        request = self._request()
+        if request is not None:
+            self.dismiss(request)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["ConnectRequest", "ConnectScreen", "SCHEMES", "build_request"]

@@ -1,0 +1,1 @@
+"""Widgets of the app: transcript, prompt, inspector and status bar."""

@@ -1,0 +1,287 @@
+"""The transcript's row store: compact, append-only, UI-free.
+
+Every transcript event becomes one or more *rows*: a kind byte, a display
+string (already made terminal-safe), and a wall-clock time, kept in parallel
+arrays so a million rows fit in about 100 MB and appending a batch is a few
+list/array extends. Sparse side tables hold what few rows need (AUTH notes,
+command latencies, large DATA bodies kept collapsed). The widget in
+:mod:`smtpdbg.tui.widgets.transcript` renders only the rows on screen.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from smtpdbg.core.catalog import explain_enhanced, explain_reply, parse_enhanced
+from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, StateChange, Wire
+from smtpdbg.core.render import body_summary, human_size, safe_text
+from smtpdbg.core.state import SessionState
+
+# Row kinds (the low six bits of a kind byte).
+SEND, RECV2, RECV3, RECV4, RECV5, RECV_BAD, INFO, TLSINFO, WARN, ERROR, EXPLAIN, COMMAND, BODY, SUMMARY, DEBUG, \
+    OMITTED, ORDER = range(1, 18)
+TLS = 0x80
+"""Flag: the line travelled inside TLS."""
+MASKED = 0x40
+"""Flag: a redacted AUTH line (the secret replaced by asterisks)."""
+KIND = 0x3F
+
+RECV_KINDS = (RECV_BAD, RECV_BAD, RECV2, RECV3, RECV4, RECV5)
+"""Row kind by reply class (index 0: no code, 1: not a valid class either)."""
+
+FILTERS: dict[str, frozenset[int]] = {
+    "client": frozenset((SEND, COMMAND, BODY, SUMMARY)),
+    "server": frozenset((RECV2, RECV3, RECV4, RECV5, RECV_BAD)),
+    "errors": frozenset((RECV4, RECV5, RECV_BAD, WARN, ERROR, EXPLAIN, ORDER)),
+}
+"""Which row kinds each transcript filter keeps (``all`` keeps everything)."""
+
+INLINE_BODY_LINES = 20
+"""A DATA body with more lines than this is collapsed to one summary row."""
+
+_UNSAFE = re.compile(rb"[\x00-\x1f\x7f]")
+_SEND = Direction.SEND
+_INFO_KINDS = {InfoKind.TLS: TLSINFO, InfoKind.WARNING: WARN, InfoKind.DEBUG: DEBUG}
+OUT_OF_ORDER = "out of order (sent anyway): "
+"""How the session words its warning about a command that breaks the protocol order (``Session._flag_out_of_order``)."""
+
+
+def marker(kind: int) -> str:
+    """The swaks-style prefix for a row kind byte (see :mod:`smtpdbg.core.render`)."""
+    base, tls = kind & KIND, kind & TLS
+    if base in (SEND, BODY, SUMMARY):
+        return " ~> " if tls else " -> "
+    if base in (RECV2, RECV3):
+        return "<~  " if tls else "<-  "
+    if base in (RECV4, RECV5, RECV_BAD):
+        return "<~* " if tls else "<** "
+    return _MARKERS.get(base, "    ")
+
+
+_MARKERS = {INFO: "=== ", TLSINFO: "=== ", DEBUG: "=== ", WARN: "!!! ", ERROR: "*** ", EXPLAIN: "  ↳ ",
+            COMMAND: "  ▸ ", OMITTED: "    ", ORDER: "!!! "}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something worth a notification (a failed command, an error event)."""
+
+    title: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What one batch of events changed."""
+
+    added: int = 0
+    """Rows appended."""
+    changed: list[int] = field(default_factory=list)
+    """Existing rows whose decoration changed (command latency)."""
+    notices: list[Notice] = field(default_factory=list)
+    state: SessionState | None = None
+    """The last state snapshot in the batch."""
+    timeline: list[CommandEnd | SessionState] = field(default_factory=list)
+    """Commands that ended and state snapshots, in the order they happened (the stage strip follows them)."""
+
+
+EXPLAIN_WIDTH = 72
+"""Explanations are wrapped to this width so they fit an 80-column transcript."""
+
+
+def explain_failure(code: int | None, text: str) -> list[str]:
+    """Plain-words explanation lines for a failed reply (basic and enhanced code), wrapped."""
+    return [part for line in _explain(code, text)
+            for part in textwrap.wrap(line, EXPLAIN_WIDTH, subsequent_indent="  ", break_on_hyphens=False)]
+
+
+def _explain(code: int | None, text: str) -> list[str]:
+    lines = []
+    if code is not None:
+        info = explain_reply(code)
+        if info is not None:
+            lines.append(f"{code} {info.text}: {info.meaning}")
+    enhanced = parse_enhanced(text) if text else None
+    if enhanced:
+        detail = explain_enhanced(enhanced)
+        if detail is not None:
+            lines.append(f"{enhanced} {detail.detail}: {detail.meaning}")
+            lines.append(f"next: {detail.client_action}")
+    elif code is not None:
+        info = explain_reply(code)
+        if info is not None:
+            lines.append(f"next: {info.client_action}")
+    return lines
+
+
+class RowStore:
+    """All rows of a transcript, oldest first."""
+
+    def __init__(self) -> None:
+        self.kinds = bytearray()
+        """One kind byte per row."""
+        self.texts: list[str] = []
+        """The terminal-safe text of each row, without its marker."""
+        self.walls = array("d")
+        """``time.time()`` of each row's event."""
+        self.notes: dict[int, str] = {}
+        """Decoded meaning shown beside a row (AUTH payloads, the smtplib call of a command)."""
+        self.bodies: dict[int, Body] = {}
+        """Collapsed DATA bodies by their summary row."""
+        self.latency: dict[int, tuple[float, bool, int | None]] = {}
+        """Command rows' (elapsed seconds, ok, reply code), once the command ended."""
+        self.commands = array("I")
+        """Rows that start a command (ascending): the boundaries of exchanges."""
+        self.width = 0
+        """Widest row text seen, in characters (for horizontal scrolling)."""
+        self._command_rows: dict[int, int] = {}
+        """Command id to its row, until the command ends."""
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    # -- appending -------------------------------------------------------------------------------
+    def add(self, kind: int, text: str, wall: float = 0.0, note: str = "") -> int:
+        row = len(self.texts)
+        self.kinds.append(kind)
+        self.texts.append(text)
+        self.walls.append(wall)
+        width = len(text)
+        if note:
+            self.notes[row] = note
+            width += len(note) + 4
+        if kind == COMMAND:
+            width += 20  # verdict and latency
+        if width > self.width:
+            self.width = width
+        return row
+
+    def extend(self, kinds: bytes, texts: list[str], walls: Iterable[float]) -> None:
+        """Append many plain rows at once (the fast path for bulk loads)."""
+        self.kinds += kinds
+        self.texts += texts
+        self.walls.extend(walls)
+        if texts:
+            self.width = max(self.width, max(map(len, texts)))
+
+    def ingest(self, events: Iterable[Event]) -> Ingested:
+        """Turn a batch of events into rows (wire lines take an inlined fast path)."""
+        result = Ingested()
+        before = len(self.texts)
+        add = self.add
+        kinds_append, texts_append, walls_append = self.kinds.append, self.texts.append, self.walls.append
+        width = self.width
+        for event in events:
+            kind = type(event)
+            if kind is Wire:
+                data = event.data
+                line = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
+                text = line.decode("ascii") if line.isascii() and not _UNSAFE.search(line) else safe_text(line)
+                if event.direction is _SEND:
+                    row_kind = SEND
+                else:
+                    first = data[0] if data else 0
+                    row_kind = RECV_KINDS[first - 48] if 50 <= first <= 53 and data[1:3].isdigit() else RECV_BAD
+                if event.tls:
+                    row_kind |= TLS
+                if event.redacted or event.note or line is data:
+                    if event.redacted:
+                        row_kind |= MASKED
+                    add(row_kind, text, event.wall, safe_text(event.note) if event.note else
+                        ("(no line ending)" if line is data else ""))
+                    continue
+                kinds_append(row_kind)
+                texts_append(text)
+                walls_append(event.wall)
+                if len(text) > width:
+                    width = self.width = len(text)
+            elif kind is StateChange:
+                result.state = event.state
+                result.timeline.append(event.state)
+            elif kind is CommandStart:
+                row = add(COMMAND, safe_text(event.text), event.wall, event.call)
+                self.commands.append(row)
+                self._command_rows[event.command_id] = row
+            elif kind is CommandEnd:
+                self._command_end(event, result)
+            elif kind is Body:
+                self._body(event)
+            elif kind is Info:
+                text = safe_text(event.text)
+                if event.kind is InfoKind.WARNING and text.startswith(OUT_OF_ORDER):
+                    add(ORDER, text, event.wall)
+                    result.notices.append(Notice("Out of order (sent anyway)", text[len(OUT_OF_ORDER):], "warning"))
+                else:
+                    add(_INFO_KINDS.get(event.kind, INFO), text, event.wall)
+            elif kind is Error:
+                add(ERROR, safe_text(event.message), event.wall)
+                if event.category != "parse":
+                    for line in explain_failure(event.code, event.message) if event.code else ():
+                        add(EXPLAIN, line, event.wall)
+                    result.notices.append(Notice(f"Error: {event.category}", safe_text(event.message)))
+            width = self.width
+        result.added = len(self.texts) - before
+        return result
+
+    def _command_end(self, event: CommandEnd, result: Ingested) -> None:
+        row = self._command_rows.pop(event.command_id, None)
+        if row is not None:
+            self.latency[row] = (event.elapsed, event.ok, event.code)
+            result.changed.append(row)
+        result.timeline.append(event)
+        if not event.ok and event.code is not None and event.category.startswith("reply-"):
+            lines = explain_failure(event.code, event.reply)
+            for line in lines:
+                self.add(EXPLAIN, line, event.wall)
+            summary = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}"
+            result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", summary + (
+                f"\n{lines[0]}" if lines else ""), "error" if event.code >= 500 else "warning"))
+
+    def _body(self, event: Body) -> None:
+        flags = TLS if event.tls else 0
+        if event.complete and event.line_count <= INLINE_BODY_LINES:
+            for line in event.head:
+                self.add(BODY | flags, safe_text(line), event.wall)
+        else:
+            row = self.add(SUMMARY | flags, body_summary(event), event.wall)
+            self.bodies[row] = event
+
+    # -- reading ---------------------------------------------------------------------------------
+    def body_lines(self, row: int) -> list[tuple[int, str]]:
+        """The rows a collapsed body expands to: (kind, text)."""
+        event = self.bodies[row]
+        flags = TLS if event.tls else 0
+        lines = [(BODY | flags, safe_text(line)) for line in event.head]
+        if event.omitted:
+            lines.append((OMITTED, f"[... {event.omitted:,} lines not kept by the transcript "
+                                   f"({human_size(event.size)} sent in all) ...]"))
+        lines += [(BODY | flags, safe_text(line)) for line in event.tail]
+        return lines
+
+    def plain(self, row: int) -> str:
+        """A row as plain text (marker, text and note), for copying and searching notes."""
+        kind = self.kinds[row]
+        text = marker(kind) + self.texts[row]
+        note = self.notes.get(row)
+        if note:
+            text += f"  # {note}"
+        return text
+
+    def exchange(self, row: int) -> range:
+        """The rows of the command exchange that contains ``row``."""
+        commands = self.commands
+        index = bisect_right(commands, row) - 1
+        start = commands[index] if index >= 0 else 0
+        end = commands[index + 1] if index + 1 < len(commands) else len(self.texts)
+        return range(start, end)
+
+    def matching(self, allowed: frozenset[int], start: int = 0) -> array:
+        """Rows from ``start`` whose kind is in ``allowed``."""
+        kinds = self.kinds
+        return array("I", [i for i in range(start, len(kinds)) if kinds[i] & KIND in allowed])

@@ -1,0 +1,266 @@
+"""Exports against the real sandbox: every format, the JSONL schema, the runnable Python
+script, redaction and file permissions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smtpdbg.core.export import FORMATS, Recording, export, render
+from smtpdbg.core.export.dialogue import analyze
+from smtpdbg.core.export.jsonl import decode_bytes, load_schema, read_jsonl
+from smtpdbg.core.export.validate import errors, validate_records
+from tests.conftest import repo_env
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGE = "Subject: export test\r\nFrom: alice@example.org\r\n\r\nHello Bob.\r\n.leading dot\r\n"
+
+
+def _session_with_everything(make_session, transport: str = "smtp"):
+    """connect, EHLO, STARTTLS, AUTH (password from the environment), a transaction with an
+    accepted, a greylisted and a refused recipient, an AUTH payload typed by hand, QUIT."""
+    session = make_session(transport)
+    lines = ["connect", "ehlo"]
+    if transport == "smtp":
+        lines += ["starttls", "ehlo", "auth PLAIN alice --password-env SANDBOX_PASSWORD"]
+    lines += ["mail alice@example.org", "rcpt bob@example.org", "rcpt greylist@example.org", "rcpt reject@example.org"]
+    for line in lines:
+        session.execute(line)
+    assert session.execute("data", body=MESSAGE).code == 250
+    session.execute("raw AUTH PLAIN " + base64.b64encode(b"\0alice\0wonderland").decode())
+    session.execute("quit")
+    return session
+
+
+@pytest.fixture
+def recorded(make_session):
+    return _session_with_everything(make_session)
+
+
+def test_dialogue_rebuilds_transactions_and_recipient_outcomes(recorded):
+    dialogue = analyze(recorded.transcript.snapshot())
+    assert len(dialogue.connections) == 1
+    assert [t.mail_from for t in dialogue.transactions] == ["alice@example.org"]
+    outcomes = {r.address: (r.outcome, r.final_code) for r in dialogue.recipients}
+    assert outcomes == {"bob@example.org": ("accepted", 250), "greylist@example.org": ("temporary failure", 451),
+                        "reject@example.org": ("permanent failure", 550)}
+    extensions = dialogue.connections[0].extensions
+    assert "STARTTLS" in extensions[0] and "STARTTLS" not in extensions[1]
+    assert dialogue.connections[0].tls and dialogue.connections[0].tls[0].verified
+
+
+def test_lmtp_recipients_get_their_own_delivery_reply(make_session):
+    session = _session_with_everything(make_session, "lmtp")
+    dialogue = analyze(session.transcript.snapshot())
+    transaction = dialogue.transactions[0]
+    assert transaction.lmtp and len(transaction.final) == 1
+    assert {r.address: r.outcome for r in transaction.recipients}["bob@example.org"] == "accepted"
+
+
+def test_text_export_is_swaks_notation_with_recipient_summary(recorded):
+    text = render("text", Recording.from_session(recorded))
+    assert "<-  220 sandbox.smtpdbg.test" in text
+    assert " ~> AUTH PLAIN ********" in text
+    assert "<~* 550 5.1.1" in text
+    assert "<bob@example.org>: accepted at end of data: 250" in text
+    assert "<greylist@example.org>: temporary failure at RCPT: 451" in text
+    assert "\x1b" not in text
+
+
+def test_jsonl_validates_against_its_schema_and_round_trips_bytes(recorded):
+    text = render("jsonl", Recording.from_session(recorded))
+    records = read_jsonl(text)
+    assert validate_records(records, load_schema()) == []
+    assert records[0]["type"] == "header" and records[0]["version"] == 1
+    assert records[-1]["type"] == "summary"
+    kinds = {r["type"] for r in records}
+    assert {"command", "command_end", "wire", "reply", "body", "info", "tls"} <= kinds
+    sent = [decode_bytes(r) for r in records if r["type"] == "wire" and r["dir"] == "send"]
+    assert b"mail FROM:<alice@example.org>\r\n" in sent
+    ehlo = [r for r in records if r["type"] == "reply" and r.get("extensions")]
+    assert "STARTTLS" in ehlo[0]["extensions"]
+    tls = next(r for r in records if r["type"] == "tls")
+    assert tls["verified"] and tls["chain"][0]["fingerprint_sha256"]
+    outcomes = {r["address"]: r["outcome"] for r in records[-1]["recipients"]}
+    assert outcomes["reject@example.org"] == "permanent failure"
+    assert all(r["tls"] for r in records if r["type"] == "wire" and r["dir"] == "send" and b"mail" in decode_bytes(r))
+
+
+def test_schema_in_docs_is_the_packaged_one():
+    assert json.loads((ROOT / "docs" / "jsonl-schema.json").read_text()) == load_schema()
+
+
+def test_validator_catches_what_the_schema_forbids():
+    schema = load_schema()
+    good = {"type": "info", "seq": 1, "time": "2024-01-01T00:00:00.000Z", "t": 0.0, "kind": "info", "text": "x",
+            "peer": "", "local": ""}
+    assert errors(good, schema) == []
+    assert errors(dict(good, kind="nonsense"), schema)
+    assert errors(dict(good, extra=1), schema)
+    assert errors({k: v for k, v in good.items() if k != "text"}, schema)
+    wire = {"type": "wire", "seq": 2, "time": good["time"], "t": 0.1, "dir": "recv", "tls": False, "b64": "/w==",
+            "redacted": False, "note": "", "pipelined": False, "code": None, "last": True}
+    assert errors(wire, schema) == []
+    assert errors({k: v for k, v in wire.items() if k != "b64"}, schema)
+
+
+def test_non_utf8_bytes_are_base64_in_jsonl(make_session):
+    session = make_session()
+    session.execute("connect")
+    session.execute("raw NOOP \\xff\\xfe")
+    records = read_jsonl(render("jsonl", Recording.from_session(session)))
+    sent = [r for r in records if r["type"] == "wire" and r["dir"] == "send"]
+    assert "b64" in sent[0] and decode_bytes(sent[0]) == b"NOOP \xff\xfe\r\n"
+    assert validate_records(records, load_schema()) == []
+
+
+def test_python_export_runs_and_the_server_receives_the_same_message(recorded, sandbox, endpoints, tmp_path):
+    first = sandbox.messages
+    assert len(first) == 1
+    script = tmp_path / "repro.py"
+    export("python", Recording.from_session(recorded), str(script))
+    source = script.read_text()
+    assert "timeout=TIMEOUT" in source and "smtp.starttls, context=CONTEXT" in source and "smtp.data, MESSAGE_1" in source
+    assert "wonderland" not in source
+    sandbox.clear_messages()
+    env = dict(repo_env(), SMTP_CA=endpoints.ca_path, SMTP_PASSWORD=endpoints.password,
+               SMTP_AUTH_1=base64.b64encode(b"\0alice\0wonderland").decode())
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = sandbox.messages
+    assert len(again) == 1
+    assert (again[0].mail_from, again[0].rcpt_tos, again[0].content, again[0].auth_user, again[0].tls) == \
+           (first[0].mail_from, first[0].rcpt_tos, first[0].content, "alice", True)
+
+
+def test_python_export_uses_docmd_where_smtplib_would_change_the_bytes(make_session, sandbox, endpoints, tmp_path):
+    session = make_session()
+    for line in ("connect", "docmd EHLO upper.example", "mail alice@example.org --verbatim", "docmd RCPT TO:<bob@example.org>",
+                 "pipeline NOOP; NOOP", "rset", "quit"):
+        session.execute(line)
+    source = render("python", Recording.from_session(session))
+    assert "smtp.docmd, 'EHLO', 'upper.example'" in source
+    assert "smtp.docmd, 'mail', 'FROM:alice@example.org'" in source
+    assert "-> 2 lines in one write" in source
+    script = tmp_path / "raw.py"
+    script.write_text(source)
+    done = subprocess.run([sys.executable, str(script)], env=dict(repo_env(), SMTP_CA=endpoints.ca_path),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISMATCH" not in done.stderr
+
+
+def test_python_export_reports_a_server_that_answers_differently(recorded, sandbox, endpoints, tmp_path):
+    script = tmp_path / "repro.py"
+    export("python", Recording.from_session(recorded), str(script))
+    env = dict(repo_env(), SMTP_CA=endpoints.ca_path, SMTP_PASSWORD="wrong password",
+               SMTP_AUTH_1=base64.b64encode(b"\0alice\0wonderland").decode())
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and "MISMATCH" in done.stderr
+
+
+def test_swaks_export_names_options_and_what_it_cannot_express(recorded):
+    text = render("swaks", Recording.from_session(recorded))
+    assert text.startswith("#!/bin/sh")
+    for option in ("--server 127.0.0.1", "--tls", "--auth PLAIN", "--auth-user alice", '--auth-password "$SMTP_PASSWORD"',
+                   "--from alice@example.org", "--to bob@example.org,greylist@example.org,reject@example.org",
+                   "--data - <<'SMTPDBG_MESSAGE'"):
+        assert option in text, option
+    assert "What swaks cannot express" in text and "raw bytes" in text
+    assert ".leading dot" in text and "..leading dot" not in text
+
+
+def test_html_export_escapes_server_text_and_colours_reply_classes(recorded):
+    page = render("html", Recording.from_session(recorded))
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<span class="r5 tls">&lt;~* 550 5.1.1 &lt;reject@example.org&gt;' in page
+    assert '<span class="r4 tls">' in page and '<span class="send">' in page
+    assert "<reject@example.org>" not in page
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_no_export_holds_the_password_or_its_base64(recorded, fmt, tmp_path):
+    path = tmp_path / f"out.{fmt}"
+    export(fmt, Recording.from_session(recorded), str(path))
+    text = path.read_text()
+    forbidden = ["wonderland", base64.b64encode(b"wonderland").decode(), base64.b64encode(b"\0alice\0wonderland").decode(),
+                 base64.b64encode(b"alice\0alice\0wonderland").decode()]
+    for secret in forbidden:
+        assert secret not in text
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_timeout_message_with_a_typed_payload_is_redacted():
+    """An error message that quotes the command (repr) must lose the payload too."""
+    from smtpdbg.core.events import CommandEnd, CommandStart, Direction, Error, Wire
+
+    payload = base64.b64encode(b"\0bob\0hunter22").decode()
+    text = f"raw AUTH PLAIN {payload}"
+    events = [
+        CommandStart(seq=1, mono=0.0, wall=0.0, command_id=1, text=text),
+        Wire(seq=2, mono=0.1, wall=0.1, direction=Direction.SEND, data=b"AUTH PLAIN ********\r\n", redacted=True),
+        Error(seq=3, mono=0.2, wall=0.2, category="timeout", message=f"timed out (command {text!r}, limit 1 s)"),
+        CommandEnd(seq=4, mono=0.3, wall=0.3, command_id=1, text=text, ok=False, elapsed=1.0, category="timeout"),
+    ]
+    recording = Recording.from_events(events, target="smtp://x:25")
+    for fmt in FORMATS:
+        assert payload not in render(fmt, recording), fmt
+
+
+def test_export_overwrites_an_existing_file_owner_only(tmp_path, recorded):
+    path = tmp_path / "t.txt"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    export("text", Recording.from_session(recorded), str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and "old" not in path.read_text()
+
+
+def test_save_command_is_in_the_transcript_language(make_session, tmp_path):
+    session = make_session()
+    session.execute("connect")
+    session.execute("ehlo")
+    outcome = session.execute(f"save jsonl {tmp_path / 's.jsonl'}")
+    assert outcome.ok, outcome
+    records = read_jsonl((tmp_path / "s.jsonl").read_text())
+    assert not any(r["type"] == "command" and r["text"].startswith("save") for r in records)
+    assert session.execute(f"export python {tmp_path / 's.py'}").ok
+    bad = session.execute(f"save pdf {tmp_path / 'x'}")
+    assert not bad.ok and "script, text, jsonl" in bad.message
+    unwritable = session.execute(f"save text {tmp_path / 'missing' / 'x.txt'}")
+    assert not unwritable.ok and "cannot write" in unwritable.message
+
+
+@pytest.mark.parametrize("transport", ["smtps", "lmtp"])
+def test_python_export_reproduces_implicit_tls_and_lmtp(make_session, sandbox, endpoints, tmp_path, transport):
+    session = make_session(transport)
+    for line in ("connect", "ehlo", "mail alice@example.org", "rcpt bob@example.org", "rcpt carol@example.org"):
+        session.execute(line)
+    assert session.execute("data", body="Subject: t\r\n\r\nx\r\n").code == 250
+    session.execute("quit")
+    first = sandbox.messages
+    source = render("python", Recording.from_session(session))
+    assert ("smtplib.SMTP_SSL(" in source) if transport == "smtps" else ("smtplib.LMTP(" in source and "SOCKET" in source)
+    script = tmp_path / "repro.py"
+    script.write_text(source)
+    sandbox.clear_messages()
+    done = subprocess.run([sys.executable, str(script)], env=dict(repo_env(), SMTP_CA=endpoints.ca_path),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [(m.rcpt_tos, m.content) for m in sandbox.messages] == [(m.rcpt_tos, m.content) for m in first]
+
+
+def test_a_typed_payload_that_never_reached_the_wire_is_still_redacted(make_session):
+    session = make_session()
+    session.execute("raw AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=")  # not connected: never reaches the wire
+    session.execute("raw d29uZGVybGFuZHdvbmRlcmxhbmQ=")
+    recording = Recording.from_session(session)
+    for fmt in FORMATS:
+        text = render(fmt, recording)
+        assert "AGFsaWNlAHdvbmRlcmxhbmQ=" not in text and "d29uZGVybGFuZHdvbmRlcmxhbmQ=" not in text, fmt

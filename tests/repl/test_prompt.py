@@ -1,0 +1,167 @@
+"""End-to-end REPL tests: a real PromptSession fed through a pipe, talking to the sandbox.
+
+Completion runs asynchronously in prompt-toolkit, so each test waits for the
+completion state (or the transcript) before sending the next key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from smtpdbg.core.history import History
+from smtpdbg.repl.main import Repl
+
+ENTER = "\r"
+TAB = "\t"
+CTRL_D = "\x04"
+CTRL_R = "\x12"
+CTRL_U = "\x15"
+
+
+class Driver:
+    """Runs a Repl on a pipe and waits on explicit conditions."""
+
+    def __init__(self, repl: Repl, pipe, out: io.StringIO) -> None:
+        self.repl, self.pipe, self.out = repl, pipe, out
+        self.task: asyncio.Task | None = None
+
+    async def wait(self, condition, timeout: float = 10.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            if self.task is not None and self.task.done():
+                self.task.result()
+                raise AssertionError("the REPL ended early:\n" + self.out.getvalue())
+            if loop.time() > deadline:
+                raise AssertionError("timed out; transcript:\n" + self.out.getvalue())
+            await asyncio.sleep(0.01)
+
+    async def wait_for(self, text: str) -> None:
+        await self.wait(lambda: text in self.out.getvalue())
+
+    def buffer(self):
+        return self.repl.prompt.app.current_buffer
+
+    async def wait_prompt(self) -> None:
+        await self.wait(lambda: self.repl.prompt.app.is_running and not self.repl.session.state.busy)
+
+    async def command(self, text: str, expect: str) -> None:
+        await self.wait_prompt()
+        self.pipe.send_text(text + ENTER)
+        await self.wait_for(expect)
+
+
+@pytest.fixture
+async def driver(make_session, tmp_path):
+    session = make_session()
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(session, history=History(tmp_path / "history"), input=pipe, output=DummyOutput(), stream=out)
+        drv = Driver(repl, pipe, out)
+        drv.task = asyncio.create_task(repl.run())
+        await drv.wait_for("<-  220 ")
+        yield drv
+        if not drv.task.done():
+            await drv.wait_prompt()
+            pipe.send_text(CTRL_D)
+            await asyncio.wait_for(drv.task, 10)
+
+
+async def test_connects_on_start_and_tab_completes_a_command(driver):
+    await driver.wait_prompt()
+    driver.pipe.send_text("eh")
+    await driver.wait(lambda: driver.buffer().complete_state is not None and driver.buffer().complete_state.completions)
+    assert [c.text for c in driver.buffer().complete_state.completions][:2] == ["ehlo", "ehlo_or_helo_if_needed"]
+    driver.pipe.send_text(TAB)
+    await driver.wait(lambda: driver.buffer().text == "ehlo")
+    driver.pipe.send_text(ENTER)
+    await driver.wait_for("<-  250 HELP")
+    assert " -> ehlo client.smtpdbg.test" in driver.out.getvalue()
+
+
+async def test_argument_completion_follows_the_session_state(driver):
+    await driver.command("ehlo", "250 HELP")
+    await driver.wait_prompt()
+    driver.pipe.send_text("auth ")
+    await driver.wait(lambda: driver.buffer().complete_state is not None and driver.buffer().complete_state.completions)
+    offered = {c.text: c.display_meta_text for c in driver.buffer().complete_state.completions}
+    assert offered["PLAIN"] == "advertised"
+    driver.pipe.send_text(CTRL_U)
+    await driver.wait(lambda: driver.buffer().text == "")
+
+
+async def test_password_is_asked_masked_and_never_kept(driver, tmp_path, sandbox):
+    await driver.command("ehlo", "250 HELP")
+    await driver.wait_prompt()
+    driver.pipe.send_text("auth LOGIN alice" + ENTER)
+    await driver.wait(lambda: driver.repl.aux.app.is_running)
+    assert driver.repl.aux.is_password  # the prompt shows asterisks
+    driver.pipe.send_text("wonderland" + ENTER)
+    await driver.wait_for("235 2.7.0")
+    transcript = driver.out.getvalue()
+    assert "wonderland" not in transcript and "d29uZGVybGFuZA==" not in transcript
+    assert "LOGIN password <hidden>" in transcript
+    history = (tmp_path / "history").read_text()
+    assert "auth LOGIN alice" in history and "wonderland" not in history
+    assert "wonderland" not in list(driver.repl.aux.history.get_strings())
+
+
+async def test_data_reads_lines_until_a_lone_dot(driver, sandbox):
+    for line, reply in (("ehlo", "250 HELP"), ("mail alice@example.org", "2.1.0"), ("rcpt bob@example.org", "2.1.5")):
+        await driver.command(line, reply)
+    await driver.wait_prompt()
+    driver.pipe.send_text("data" + ENTER)
+    for line in ("Subject: typed", "", ".starts with a dot", "."):
+        await driver.wait(lambda: driver.repl.aux.app.is_running)
+        driver.pipe.send_text(line + ENTER)
+        await asyncio.sleep(0.02)
+    await driver.wait_for("message accepted")
+    assert sandbox.messages[-1].content == b"Subject: typed\r\n\r\n.starts with a dot\r\n"
+    assert " -> ..starts with a dot" in driver.out.getvalue()
+
+
+async def test_ctrl_r_finds_an_earlier_command(driver):
+    await driver.command("noop", "<-  250")
+    await driver.command("rset", "-> rset")
+    await driver.wait_prompt()
+    driver.pipe.send_text(CTRL_R)
+    await driver.wait(lambda: driver.repl.prompt.app.layout.is_searching)
+    driver.pipe.send_text("no")
+    await asyncio.sleep(0.05)
+    driver.pipe.send_text(ENTER)
+    await driver.wait(lambda: not driver.repl.prompt.app.layout.is_searching)
+    await driver.wait(lambda: driver.out.getvalue().count(" -> noop") == 2 or driver.buffer().text == "noop")
+    if driver.buffer().text == "noop":
+        driver.pipe.send_text(ENTER)
+    await driver.wait(lambda: driver.out.getvalue().count(" -> noop") == 2)
+
+
+async def test_save_script_from_the_repl_and_ctrl_d_says_quit(driver, tmp_path):
+    await driver.command("ehlo", "250 HELP")
+    path = tmp_path / "session.smtp"
+    await driver.command(f"save script {path}", "saved script")
+    assert "ehlo\nexpect 250\n" in path.read_text()
+    await driver.wait_prompt()
+    driver.pipe.send_text(CTRL_D)
+    assert await asyncio.wait_for(driver.task, 10) == 0
+    assert " -> quit" in driver.out.getvalue() and "221" in driver.out.getvalue()
+
+
+async def test_vi_mode_accepts_commands(make_session, tmp_path):
+    session = make_session()
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(session, history=History(persist=False), vi=True, input=pipe, output=DummyOutput(), stream=out)
+        drv = Driver(repl, pipe, out)
+        drv.task = asyncio.create_task(repl.run())
+        await drv.wait_for("<-  220 ")
+        assert repl.prompt.app.editing_mode.value == "VI"
+        await drv.command("noop", "<-  250")
+        await drv.wait_prompt()
+        pipe.send_text("exit" + ENTER)
+        assert await asyncio.wait_for(drv.task, 10) == 0
