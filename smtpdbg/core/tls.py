@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import ssl
+import warnings
 
 from smtpdbg.core.state import Certificate, TlsInfo
 
@@ -141,7 +142,9 @@ def _roots(cafile: str | None) -> list:
                                                   ssl.get_default_verify_paths().openssl_cafile) if p]
     for path in paths:
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb") as handle, warnings.catch_warnings():
+                # some system stores hold an old root with a non-positive serial number
+                warnings.simplefilter("ignore")
                 return x509.load_pem_x509_certificates(handle.read())
         except (OSError, ValueError):
             continue
