@@ -1,9 +1,10 @@
 """Big message: a 50 MB DATA, traced and through the session, against bare smtplib.
 
 Each variant runs in its own process (``python benchmarks/big.py --worker
-VARIANT ...``) so peak RSS (``VmHWM``, see :func:`benchmarks.common.peak_rss_mb`) is comparable: the worker
-imports, connects, says EHLO, MAIL and RCPT, notes its RSS, then the timed
-part reads the message file and sends it with DATA until the server's 250:
+VARIANT ...``) so peak RSS (``VmHWM``, see :func:`benchmarks.common.peak_rss_mb`)
+is comparable: the worker imports, connects, says EHLO, MAIL and RCPT, notes
+its RSS, then the timed part reads the message file and sends it with DATA
+until the server's 250:
 
 * ``bare``: ``smtplib.SMTP.data(open(path).read())``
 * ``traced``: ``TracedSMTP.data(...)`` recording into a ``Transcript``
@@ -145,7 +146,8 @@ def measure(ctx: Context) -> list[Figure]:
             f"big.{variant}_rss", f"{payload_mb:.0f} MB DATA: peak RSS, {variant}", peak[variant], "MB",
             reference=peak["bare"], reference_name="bare smtplib", ratio=peak[variant] / peak["bare"],
             ratio_kind="slowdown",
-            note=(f"beyond start RSS + payload: {extra[variant]:.0f} MB ({variant}) vs {extra['bare']:.0f} MB (bare)"),
+            note=(f"beyond start RSS + payload: {round(extra[variant]):d} MB ({variant}) "
+                  f"vs {round(extra['bare']):d} MB (bare)"),
         ))
     for variant in ("traced", "session"):
         kept = last[variant]["kept_with_objects"] / 2**20

@@ -75,17 +75,26 @@ class Context:
 
 
 class Sink:
-    """The sink server (:mod:`benchmarks.sink`) in a subprocess."""
+    """The sink server (:mod:`benchmarks.sink`) in a subprocess.
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [PYTHON, str(BENCH / "sink.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
+    Args:
+        sandbox: run smtpdbg's own sandbox (``python -m smtpdbg.sandbox --json``,
+            aiosmtpd) instead, to show how the figures depend on the server's speed.
+    """
+
+    def __init__(self, *, sandbox: bool = False, env: dict | None = None) -> None:
+        argv = [PYTHON, "-m", "smtpdbg.sandbox", "--json", "--no-lmtp"] if sandbox else [PYTHON, str(BENCH / "sink.py")]
+        self.kind = "sandbox" if sandbox else "sink"
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL if sandbox else None, text=True, env=env)
         line = self.process.stdout.readline()
         if not line:
             self.process.wait(5)
-            raise RuntimeError("the sink server did not start")
+            raise RuntimeError(f"the {self.kind} server did not start")
         info = json.loads(line)
+        if sandbox:
+            host, _, port = info["smtp"].rpartition(":")
+            info.update(host=host, port=int(port))
         self.host: str = info["host"]
         self.port: int = info["port"]
         self.ca: str = info["ca"]

@@ -88,7 +88,8 @@ def _command(ctx: Context, *args: str) -> str:
 def measure(ctx: Context) -> list[Figure]:
     if not have("tmux"):
         return [Figure("tui.first_frame", "TUI first frame in tmux (spawn to chrome)", None, "ms",
-                       target="≤ 350 ms", note="not measured: tmux is not installed (benchmarks/setup.sh installs it)")]
+                       target="≤ 350 ms",
+                       note="not measured: tmux is not installed (benchmarks/setup.sh installs it)")]
     try:
         import smtpdbg.tui.app  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - the TUI may not exist yet

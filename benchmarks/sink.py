@@ -198,7 +198,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     # Exit when the parent closes our stdin (or dies), so a crashed benchmark leaves no server behind.
     threading.Thread(target=lambda: (sys.stdin.read(), stop()), daemon=True).start()
-    print(json.dumps({"host": "127.0.0.1", "port": port, "ca": ca_path, "user": USER, "password": PASSWORD}), flush=True)
+    info = {"host": "127.0.0.1", "port": port, "ca": ca_path, "user": USER, "password": PASSWORD}
+    print(json.dumps(info), flush=True)
     while True:
         sock, _ = listener.accept()
         threading.Thread(target=_handle, args=(sock, tls_context), daemon=True).start()

@@ -2,7 +2,8 @@
 
 ``smtpdbg [TARGET]`` opens the Textual app (on the embedded sandbox when no
 target is given); ``smtpdbg repl`` the line-mode REPL; ``smtpdbg run SCRIPT``
-runs a script; ``smtpdbg sandbox`` runs the sandbox server on its own. Nothing
+runs a script; ``smtpdbg learn [ID]`` lists or starts a guided lesson;
+``smtpdbg sandbox`` runs the sandbox server on its own. Nothing
 heavy is imported until a subcommand needs it, so ``--help`` and
 ``--version`` start instantly and ``run`` never loads a UI toolkit.
 """
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 
 from smtpdbg import __version__
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn")
 
 
 @dataclass
@@ -214,7 +216,8 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
+        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
+               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
     parser.add_argument("--version", action="version", version=f"smtpdbg {__version__}")
@@ -251,6 +254,8 @@ def main_repl(argv: list[str]) -> int:
                         help="colour the transcript (auto honours NO_COLOR)")
     parser.add_argument("--history", metavar="FILE", help="history file (default: $SMTPDBG_HISTORY or ~/.local/state/smtpdbg/history)")
     parser.add_argument("--no-history", action="store_true", help="keep no history file")
+    parser.add_argument("--explain", action="store_true",
+                        help="after each reply, a dim line saying what it means (also: set explain on|off)")
     add_connection_options(parser)
     args = parser.parse_args(argv)
     try:
@@ -261,9 +266,62 @@ def main_repl(argv: list[str]) -> int:
     resolved = resolve(args, args.target)
     try:
         return run_repl(resolved.target, resolved.options, vi=args.vi, color=args.color,
-                        history=False if args.no_history else args.history)
+                        history=False if args.no_history else args.history, explain=args.explain)
     finally:
         resolved.close()
+
+
+def main_learn(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg learn", description="Guided lessons on the embedded sandbox. Without ID, lists them.",
+        epilog="Lessons are TOML files (docs/lessons.md); add your own directory with $SMTPDBG_LESSONS.")
+    parser.add_argument("lesson", nargs="?", metavar="ID", help="the lesson to start")
+    parser.add_argument("--repl", action="store_true", help="run it in the line-mode REPL instead of the app")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour (REPL)")
+    parser.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS", help="per command (default 30)")
+    parser.add_argument("--local-hostname", metavar="NAME", help="name for a bare HELO/EHLO")
+    args = parser.parse_args(argv)
+    from smtpdbg.core.lessons import LessonError, find_lesson, lesson_target, load_lessons
+
+    try:
+        lessons = load_lessons() if args.lesson is None else [find_lesson(args.lesson)]
+    except LessonError as exc:
+        raise die(str(exc)) from None
+    if args.lesson is None:
+        print("Guided lessons on the embedded sandbox. `smtpdbg learn ID` starts one in the app,\n"
+              "`smtpdbg learn --repl ID` in line mode.\n")
+        room = max(40, shutil.get_terminal_size((80, 24)).columns - 25)
+        for lesson in lessons:
+            summary = " ".join(lesson.summary.split()).split(". ", 1)[0].rstrip(".")
+            print(f"  {lesson.id:<22} {lesson.title}")
+            if summary:
+                print(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}")
+        return 0
+    [lesson] = lessons
+    if not args.repl and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("smtpdbg: the interactive app needs a terminal; `smtpdbg learn --repl ID` runs the lesson in line mode "
+              "(and reads commands from a pipe).", file=sys.stderr)
+        return 2
+    from smtpdbg.core.session import SessionOptions
+    from smtpdbg.sandbox import Sandbox, SandboxConfig
+
+    try:
+        sandbox = Sandbox(SandboxConfig(**lesson.sandbox))
+    except (TypeError, ValueError) as exc:
+        raise die(f"lesson {lesson.id}: its [sandbox] settings are not usable: {exc}") from None
+    endpoints = sandbox.start()
+    options = SessionOptions(timeout=args.timeout, local_hostname=args.local_hostname, ca=endpoints.ca_path)
+    try:
+        if args.repl:
+            from smtpdbg.repl.lesson import run_lesson
+
+            return run_lesson(lesson_target(lesson, endpoints), options, lesson, color=args.color,
+                              password=endpoints.password)
+        from smtpdbg.tui.app import run_app
+
+        return run_app(lesson_target(lesson, endpoints), options, lesson=lesson)
+    finally:
+        sandbox.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             return main_repl(rest)
         if command == "diff":
             return main_diff(rest)
+        if command == "learn":
+            return main_learn(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 

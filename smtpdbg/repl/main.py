@@ -6,7 +6,10 @@ history, the state toolbar, emacs or vi keys) and one for message lines and
 passwords (masked, never remembered). Commands run on the session's thread;
 while one runs, Ctrl-C aborts it. The transcript is printed as it happens, in
 swaks notation, above the prompt (printed from the event loop), coloured unless
-``NO_COLOR`` is set or stdout is not a terminal.
+``NO_COLOR`` is set or stdout is not a terminal. With ``--explain`` (or
+``set explain on``) each reply is followed by a dim line saying what it means.
+A guided lesson (:mod:`smtpdbg.repl.lesson`) prints its steps and verdicts
+between the commands.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.styles import Style
 
 from smtpdbg import __version__
-from smtpdbg.core.events import Event, StateChange
+from smtpdbg.core.describe import annotate_reply
+from smtpdbg.core.events import Direction, Event, StateChange, Wire
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import ParseError, parse
-from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.render import ANSI as ANSI_CODES, RESET, TextRenderer, safe_text
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.repl.completer import SessionCompleter
@@ -65,21 +69,45 @@ def use_color(choice: str, stream: TextIO) -> bool:
 
 
 class TranscriptPrinter:
-    """A session listener that prints each event's lines (called on the session thread)."""
+    """A session listener that prints each event's lines (called on the session thread).
 
-    def __init__(self, stream: Callable[[], TextIO] | TextIO, color: bool) -> None:
+    Args:
+        explain: after each reply (and each extension of an EHLO reply), a dim line with its meaning.
+    """
+
+    def __init__(self, stream: Callable[[], TextIO] | TextIO, color: bool, *, explain: bool = False) -> None:
         self._stream = stream
+        self.color = color
         self.renderer = TextRenderer(color=color, notes=True)
         self._lock = threading.Lock()
+        self.explain = explain
+        """Annotate replies (``--explain``, ``set explain on``)."""
+        self._ehlo = False
+        """The last line sent was EHLO/LHLO: the reply lists extensions."""
 
     @property
     def stream(self) -> TextIO:
         return self._stream() if callable(self._stream) else self._stream
 
     def __call__(self, event: Event) -> None:
-        lines = self.renderer.render(event)
+        lines = self.lines(event)
         if lines:
             self.write(lines)
+
+    def lines(self, event: Event) -> list[str]:
+        """The printed lines of ``event``, with its annotation when explaining."""
+        lines = self.renderer.render(event)
+        if type(event) is Wire:
+            if event.direction is Direction.SEND:
+                self._ehlo = event.data[:4].upper() in (b"EHLO", b"LHLO")
+            elif self.explain:
+                meaning = annotate_reply(safe_text(event.data), ehlo=self._ehlo)
+                if meaning:
+                    lines.append(self.dim(f"      ↳ {meaning}"))
+        return lines
+
+    def dim(self, text: str) -> str:
+        return f"{ANSI_CODES['note']}{text}{RESET}" if self.color else text
 
     def write(self, lines: list[str]) -> None:
         with self._lock:
@@ -92,17 +120,20 @@ class Repl:
     """The interactive loop on one session."""
 
     def __init__(self, session: Session, *, history: History, vi: bool = False, color: bool = False,
-                 input=None, output=None, stream: TextIO | None = None) -> None:
+                 input=None, output=None, stream: TextIO | None = None, explain: bool = False, lesson=None) -> None:
         self.session = session
         self.stream = stream
-        self.printer = TranscriptPrinter(lambda: self.stream or sys.stdout, color)
+        self.printer = TranscriptPrinter(lambda: self.stream or sys.stdout, color, explain=explain)
+        self.lesson = lesson
+        """A :class:`smtpdbg.repl.lesson.LessonCoach` when running a guided lesson."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.prompt: PromptSession = PromptSession(
             message=self._message,
             completer=SessionCompleter(lambda: session.state),
             auto_suggest=AutoSuggestFromHistory(),
             history=SessionHistory(history),
-            bottom_toolbar=lambda: toolbar(self._typed(), session.state),
+            bottom_toolbar=lambda: toolbar(self._typed(), session.state,
+                                           self.lesson.toolbar() if self.lesson is not None else None),
             style=STYLE,
             vi_mode=vi,
             complete_while_typing=True,
@@ -135,9 +166,25 @@ class Repl:
         Events are scheduled before the command's future resolves, so a
         command's transcript is always printed before the next prompt appears.
         """
-        lines = self.printer.renderer.render(event)
+        lines = self.printer.lines(event)
         if lines:
             print_formatted_text(ANSI("\n".join(lines)))
+
+    def show(self, lines: list[str]) -> None:
+        """Print lines of the frontend's own (a lesson's) in the transcript's order."""
+        if lines and self._loop is not None and self.stream is None:
+            print_formatted_text(ANSI("\n".join(lines)))
+        elif lines:
+            self.printer.write(lines)
+
+    def set_explain(self, words: list[str]) -> None:
+        """``set explain on|off``: annotate replies with their meaning, or stop."""
+        if words not in (["on"], ["off"]):
+            self.say(f"set explain on|off (now {'on' if self.printer.explain else 'off'})")
+            return
+        self.printer.explain = words == ["on"]
+        self.say("explain on: a dim line under each reply says what it means" if self.printer.explain
+                 else "explain off")
 
     def _typed(self) -> str:
         app = get_app_or_none()
@@ -158,6 +205,8 @@ class Repl:
             self.say(f"smtpdbg {__version__} line-mode session with {target or '(no target)'}; "
                      "Tab completes, ? lists commands, Ctrl-D or exit leaves")
             await self.execute("connect")
+            if self.lesson is not None:
+                self.show(self.lesson.intro())
             while True:
                 try:
                     text = await self.prompt.prompt_async()
@@ -170,7 +219,12 @@ class Repl:
                     continue
                 if text in ("exit", "bye"):
                     break
-                await self.handle(text)
+                if text.split()[:2] == ["set", "explain"]:
+                    self.set_explain(text.split()[2:])
+                    continue
+                outcome = await self.handle(text)
+                if self.lesson is not None and outcome is not None:
+                    self.show(self.lesson.after(outcome, self.session.state))
             if self.session.state.connected:
                 await self.execute("quit", timeout=5.0)
         finally:
@@ -186,7 +240,7 @@ class Repl:
         needs = self.session.needs(parsed)
         body = secret = None
         if needs.body:
-            body = await self.read_body()
+            body = await self.read_body(self.lesson.body_for(text) if self.lesson is not None else None)
             if body is None:
                 self.say("cancelled: nothing was sent")
                 return None
@@ -199,13 +253,20 @@ class Repl:
                 return None
         return await self.execute(text, body=body, secret=secret)
 
-    async def read_body(self) -> bytes | None:
-        """Message lines up to a line holding a single ``.``; ``None`` when cancelled (Ctrl-C/Ctrl-D)."""
-        self.say("type the message; end it with a line holding a single '.'")
+    async def read_body(self, suggested: str | None = None) -> bytes | None:
+        """Message lines up to a line holding a single ``.``; ``None`` when cancelled (Ctrl-C/Ctrl-D).
+
+        Args:
+            suggested: a message to offer (a lesson's): each line is pre-filled with its next line, then ``.``.
+        """
+        offered = suggested.splitlines() + ["."] if suggested else []
+        self.say("type the message; end it with a line holding a single '.'"
+                 + ("; Enter takes each suggested line" if offered else ""))
         lines: list[str] = []
         while True:
             try:
-                line = await self.aux.prompt_async("data> ")
+                default = offered[len(lines)] if len(lines) < len(offered) else ""
+                line = await self.aux.prompt_async("data> ", default=default)
             except (KeyboardInterrupt, EOFError):
                 return None
             if line == ".":
@@ -240,7 +301,8 @@ def history_for(choice) -> History:
     return History(choice) if choice else History()
 
 
-def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color: str = "auto", history=None) -> int:
+def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color: str = "auto", history=None,
+             explain: bool = False) -> int:
     """The ``smtpdbg repl`` entry point.
 
     Returns:
@@ -252,9 +314,9 @@ def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color
         if not sys.stdin.isatty():
             from smtpdbg.repl.piped import run_piped
 
-            session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout)))
+            session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout), explain=explain))
             return run_piped(session, sys.stdin)
-        repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout))
+        repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout), explain=explain)
         return asyncio.run(repl.run())
     finally:
         session.shutdown()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterable, Iterator, Mapping, TextIO
+from typing import Callable, Iterable, Iterator, Mapping, TextIO
 
 from smtpdbg.core.events import Error
 from smtpdbg.core.parser import ParseError, parse
@@ -39,8 +39,14 @@ class _Lines:
 
 
 def run_piped(session: Session, lines: Iterable[str], *, environ: Mapping[str, str] | None = None,
-              err: TextIO | None = None) -> int:
+              err: TextIO | None = None, after: Callable[[Outcome], None] | None = None,
+              secret: str | None = None, connected: Callable[[], None] | None = None) -> int:
     """Run commands from ``lines`` on ``session`` (already subscribed to a printer).
+
+    Args:
+        after: called with each command's outcome (a guided lesson checks it).
+        connected: called once the first ``connect`` has run (a lesson shows its first step).
+        secret: the password for ``login``/``auth`` (the sandbox's public demo password in a lesson).
 
     Returns:
         0, or the exit status of the first failure (by stage; 12 for an expectation).
@@ -67,6 +73,8 @@ def run_piped(session: Session, lines: Iterable[str], *, environ: Mapping[str, s
     connect = session.execute("connect")
     if not connect.ok:
         fail(EXIT_CODES[stage_of(Step(0, "connect", parse("connect")), connect)])
+    if connected is not None:
+        connected()
     while True:
         line = reader.next()
         if line is None:
@@ -141,15 +149,17 @@ def run_piped(session: Session, lines: Iterable[str], *, environ: Mapping[str, s
                 collected.append(more)
             body = ("\r\n".join(collected) + "\r\n").encode("utf-8") if collected else b""
         step = Step(number, text, parsed, body)
-        if needs.secret:
+        if needs.secret and secret is None:
             message = "a password is needed but stdin is not a terminal: use --password-env NAME"
             session.transcript.add(Error, category="auth", message=message)
             outcome = Outcome(text, False, category="auth", message=message)
             fail(EXIT_CODES["auth"])
             last = (step, outcome)
             continue
-        outcome = session.execute(text, body=body)
+        outcome = session.execute(text, body=body, secret=secret if needs.secret else None)
         last = (step, outcome)
         if not outcome.ok:
             pending = EXIT_CODES[stage_of(step, outcome)]
+        if after is not None:
+            after(outcome)
     return status

@@ -4,7 +4,8 @@ First line: the usage and meaning of the command being typed and the
 arguments it still expects (from :func:`smtpdbg.core.parser.analyze`), or a
 reminder of the keys on an empty line. Second line: target, connection, TLS
 (verified or not), authentication and protocol stage, and the command
-running now, if any.
+running now, if any. During a guided lesson, a third line: the lesson, the
+step and the command to try.
 """
 
 from __future__ import annotations
@@ -63,5 +64,9 @@ def state_fragments(state: SessionState) -> Fragments:
     return out
 
 
-def toolbar(text: str, state: SessionState) -> Fragments:
-    return hint_fragments(text) + [("", "\n")] + state_fragments(state)
+def toolbar(text: str, state: SessionState, lesson: Fragments | None = None) -> Fragments:
+    """The hint line and the state line, and a lesson line when a guided lesson runs."""
+    fragments = hint_fragments(text) + [("", "\n")] + state_fragments(state)
+    if lesson:
+        fragments += [("", "\n")] + lesson
+    return fragments

@@ -5,8 +5,11 @@ dialog replaces it). It submits command lines and never waits on the socket:
 events come back through an :class:`~smtpdbg.tui.messages.EventPump` (batched
 per frame) and each command's outcome through its future's done-callback, which
 only posts a message. Commands that need a body or a password go through the
-composer or the masked prompt first. ``run_app`` is what ``smtpdbg [TARGET]``
-calls.
+composer or the masked prompt first. A guided lesson (``smtpdbg learn ID``, or
+picked from the palette) adds a pane beside the transcript; the stage strip
+above the status bar shows the protocol state machine, and the panel under the
+transcript explains the selected line. ``run_app`` is what ``smtpdbg [TARGET]``
+and ``smtpdbg learn ID`` call.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,11 +30,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from smtpdbg.core.history import History
+from smtpdbg.core.lessons import Lesson
 from smtpdbg.core.parser import parse
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.target import Target
 from smtpdbg.tui.actions import AppActions
+from smtpdbg.tui.lessons import LessonActions
 from smtpdbg.tui.messages import CommandFinished, EventPump, SessionEvents
 from smtpdbg.tui.screens.composer import ComposerScreen, message_template
 from smtpdbg.tui.screens.connect import ConnectRequest, ConnectScreen
@@ -38,9 +44,12 @@ from smtpdbg.tui.screens.help import InfoScreen, chain_renderable, help_renderab
 from smtpdbg.tui.screens.password import PasswordScreen
 from smtpdbg.tui.screens.pickers import HistoryScreen
 from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.widgets.explain import LineExplainer
 from smtpdbg.tui.widgets.inspector import Inspector
+from smtpdbg.tui.widgets.lesson import LessonPane, TryCommand
 from smtpdbg.tui.widgets.prompt import CommandPrompt, CompletionMenu
 from smtpdbg.tui.widgets.search import SearchBar
+from smtpdbg.tui.widgets.stages import StageStrip
 from smtpdbg.tui.widgets.status import StatusBar
 from smtpdbg.tui.widgets.transcript import TranscriptView
 
@@ -48,7 +57,7 @@ NARROW = 100
 """Below this many columns the inspector starts hidden (F2 shows it)."""
 
 
-class SmtpdbgApp(AppActions, App[int]):
+class SmtpdbgApp(LessonActions, AppActions, App[int]):
     """smtpdbg: an interactive SMTP protocol debugger."""
 
     CSS_PATH = Path(__file__).parent / "app.tcss"
@@ -60,6 +69,7 @@ class SmtpdbgApp(AppActions, App[int]):
         Binding("f3", "search_next(1)", "Next match", show=False),
         Binding("shift+f3", "search_next(-1)", "Previous match", show=False),
         Binding("f2", "toggle_inspector", "Inspector", tooltip="Show or hide the feature inspector"),
+        Binding("f4", "lesson_try", "Try it", tooltip="Put the lesson's suggested command in the prompt"),
         Binding("ctrl+o", "connect_dialog", "Connect", tooltip="Connect somewhere else (new session)"),
         Binding("f6", "switch_focus", "Focus", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
@@ -82,6 +92,7 @@ class SmtpdbgApp(AppActions, App[int]):
         history: History | None = None,
         startup: Iterable[str] | None = None,
         latency: bool = True,
+        lesson: Lesson | None = None,
     ) -> None:
         super().__init__()
         self.target = target
@@ -102,6 +113,9 @@ class SmtpdbgApp(AppActions, App[int]):
         """Commands submitted and not finished."""
         self.sandbox = None
         """A sandbox started from the palette (stopped on exit)."""
+        self.lesson_sandboxes: dict[tuple, object] = {}
+        """Sandboxes started for lessons picked in the app, by their settings (stopped on exit)."""
+        self._first_lesson = lesson
         self._pump: EventPump | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._inspector_auto = True
@@ -114,12 +128,21 @@ class SmtpdbgApp(AppActions, App[int]):
                 transcript.border_title = "transcript"
                 transcript.show_latency = self.latency
                 yield transcript
+                explainer = LineExplainer(id="explainer")
+                explainer.border_title = "what the selected line means"
+                explainer.display = False
+                yield explainer
                 search = SearchBar(id="search")
                 search.display = False
                 yield search
+            pane = LessonPane(id="lesson")
+            pane.border_title = "lesson"
+            pane.display = False
+            yield pane
             inspector = Inspector(id="inspector")
             inspector.border_title = "inspector"
             yield inspector
+        yield StageStrip(id="stages")
         yield StatusBar(id="status")
         yield CommandPrompt(self.history, id="prompt")
         yield Footer()
@@ -133,7 +156,9 @@ class SmtpdbgApp(AppActions, App[int]):
         self.note("type a command, Enter runs it · Tab completes · F1 help · Ctrl+P actions")
         if self.target is not None and self.target.sandbox:
             self.note("embedded sandbox · demo login alice / wonderland")
-        if self.target is not None:
+        if self._first_lesson is not None:
+            self.start_lesson(self._first_lesson, self.target, self.options)
+        elif self.target is not None:
             self.start_session(self.target, self.options, self.startup)
         else:
             self.note("not connected: Ctrl+O opens the connect dialog, or type connect host:port")
@@ -145,6 +170,7 @@ class SmtpdbgApp(AppActions, App[int]):
         if self._inspector_auto:
             self.show_inspector = width >= NARROW
         self.query_one("#inspector").set_class(width < 120, "-narrow")
+        self.query_one("#lesson").set_class(width < 100, "-narrow")
 
     def watch_show_inspector(self, show: bool) -> None:
         self.query_one("#inspector").display = show
@@ -158,6 +184,7 @@ class SmtpdbgApp(AppActions, App[int]):
         self.session = session
         self.sessions.append(session)
         self._pump = EventPump(self)
+        self.query_one(StageStrip).restart()
         self._unsubscribe = session.subscribe(self._pump, replay=True)
         self.state = session.state
         for command in startup:
@@ -176,24 +203,29 @@ class SmtpdbgApp(AppActions, App[int]):
         self.session = None
         self.pending = 0
 
-    def submit(self, text: str, *, body: bytes | None = None, secret: str | None = None) -> Future | None:
-        """Queue ``text`` on the session; its outcome comes back as :class:`CommandFinished`."""
+    def submit(self, text: str, *, body: bytes | None = None, secret: str | None = None,
+               typed: bool = False) -> Future | None:
+        """Queue ``text`` on the session; its outcome comes back as :class:`CommandFinished`.
+
+        Args:
+            typed: the user entered it at the prompt (a lesson checks those, not the app's own commands).
+        """
         if self.session is None:
             self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning")
             return None
         future = self.session.submit(text, body=body, secret=secret)
         self.pending += 1
         self.query_one(StatusBar).queued = self.pending
-        future.add_done_callback(self._finished)
+        future.add_done_callback(partial(self._finished, typed))
         return future
 
-    def _finished(self, future: Future) -> None:
+    def _finished(self, typed: bool, future: Future) -> None:
         """Runs on the session thread (or here, if already done): only posts a message."""
         try:
             outcome = future.result()
         except BaseException as error:  # noqa: BLE001 - the app must keep running
             outcome = Outcome("?", False, category="internal", message=repr(error))
-        self.post_message(CommandFinished(outcome))
+        self.post_message(CommandFinished(outcome, typed))
 
     def note(self, text: str, kind: int = R.INFO) -> None:
         """Add a line of the app's own to the transcript."""
@@ -212,14 +244,18 @@ class SmtpdbgApp(AppActions, App[int]):
             return
         for notice in result.notices[:3]:
             self.notify(notice.message, title=notice.title, severity=notice.severity, timeout=6)
-        if result.state is not None and not message.pump.closed:
-            self.state = result.state
+        if not message.pump.closed:
+            self.query_one(StageStrip).follow(result.timeline)
+            if result.state is not None:
+                self.state = result.state
 
     @on(CommandFinished)
     def _command_finished(self, message: CommandFinished) -> None:
         self.outcomes.append(message.outcome)
         self.pending = max(0, self.pending - 1)
         self.query_one(StatusBar).queued = self.pending
+        if message.typed:
+            self.record_lesson(message.outcome)
 
     def watch_state(self, old: SessionState, state: SessionState) -> None:
         self.query_one(CommandPrompt).update_state(state)
@@ -239,7 +275,7 @@ class SmtpdbgApp(AppActions, App[int]):
         parsed = parse(text)
         needs = self.session.needs(parsed) if self.session is not None else None
         if needs is not None and needs.body:
-            template = message_template(self.state, **self.message_headers())
+            template = self.lesson_body(text) or message_template(self.state, **self.message_headers())
             self.push_screen(ComposerScreen(text, template), lambda body: self._with_body(text, body))
         elif needs is not None and needs.secret:
             self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None),
@@ -247,7 +283,7 @@ class SmtpdbgApp(AppActions, App[int]):
         elif self.session is None:
             self._start_from_prompt(text)
         else:
-            self.submit(text)
+            self.submit(text, typed=True)
 
     def _start_from_prompt(self, text: str) -> None:
         from smtpdbg.core.target import TargetError, parse_target
@@ -271,13 +307,13 @@ class SmtpdbgApp(AppActions, App[int]):
         if body is None:
             self.note(f"{text.split(' ', 1)[0]}: cancelled in the composer, nothing sent")
             return
-        self.submit(text, body=body)
+        self.submit(text, body=body, typed=True)
 
     def _with_secret(self, text: str, secret: str | None) -> None:
         if secret is None:
             self.note(f"{text.split(' ', 1)[0]}: no password given, nothing sent")
             return
-        self.submit(text, secret=secret)
+        self.submit(text, secret=secret, typed=True)
         del secret
 
     @on(CommandPrompt.HistorySearch)
@@ -285,6 +321,14 @@ class SmtpdbgApp(AppActions, App[int]):
         prompt = self.query_one(CommandPrompt)
         self.push_screen(HistoryScreen(self.history, prompt.input.value),
                          lambda entry: prompt.set_text(entry) if entry else None)
+
+    @on(TranscriptView.Selected)
+    def _line_selected(self, message: TranscriptView.Selected) -> None:
+        self.query_one(LineExplainer).show_row(self.query_one(TranscriptView).store, message.row)
+
+    @on(TryCommand.Use)
+    def _use_lesson_command(self, message: TryCommand.Use) -> None:
+        self.action_lesson_try()
 
     @on(TranscriptView.Copied)
     def _copied(self, message: TranscriptView.Copied) -> None:
@@ -294,6 +338,8 @@ class SmtpdbgApp(AppActions, App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "abort":
             return self.state.busy or self.pending > 0
+        if action == "lesson_try":
+            return self.lesson is not None and not self.lesson.done
         return True
 
     def action_abort(self) -> None:
@@ -373,13 +419,15 @@ class SmtpdbgApp(AppActions, App[int]):
             session.shutdown(wait=1.0)
         if self.sandbox is not None:
             self.sandbox.stop()
+        for sandbox in self.lesson_sandboxes.values():
+            sandbox.stop()
 
 
-def run_app(target: Target, options: SessionOptions) -> int:
+def run_app(target: Target, options: SessionOptions, *, lesson: Lesson | None = None) -> int:
     """Run the app until the user quits; returns the exit status."""
     mail_log = logging.getLogger("mail.log")  # aiosmtpd would write over the screen
     mail_log.addHandler(logging.NullHandler())
     mail_log.propagate = False
-    app = SmtpdbgApp(target, options)
+    app = SmtpdbgApp(target, options, lesson=lesson)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

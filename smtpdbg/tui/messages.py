@@ -32,9 +32,11 @@ class SessionEvents(Message):
 class CommandFinished(Message):
     """A submitted command resolved (posted from the session thread)."""
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: Outcome, typed: bool = False) -> None:
         super().__init__()
         self.outcome = outcome
+        self.typed = typed
+        """The user entered the command (not one the app ran by itself)."""
 
 
 class EventPump:

@@ -1,8 +1,8 @@
 """The command palette (Ctrl+P): everything the app can do, as ``group: action``.
 
-Sessions, views, the transcript, TLS, help, Textual's own app commands
-(renamed into the same form), and one ``command: NAME`` entry per command of
-the language that puts it in the prompt.
+Sessions, views, the transcript, TLS, help, guided lessons, Textual's own
+app commands (renamed into the same form), and one ``command: NAME`` entry per
+command of the language that puts it in the prompt.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemComman
                         partial(app.action_set_view, "bodies", "expand"))
     yield SystemCommand("view: collapse all DATA bodies", "One line per large message body",
                         partial(app.action_set_view, "bodies", "collapse"))
+    yield SystemCommand("view: toggle reply meanings", "A dim line under each reply saying what it means (a in the transcript)",
+                        app.query_one("TranscriptView").action_toggle_annotations)
     yield SystemCommand("view: follow the tail", "Jump to the newest line and keep following (End)",
                         partial(app.action_set_view, "follow", ""))
     yield SystemCommand("transcript: search", "Find text in the transcript (Ctrl+F)", app.action_search)
@@ -55,8 +57,27 @@ def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemComman
     yield SystemCommand("history: search", "Search past commands (Ctrl+R in the prompt)",
                         app.query_one("CommandPrompt").action_history_search)
     yield SystemCommand("help: keys and commands", "F1", app.action_help)
+    yield from lesson_commands(app)
     for command in builtin:
         yield command._replace(title=_RENAMED.get(command.title, f"app: {command.title.lower()}"))
     for spec in COMMANDS:
         yield SystemCommand(f"command: {spec.name}", f"{spec.usage} — {spec.summary}",
                             partial(app.action_insert, spec.name + " "), discover=False)
+
+
+def lesson_commands(app: SmtpdbgApp) -> Iterable[SystemCommand]:
+    """``lesson: ...`` entries: pick one, start one by name, and act on the one in progress."""
+    from smtpdbg.core.lessons import LessonError, load_lessons
+
+    yield SystemCommand("lesson: pick a lesson…", "Guided lessons on the embedded sandbox (smtpdbg learn)", app.action_lessons)
+    if app.lesson is not None:
+        yield SystemCommand("lesson: try the suggested command", "Put it in the prompt (F4)", app.action_lesson_try)
+        yield SystemCommand("lesson: restart", f"{app.lesson.lesson.title}, from step 1 on a new session",
+                            app.action_lesson_restart)
+        yield SystemCommand("lesson: stop", "Close the lesson pane; the session stays open", app.action_lesson_stop)
+    try:
+        lessons = load_lessons()
+    except LessonError:
+        return  # the picker says what is wrong with the file
+    for lesson in lessons:
+        yield SystemCommand(f"lesson: {lesson.id}", lesson.title, partial(app.begin_lesson, lesson.id), discover=False)

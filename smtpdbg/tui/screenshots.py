@@ -29,7 +29,9 @@ async def _wait(pilot, predicate, timeout: float = 10.0) -> None:
         await pilot.pause(0.02)
 
 
-async def _shoot(directory: str, endpoints, name: str, size, steps, *, notifications: bool = False) -> str:
+async def _shoot(directory: str, endpoints, name: str, size, steps, *, notifications: bool = False,
+                 lesson: str | None = None) -> str:
+    from smtpdbg.core.lessons import find_lesson
     from smtpdbg.tui.app import SmtpdbgApp
 
     class Pinned(SmtpdbgApp):
@@ -39,9 +41,10 @@ async def _shoot(directory: str, endpoints, name: str, size, steps, *, notificat
     target = Target("smtp", endpoints.smtp[0], endpoints.smtp[1], sandbox=True)
     options = SessionOptions(timeout=10, local_hostname="client.example.test", ca=endpoints.ca_path)
     with tempfile.TemporaryDirectory() as home:
-        app = Pinned(target, options, history=History(os.path.join(home, "history")), latency=False)
+        app = Pinned(target, options, history=History(os.path.join(home, "history")), latency=False,
+                     lesson=find_lesson(lesson) if lesson else None)
         async with app.run_test(size=size, notifications=notifications) as pilot:
-            await _wait(pilot, lambda: len(app.outcomes) >= 2 and not app.state.busy)
+            await _wait(pilot, lambda: len(app.outcomes) >= (1 if lesson else 2) and not app.state.busy)
             for step in steps:
                 await step(pilot, app)
             await pilot.pause(0.2)
@@ -54,6 +57,17 @@ def _run(*commands, **kwargs):
         for command in commands:
             count = len(app.outcomes)
             app.submit(command, **kwargs)
+            await _wait(pilot, lambda: len(app.outcomes) > count and not app.state.busy)
+    return step
+
+
+def _enter(*commands):
+    """Type each command at the prompt and press Enter (as a student does: a lesson checks these)."""
+    async def step(pilot, app) -> None:
+        for command in commands:
+            count = len(app.outcomes)
+            app.query_one("CommandPrompt").set_text(command)
+            await pilot.press("enter")
             await _wait(pilot, lambda: len(app.outcomes) > count and not app.state.busy)
     return step
 
@@ -82,7 +96,11 @@ SCREENS = (
     ("06-tls-inspector", WIDE, (_run("starttls", "ehlo"),)),
     ("07-error-reply", WIDE, (_run("mail alice@sandbox.smtpdbg.test", "rcpt reject@sandbox.smtpdbg.test"),)),
     ("08-palette", WIDE, (_type("ctrl+p"),)),
+    ("09-lesson", WIDE, (_enter("helo client.example.test", "mail alice@sandbox.smtpdbg.test",
+                                "rcpt reject@sandbox.smtpdbg.test"),)),
 )
+LESSONS = {"09-lesson": "first-conversation"}
+"""Screens that show a guided lesson (started as ``smtpdbg learn ID`` does)."""
 
 
 async def generate(directory: str) -> list[str]:
@@ -93,7 +111,8 @@ async def generate(directory: str) -> list[str]:
     with Sandbox(SandboxConfig()) as sandbox:
         endpoints = sandbox.endpoints
         for name, size, steps in SCREENS:
-            paths.append(await _shoot(directory, endpoints, name, size, steps, notifications=name == "07-error-reply"))
+            paths.append(await _shoot(directory, endpoints, name, size, steps, notifications=name == "07-error-reply",
+                                      lesson=LESSONS.get(name)))
     return paths
 
 

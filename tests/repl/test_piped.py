@@ -64,3 +64,13 @@ def test_colour_follows_the_terminal_and_no_color(monkeypatch):
     assert use_color("always", Terminal()) is True
     monkeypatch.delenv("NO_COLOR")
     assert use_color("never", Terminal()) is False
+
+
+def test_explain_annotates_each_reply(endpoints):
+    done = repl(endpoints, "ehlo\nmail a@example.org\nrcpt reject@example.org\nquit\n", "--explain")
+    assert done.returncode == 9, done.stdout
+    out = done.stdout
+    assert "<-  220 sandbox.smtpdbg.test" in out and "      ↳ 220 → ok: service ready" in out
+    assert "<-  250-SIZE 33554432\n      ↳ SIZE → 32 MiB maximum message size\n" in out
+    assert "<** 550 5.1.1" in out and "      ↳ 550 5.1.1 → permanent failure: bad destination mailbox address" in out
+    assert "↳" not in repl(endpoints, "ehlo\nquit\n").stdout  # off unless asked

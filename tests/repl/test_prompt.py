@@ -165,3 +165,44 @@ async def test_vi_mode_accepts_commands(make_session, tmp_path):
         await drv.wait_prompt()
         pipe.send_text("exit" + ENTER)
         assert await asyncio.wait_for(drv.task, 10) == 0
+
+
+async def test_a_lesson_in_the_interactive_repl(make_session, tmp_path, sandbox):
+    from smtpdbg.core.lessons import find_lesson
+    from smtpdbg.repl.lesson import LessonCoach
+    from smtpdbg.repl.toolbar import toolbar
+
+    lesson = find_lesson("first-conversation")
+    coach = LessonCoach(lesson)
+    session = make_session()
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(session, history=History(persist=False), input=pipe, output=DummyOutput(), stream=out,
+                    explain=True, lesson=coach)
+        drv = Driver(repl, pipe, out)
+        drv.task = asyncio.create_task(repl.run())
+        await drv.wait_for("--- step 1 of 5: Say who you are")
+        assert "=== lesson: The first conversation" in out.getvalue()
+        bar = "".join(text for _, text in toolbar("", session.state, coach.toolbar()))
+        assert "lesson first-conversation 1/5" in bar and "try: helo client.example" in bar
+        await drv.command("rset", "!!! lesson: not yet: this step wants helo, not rset")
+        await drv.command("helo client.example", "=== lesson: ✓ Say who you are")
+        assert "      ↳ 250 → ok" in out.getvalue()  # --explain is on in lessons
+        await drv.command("set explain off", "explain off")
+        await drv.command("mail alice@sandbox.smtpdbg.test", "--- step 3 of 5")
+        await drv.command("rcpt bob@sandbox.smtpdbg.test", "--- step 4 of 5")
+        await drv.wait_prompt()
+        pipe.send_text("data" + ENTER)
+        suggested = lesson.steps[3].body.splitlines() + ["."]
+        for line in suggested:  # each data> line comes pre-filled: Enter takes it
+            await drv.wait(lambda: repl.aux.app.is_running and repl.aux.app.current_buffer.text == line)
+            pipe.send_text(ENTER)
+            await asyncio.sleep(0.02)
+        await drv.wait_for("=== lesson: ✓ Send the message")
+        assert sandbox.messages[-1].content == lesson.steps[3].body.replace("\n", "\r\n").encode()
+        assert "↳ 250 2.0.0" not in out.getvalue().split("explain off")[1]
+        await drv.command("quit", "lesson complete")
+        assert coach.progress.done
+        await drv.wait_prompt()
+        pipe.send_text(CTRL_D)
+        assert await asyncio.wait_for(drv.task, 10) == 0

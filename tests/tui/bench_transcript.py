@@ -73,6 +73,20 @@ async def main(count: int) -> None:
         view.filter = "server"
         await pilot.pause()
         print(f"filter to server lines: {(time.perf_counter() - start) * 1000:.0f} ms ({view.line_count:,} lines)")
+        view.filter = "all"
+        await pilot.pause()
+        start = time.perf_counter()
+        view.annotate = True  # a meaning under each reply: the display map is rebuilt
+        view.scroll_to(y=count // 2, animate=False, immediate=True)
+        await pilot.pause()
+        print(f"annotations on, scroll and draw: {(time.perf_counter() - start) * 1000:.0f} ms "
+              f"({view.line_count:,} lines)")
+        more = make_events(100_000)
+        start = time.perf_counter()
+        for offset in range(0, len(more), 50_000):
+            view.append_events(more[offset:offset + 50_000])
+        elapsed = time.perf_counter() - start
+        print(f"100,000 more wire events appended while annotating: {elapsed:.2f} s ({elapsed * 10:.2f} µs/line)")
 
 
 if __name__ == "__main__":

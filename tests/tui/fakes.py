@@ -147,6 +147,11 @@ class FakeSession:
         stage = Stage.RCPT if any(r.accepted for r in recipients) else Stage.MAIL
         return code, text, dict(recipients=recipients, stage=stage)
 
+    def _rset(self, parsed, body):
+        self._line("send", "RSET")
+        stage = Stage.AUTHENTICATED if self._state.authenticated else Stage.IDENTIFIED
+        return 250, self._reply(250, "2.0.0 Reset state"), dict(mail_from=None, recipients=(), stage=stage)
+
     def _data(self, parsed, body):
         self._line("send", "data")
         self._reply(354, "End data with <CR><LF>.<CR><LF>")

@@ -78,3 +78,17 @@ def test_composer(snap_compare, tmp_path):
 def test_error_reply(snap_compare, tmp_path):
     assert snap_compare(make_app(tmp_path), terminal_size=(120, 40),
                         run_before=submit("mail alice@example.test", "rcpt reject@example.test"))
+
+
+def test_stage_strip_mid_session(snap_compare, tmp_path):
+    """The protocol stages lit up to RCPT (TLS, the second EHLO and AUTH done), with latencies, at 80 columns."""
+    app = make_app(tmp_path)
+
+    async def run_before(pilot):
+        for command in ("starttls", "ehlo"):
+            app.submit(command)
+        app.submit("auth PLAIN alice", secret="not-shown")
+        for command in ("mail alice@example.test", "rcpt bob@example.test"):
+            app.submit(command)
+        await pilot.pause()
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

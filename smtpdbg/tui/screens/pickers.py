@@ -1,10 +1,11 @@
-"""Small modal pickers: history search (Ctrl+R), a file name to save to, and a yes/no.
+"""Small modal pickers: history search (Ctrl+R), a file name to save to, a yes/no, and a lesson.
 
 Each returns its answer through ``dismiss`` (None when cancelled).
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -102,3 +103,42 @@ class AskScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class LessonScreen(ModalScreen[str | None]):
+    """Pick a guided lesson; returns its id."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, lessons) -> None:
+        super().__init__()
+        self.lessons = list(lessons)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lesson-box", classes="dialog"):
+            yield Label("Guided lessons on the embedded sandbox (each starts a new session)")
+            yield OptionList(*(Option(_lesson_label(lesson), id=lesson.id) for lesson in self.lessons), id="lesson-list")
+            yield Static("Enter starts the lesson · Esc cancels · teachers add their own with $SMTPDBG_LESSONS",
+                         classes="dialog-note")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#lesson-list", OptionList)
+        options.highlighted = 0 if self.lessons else None
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#lesson-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _lesson_label(lesson) -> Text:
+    label = Text(lesson.title, style="bold")
+    label.append(f"  {lesson.id}", style="dim")
+    summary = " ".join(lesson.summary.split())
+    if summary:
+        first = summary.split(". ", 1)[0].rstrip(".")
+        label.append("\n  " + (first if len(first) <= 90 else first[:89] + "…"), style="italic")
+    return label

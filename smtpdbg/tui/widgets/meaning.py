@@ -28,6 +28,8 @@ REPLY_KINDS = frozenset((R.RECV2, R.RECV3, R.RECV4, R.RECV5))
 EHLO_REPLY_LINES = 1000
 """How far back to look for the EHLO a reply line answers (the core cuts replies at 1,000 lines)."""
 _RECEIVED = REPLY_KINDS | {R.RECV_BAD}
+_FINAL = (" ", "")
+"""What follows the code on the last line of a reply (RFC 5321 §4.2.1)."""
 _EHLO_VERBS = ("EHLO", "LHLO")
 _WIRE_VERBS = {"lhlo": "ehlo"}
 """Wire verbs whose command in the language has another name."""
@@ -38,8 +40,11 @@ def has_annotation(store: RowStore, row: int) -> bool:
     if store.kinds[row] & R.KIND not in REPLY_KINDS:
         return False
     text = store.texts[row]
-    if text[3:4] != "-":
+    separator = text[3:4]
+    if separator in _FINAL:
         return True
+    if separator != "-":
+        return False
     keyword = text[4:].split(" ", 1)[0].upper()
     return keyword in EXTENSIONS and in_ehlo_reply(store, row)
 
@@ -68,7 +73,7 @@ def interleave(store: RowStore, rows: Iterable[int]) -> tuple[array, array]:
     for row in rows:
         add_row(row)
         add_sub(-1)
-        if kinds[row] & R.KIND in REPLY_KINDS and (texts[row][3:4] != "-" or has_annotation(store, row)):
+        if kinds[row] & R.KIND in REPLY_KINDS and (texts[row][3:4] in _FINAL or has_annotation(store, row)):
             add_row(row)
             add_sub(ANNOTATION)
     return out_rows, out_subs

@@ -374,9 +374,14 @@ class TranscriptView(ScrollView, can_focus=True):
         self._refresh_index(new)
         self._announce()
 
-    def _announce(self) -> None:
-        """Tell the app which row is selected (the explanation panel follows it)."""
-        selected = self.has_focus and 0 <= self.cursor < self.line_count
+    def _announce(self, focused: bool | None = None) -> None:
+        """Tell the app which row is selected (the explanation panel follows it).
+
+        Args:
+            focused: whether the view has focus (``on_focus``/``on_blur`` run before ``has_focus`` changes).
+        """
+        focused = self.has_focus if focused is None else focused
+        selected = focused and 0 <= self.cursor < self.line_count
         self.post_message(self.Selected(self.row_at(self.cursor)[0] if selected else None))
 
     def _update_subtitle(self) -> None:
@@ -389,15 +394,19 @@ class TranscriptView(ScrollView, can_focus=True):
             parts.append(f"paused · {self.unseen:,} new · End follows" if self.unseen else "paused · End follows")
         self.border_subtitle = " · ".join(parts)
 
+    def on_resize(self) -> None:
+        if self.follow:  # e.g. the explanation panel took some rows: keep the tail in view
+            self.call_after_refresh(self._scroll_tail)
+
     def on_focus(self) -> None:
         if not 0 <= self.cursor < self.line_count and self.line_count:
             self.cursor = min(self.line_count - 1, int(self.scroll_y) + self.scrollable_content_region.height - 1)
         self._refresh_index(self.cursor)
-        self._announce()
+        self._announce(True)
 
     def on_blur(self) -> None:
         self._refresh_index(self.cursor)
-        self._announce()
+        self._announce(False)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
