@@ -14,20 +14,19 @@ import argparse
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 
 from smtpdbg import __version__
 
 SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn")
 
 
-@dataclass
 class Resolved:
     """A target and session options resolved from the command line (and a sandbox, if started)."""
 
-    target: object
-    options: object
-    sandbox: object = None
+    def __init__(self, target, options, sandbox=None) -> None:
+        self.target = target
+        self.options = options
+        self.sandbox = sandbox
 
     def close(self) -> None:
         if self.sandbox is not None:
@@ -327,6 +326,9 @@ def main_learn(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The ``smtpdbg`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # answered before any parser is built: scripts call it often
+        print(f"smtpdbg {__version__}")
+        return 0
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
         if command == "run":

@@ -97,14 +97,19 @@ def _make_smtp(session, target: Target):
     from smtpdbg.core.traced import TracedLMTP, TracedSMTP, TracedSMTP_SSL
 
     options = session.options
-    if session._tls_context is None:
-        try:
-            session._tls_context = build_context(
-                ca=options.ca, insecure=options.insecure, cert=options.tls_cert, key=options.tls_key,
-                min_version=options.tls_min, max_version=options.tls_max, ciphers=options.tls_ciphers,
-                keylog=options.tls_keylog)
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot set up TLS: {getattr(exc, 'strerror', None) or exc}") from None
+
+    def tls_context():
+        """Built on first use (STARTTLS or SMTPS): loading the trust store costs ~17 ms."""
+        if session._tls_context is None:
+            try:
+                session._tls_context = build_context(
+                    ca=options.ca, insecure=options.insecure, cert=options.tls_cert, key=options.tls_key,
+                    min_version=options.tls_min, max_version=options.tls_max, ciphers=options.tls_ciphers,
+                    keylog=options.tls_keylog)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"cannot set up TLS: {getattr(exc, 'strerror', None) or exc}") from None
+        return session._tls_context
+
     cls = {"smtp": TracedSMTP, "smtps": TracedSMTP_SSL, "lmtp": TracedLMTP}[target.transport]
     family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(options.ip_version or 0, socket.AF_UNSPEC)
     proxy = None
@@ -116,7 +121,7 @@ def _make_smtp(session, target: Target):
         timeout=options.timeout,
         source_address=options.source_address,
         limits=options.limits,
-        tls_context=session._tls_context,
+        tls_context=session._tls_context or tls_context,
         tls_name=options.tls_name,
         verify_name=options.tls_verify_name,
         proxy_header=proxy,

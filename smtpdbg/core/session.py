@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -139,6 +139,7 @@ class Session:
         self._running: _Job | None = None
         self._running_since = 0.0
         self._commands_run = 0
+        self._state_cache: dict = {}
         self._state = self._build_state()
         self._stopped = False
         self._log = None
@@ -363,7 +364,7 @@ class Session:
         options = self.options
         target = self.target
         smtp = self.smtp
-        base = SessionState(
+        fields = dict(
             target=str(target) if target else "",
             transport=target.transport if target else "",
             sandbox=bool(target and target.sandbox),
@@ -378,43 +379,56 @@ class Session:
             running=running,
             commands_run=self._commands_run,
         )
-        if smtp is None:
-            return base
-        tracker = smtp.tracker
-        connected = smtp.sock is not None
-        peer = local = ""
-        if connected:
-            try:
-                peer_addr, local_addr = smtp.sock.getpeername(), smtp.sock.getsockname()
-                from smtpdbg.core.traced import _format_address
+        if smtp is not None:
+            fields.update(self._connection_fields(smtp, target))
+        return SessionState(**fields)
 
-                peer, local = _format_address(peer_addr), _format_address(local_addr)
-            except OSError:
-                pass
-        banner_code, banner = (smtp.banner or (None, b""))
-        return replace(
-            base,
+    def _connection_fields(self, smtp, target) -> dict:
+        """What the smtplib object and the tracker say; parts that rarely change are cached."""
+        tracker = smtp.tracker
+        sock = smtp.sock
+        connected = sock is not None
+        cache = self._state_cache
+        key = (id(sock), smtp.helo_resp, smtp.ehlo_resp, smtp.banner, smtp.command_encoding, id(smtp.tls_info))
+        if cache.get("key") != key:
+            peer = local = ""
+            if connected:
+                try:
+                    from smtpdbg.core.traced import _format_address
+
+                    peer, local = _format_address(sock.getpeername()), _format_address(sock.getsockname())
+                except OSError:
+                    pass
+            banner_code, banner = smtp.banner or (None, b"")
+            cache.clear()
+            cache.update(
+                key=key,
+                peer=peer or (target.host if target and target.unix and connected else ""),
+                local=local,
+                banner=banner.decode("utf-8", "replace") if isinstance(banner, bytes) else str(banner),
+                banner_code=banner_code,
+                helo_resp=_decode(smtp.helo_resp),
+                ehlo_resp=_decode(smtp.ehlo_resp),
+                does_esmtp=bool(smtp.does_esmtp),
+                features=Features(MappingProxyType(dict(smtp.esmtp_features))),
+                command_encoding=smtp.command_encoding,
+            )
+        fields = {k: v for k, v in cache.items() if k != "key"}
+        authenticated = tracker.authenticated
+        fields.update(
             connected=connected,
-            peer=peer or (target.host if target and target.unix and connected else ""),
-            local=local,
             local_hostname=smtp.local_hostname or "",
-            banner=banner.decode("utf-8", "replace") if isinstance(banner, bytes) else str(banner),
-            banner_code=banner_code,
-            helo_resp=_decode(smtp.helo_resp),
-            ehlo_resp=_decode(smtp.ehlo_resp),
-            does_esmtp=bool(smtp.does_esmtp),
-            features=Features(MappingProxyType(dict(smtp.esmtp_features))),
-            command_encoding=smtp.command_encoding,
             tls=smtp.tls_info if connected else None,
-            authenticated=tracker.authenticated,
-            auth_user=tracker.auth_user if tracker.authenticated else None,
-            auth_mechanism=tracker.auth_mechanism if tracker.authenticated else None,
+            authenticated=authenticated,
+            auth_user=tracker.auth_user if authenticated else None,
+            auth_mechanism=tracker.auth_mechanism if authenticated else None,
             stage=tracker.stage if connected else Stage.DISCONNECTED,
             mail_from=tracker.mail_from,
             recipients=tuple(tracker.recipients),
             last_delivery=tracker.last_delivery,
             deliveries=tracker.deliveries,
         )
+        return fields
 
 
 def _during(parsed: Parsed) -> str:

@@ -25,6 +25,7 @@ import socket
 import ssl
 import sys
 import time
+from typing import Callable
 
 from smtpdbg.core.errors import CommandAborted, CommandTimeout, LineTooLong, ServerFault, TlsInjection
 from smtpdbg.core.events import Body, Direction, Info, InfoKind, Wire
@@ -38,6 +39,8 @@ from smtpdbg.core.wire import Limits, ReplyReader, prepare_body, split_head_tail
 
 SEND = Direction.SEND
 RECV = Direction.RECV
+_ONE_WRITE = 1 << 20
+"""Bodies up to this size are sent together with their final dot in one write."""
 _DRAIN_GRACE = 0.25
 """Seconds a partial unsolicited line may take to complete before a command is sent."""
 
@@ -61,7 +64,7 @@ class TraceMixin:
         transcript: Transcript,
         *,
         limits: Limits | None = None,
-        tls_context: ssl.SSLContext | None = None,
+        tls_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
         tls_name: str | None = None,
         verify_name: str | None = None,
         proxy_header: tuple[str, tuple[str, int]] | None = None,
@@ -70,7 +73,8 @@ class TraceMixin:
         self.transcript = transcript
         self.limits = limits or Limits()
         self.tls_context = tls_context
-        """Context for ``starttls()`` (and implicit TLS); smtplib's own default does not verify."""
+        """Context for ``starttls()`` and implicit TLS (or a function building it on first use);
+        smtplib's own default context does not verify."""
         self.tls_name = tls_name
         """Name for SNI and certificate checks when it differs from the host connected to."""
         self.verify_name = verify_name
@@ -97,6 +101,12 @@ class TraceMixin:
         self._masker = AuthMasker()
         self._connecting: socket.socket | None = None
         self._tls = False
+
+    def _tls_context_now(self) -> ssl.SSLContext:
+        context = self.tls_context
+        if callable(context):
+            context = self.tls_context = context()
+        return context or ssl.create_default_context()
 
     # -- recording ---------------------------------------------------------------------
     def _record(self, direction: Direction, data: bytes, **extra) -> None:
@@ -154,6 +164,8 @@ class TraceMixin:
                             raise OSError(err, os.strerror(err))
                         break
                 sock.setblocking(True)
+                # Commands are whole lines written at once; never let one wait for an ACK.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return sock
             except (CommandAborted, CommandTimeout):
                 sock.close()
@@ -249,15 +261,13 @@ class TraceMixin:
         self.ehlo_or_helo_if_needed()
         if not force and not self.has_extn("starttls"):
             raise smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server.")
+        if context is None:  # before STARTTLS is sent: a bad TLS setting must not strand the connection
+            context = self._tls_context_now()
+            if keyfile or certfile:
+                context.load_cert_chain(certfile, keyfile)  # kept for the rest of the session
         code, reply = self.docmd("STARTTLS")
         if code != 220:
             raise smtplib.SMTPResponseException(code, reply)
-        if context is None:
-            if keyfile or certfile:
-                context = ssl.create_default_context()
-                context.load_cert_chain(certfile, keyfile)
-            else:
-                context = self.tls_context or ssl.create_default_context()
         reader = self._reader
         if reader is not None and reader.available():
             leftover = bytes(reader.buffer)
@@ -369,9 +379,13 @@ class TraceMixin:
         head, tail, omitted, line_count = split_head_tail(body.payload, self.limits)
         self._record_body(body, head, tail, omitted, line_count)
         self.tracker.on_body_sent()
-        if body.payload:
+        if len(body.payload) <= _ONE_WRITE:
+            # One write: a body and its final dot in two small writes would wait for
+            # the server's delayed ACK (Nagle), ~40 ms per message.
+            self._sendall(body.payload + body.terminator)
+        else:  # large: no 50 MB copy; TCP_NODELAY (set at connect) keeps the dot from waiting
             self._sendall(body.payload)
-        self._sendall(body.terminator)
+            self._sendall(body.terminator)
 
     def _record_body(self, body, head, tail, omitted, line_count) -> None:
         if omitted or tail:
@@ -645,8 +659,8 @@ class TracedSMTP_SSL(TraceMixin, smtplib.SMTP_SSL):
 
     def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
         self._trace_init(transcript, **trace)
-        context = self.tls_context or ssl.create_default_context()
-        super().__init__("", 0, local_hostname, timeout=timeout, context=context, source_address=source_address)
+        super().__init__("", 0, local_hostname, timeout=timeout, context=self._tls_context_now(),
+                         source_address=source_address)
 
 
 class TracedLMTP(TraceMixin, smtplib.LMTP):

@@ -301,7 +301,13 @@ def test_tls_version_bounds(make_session):
 
 def test_bad_tls_options_are_clear(make_session):
     session = make_session(tls_ciphers="NOT-A-CIPHER")
-    outcome = session.execute("connect")
+    assert session.execute("connect").ok  # TLS is set up on first use
+    session.execute("ehlo")
+    outcome = session.execute("starttls")
+    assert not outcome.ok and "cannot set up TLS" in outcome.message
+    assert session.execute("noop").ok  # nothing was sent: the session is intact
+    implicit = make_session("smtps", tls_ciphers="NOT-A-CIPHER")
+    outcome = implicit.execute("connect")
     assert not outcome.ok and "cannot set up TLS" in outcome.message
 
 

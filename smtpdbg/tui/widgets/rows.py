@@ -10,7 +10,6 @@ command latencies, large DATA bodies kept collapsed). The widget in
 
 from __future__ import annotations
 
-import re
 import textwrap
 from array import array
 from bisect import bisect_right
@@ -44,7 +43,6 @@ FILTERS: dict[str, frozenset[int]] = {
 INLINE_BODY_LINES = 20
 """A DATA body with more lines than this is collapsed to one summary row."""
 
-_UNSAFE = re.compile(rb"[\x00-\x1f\x7f]")
 _SEND = Direction.SEND
 _INFO_KINDS = {InfoKind.TLS: TLSINFO, InfoKind.WARNING: WARN, InfoKind.DEBUG: DEBUG}
 OUT_OF_ORDER = "out of order (sent anyway): "
@@ -181,8 +179,14 @@ class RowStore:
             kind = type(event)
             if kind is Wire:
                 data = event.data
-                line = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
-                text = line.decode("ascii") if line.isascii() and not _UNSAFE.search(line) else safe_text(line)
+                tail = data[-2:]
+                line = data[:-2] if tail == b"\r\n" else data[:-1] if tail[-1:] == b"\n" else data
+                try:  # the common case: printable ASCII, no escaping needed
+                    text = line.decode("ascii")
+                    if not text.isprintable():
+                        text = safe_text(line)
+                except UnicodeDecodeError:
+                    text = safe_text(line)
                 if event.direction is _SEND:
                     row_kind = SEND
                 else:
