@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from smtpdbg.core.catalog import parse_enhanced
 from smtpdbg.core.parser import ParseError, Parsed, parse
 
 
@@ -45,6 +44,8 @@ class Expectation:
         if self.kind == "class":
             return None if code is not None and str(code)[0] == self.value[0] else got
         if self.kind == "enhanced":
+            from smtpdbg.core.catalog import parse_enhanced
+
             found = parse_enhanced(reply)
             return None if found == self.value else (found or "no enhanced status code") + f" in {got!r}"
         if self.kind == "regex":

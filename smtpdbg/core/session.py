@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -272,7 +272,9 @@ class Session:
         self._running_since = start
         timeout = job.timeout or job.parsed.opt("timeout") or self.options.timeout
         self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
-        self._publish(busy=True, running=job.shown)
+        # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
+        self._state = replace(self._state, busy=True, running=job.shown)
+        self.transcript.add(StateChange, state=self._state)
         smtp = self.smtp
         if smtp is not None:
             smtp.deadline = start + timeout if spec.network else None

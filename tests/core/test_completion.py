@@ -18,6 +18,7 @@ from smtpdbg.core.commands import COMMANDS, Kind, names
 from smtpdbg.core.completion import Completions, complete, spec_hint
 from smtpdbg.core.protocol import RecipientResult, Stage
 from smtpdbg.core.state import Features, SessionState
+from tests.fuzz import fuzz
 
 FEATURES = Features(MappingProxyType({
     "size": "33554432", "auth": " PLAIN LOGIN", "dsn": "", "8bitmime": "", "chunking": "", "etrn": "",
@@ -397,7 +398,7 @@ TEXT = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(TEXT.flatmap(lambda text: st.tuples(st.just(text), st.integers(0, len(text)))), STATES)
 def test_complete_never_raises(tree: Path, case: tuple[str, int], state: SessionState) -> None:
     text, cursor = case

@@ -21,6 +21,7 @@ from smtpdbg.core.traced import TracedSMTP
 from smtpdbg.core.wire import Limits
 
 from tests.conftest import repo_env
+from tests.fuzz import fuzz
 
 
 def test_session_log_is_private_and_secret_free(make_session, endpoints, tmp_path):
@@ -83,7 +84,7 @@ def _reply_from(data: bytes, limits: Limits) -> tuple[Transcript, object]:
     return transcript, result
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(data=st.binary(max_size=3000))
 def test_reply_reader_on_arbitrary_bytes(data):
     transcript, result = _reply_from(data, Limits(max_line=512, max_reply_lines=20))
@@ -94,7 +95,7 @@ def test_reply_reader_on_arbitrary_bytes(data):
     assert result is not None
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=fuzz(100), deadline=None)
 @given(lines=st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b), max_size=30),
        code=st.integers(200, 599))
 def test_well_formed_replies_are_parsed_exactly(lines, code):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from smtpdbg.core.commands import COMMANDS, Kind, lookup, names
 from smtpdbg.core.parser import Analysis, ParseError, analyze, parse, tokenize, unescape
+from tests.fuzz import fuzz
 
 # -- every command parses --------------------------------------------------------------
 # (line, command name, positional args, options)
@@ -355,7 +356,7 @@ LINES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(LINES)
 def test_parse_raises_only_parse_error(text: str) -> None:
     try:
@@ -368,7 +369,7 @@ def test_parse_raises_only_parse_error(text: str) -> None:
         assert parsed.text == text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(LINES.flatmap(lambda text: st.tuples(st.just(text), st.integers(0, len(text)))))
 def test_analyze_never_raises(case: tuple[str, int]) -> None:
     text, cursor = case
@@ -420,13 +421,13 @@ def _escape(data: bytes) -> str:
     return "".join(out)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.binary(max_size=64))
 def test_unescape_roundtrip(data: bytes) -> None:
     assert unescape(_escape(data)) == data
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.text(max_size=40).filter(lambda t: "\\" not in t and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)))
 def test_unescape_plain_text_is_utf8(text: str) -> None:
     assert unescape(text) == text.encode("utf-8")

@@ -16,6 +16,7 @@ from smtpdbg.core.protocol import (
     Stage,
     valid_next,
 )
+from tests.fuzz import fuzz
 
 
 def greeted(lmtp: bool = False) -> ProtocolTracker:
@@ -238,7 +239,7 @@ def test_close_drops_pending() -> None:
     assert not tracker.pending
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.lists(st.sampled_from([b"NOOP", b"HELP", b"VRFY x", b"RSET", b"XYZZY 1 2", b"ehlo a"]), min_size=1, max_size=10))
 def test_fifo_property(lines: list[bytes]) -> None:
     tracker = greeted()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from smtpdbg.core.events import Body, CommandEnd, Direction, Error, Info, InfoKind, Wire
 from smtpdbg.core.render import TextRenderer, human_size, marker, reply_class, safe_text
+from tests.fuzz import fuzz
 
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 ANSI_SGR = re.compile("\x1b\\[[0-9;]*m")
@@ -202,7 +203,7 @@ def test_hostile_reply_renders_escaped() -> None:
     assert line == "<** 550 \\xc3( bad utf-8"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.binary(max_size=80))
 def test_safe_text_of_any_bytes_is_terminal_safe(data: bytes) -> None:
     text = safe_text(data)
@@ -210,7 +211,7 @@ def test_safe_text_of_any_bytes_is_terminal_safe(data: bytes) -> None:
     assert text.isprintable()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.text(max_size=40))
 def test_safe_text_of_any_str_is_terminal_safe(data: str) -> None:
     text = safe_text(data)
@@ -218,14 +219,14 @@ def test_safe_text_of_any_str_is_terminal_safe(data: str) -> None:
     assert text.isprintable()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.binary(max_size=40))
 def test_printable_ascii_is_unchanged(data: bytes) -> None:
     plain = bytes(b for b in data if 0x20 <= b < 0x7F)
     assert safe_text(plain) == plain.decode("ascii")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.binary(max_size=80), st.sampled_from([SEND, RECV]), st.booleans(), st.text(max_size=20))
 def test_rendered_wire_is_terminal_safe(data: bytes, direction: Direction, tls: bool, note: str) -> None:
     lines = TextRenderer(color=False).render(wire(data, direction, tls=tls, note=note))
@@ -234,7 +235,7 @@ def test_rendered_wire_is_terminal_safe(data: bytes, direction: Direction, tls: 
     assert lines[0].isprintable()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=fuzz(100), deadline=None)
 @given(st.lists(st.binary(max_size=30), max_size=5), st.lists(st.binary(max_size=30), max_size=3), st.text(max_size=20))
 def test_rendered_body_and_meta_are_terminal_safe(head: list[bytes], tail: list[bytes], text: str) -> None:
     renderer = TextRenderer(color=False)

@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from smtpdbg.core.secrets import MASK, AuthMasker, b64decode, describe_challenge, printable
+from tests.fuzz import fuzz
 
 
 def b64(data: bytes | str) -> bytes:
@@ -214,7 +215,7 @@ PASSWORDS = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs")), min_size=4, max_size=20)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(PASSWORDS)
 def test_plain_never_leaks_password(password: str) -> None:
     reference = AuthMasker().on_send(b"AUTH PLAIN " + b64("\0alice\0reference") + b"\r\n")
@@ -227,7 +228,7 @@ def test_plain_never_leaks_password(password: str) -> None:
     assert_hidden(password, recorded=[recorded], notes=[note])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(PASSWORDS, st.sampled_from(["Password:", "Password for user:", "user", "", "!!not-base64"]))
 def test_login_never_leaks_password(password: str, prompt: str) -> None:
     masker = AuthMasker()

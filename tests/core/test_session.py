@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from smtpdbg.core import Body, CommandEnd, Direction, Error, Info, InfoKind, StateChange, Wire
 from smtpdbg.core.protocol import Stage
+from tests.fuzz import fuzz
 
 
 def wire(session, since: int = 0) -> list[Wire]:
@@ -157,7 +158,7 @@ def test_data_is_dot_stuffed_and_received_exactly(session, sandbox):
     assert session.state.last_delivery.code == 250
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.text(alphabet=st.sampled_from(list("ab. \t:xé")), max_size=12), min_size=1, max_size=8))
 def test_property_what_the_server_receives_equals_what_was_sent(session, sandbox, lines):
     sandbox.clear_messages()

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smtpdbg.core.target import Target, TargetError, parse_target
+from tests.fuzz import fuzz
 
 VALID = [
     ("mx.example.org", ("smtp", "mx.example.org", 25)),
@@ -112,14 +113,14 @@ HOSTNAMES = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z0-9]([a-z
 HOSTS = st.one_of(HOSTNAMES, st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(str))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.sampled_from(["smtp", "smtps", "lmtp"]), HOSTS, st.integers(1, 65535))
 def test_str_roundtrip_property(transport: str, host: str, port: int) -> None:
     target = Target(transport, host, port)
     assert parse_target(str(target)) == target
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.text(max_size=30))
 def test_parse_target_raises_only_target_error(text: str) -> None:
     try:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smtpdbg.core.wire import Limits, PreparedBody, prepare_body, split_head_tail
+from tests.fuzz import fuzz
 
 
 def crlf_normalised(message: bytes) -> bytes:
@@ -93,7 +94,7 @@ BODIES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(BODIES)
 def test_unstuffing_gives_back_the_normalised_input(message: bytes) -> None:
     body = prepare_body(message)
@@ -104,7 +105,7 @@ def test_unstuffing_gives_back_the_normalised_input(message: bytes) -> None:
     assert body.stuffed == sum(1 for line in crlf_normalised(message).split(b"\r\n")[:-1] if line.startswith(b"."))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(BODIES)
 def test_payload_is_wire_safe(message: bytes) -> None:
     body = prepare_body(message)
@@ -114,7 +115,7 @@ def test_payload_is_wire_safe(message: bytes) -> None:
     assert body.terminator == b".\r\n"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(BODIES)
 def test_prepare_body_is_idempotent_after_unstuffing(message: bytes) -> None:
     once = prepare_body(message)
@@ -156,7 +157,7 @@ def test_long_lines_are_cut() -> None:
     assert len(head) + len(tail) + omitted == count == 31
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz(200), deadline=None)
 @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")), max_size=60),
        st.integers(0, 6), st.integers(0, 6), st.integers(1, 600), st.integers(1, 60))
 def test_head_tail_counts_add_up(lines: list[bytes], head_lines: int, tail_lines: int, keep: int, max_line: int) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from smtpdbg.sandbox import Endpoints, Sandbox, SandboxConfig
 from smtpdbg.sandbox.chunking import parse_bdat_argument
+from tests.fuzz import fuzz
 
 ALL_BYTES = bytes(range(256))
 NASTY = b"Subject: bin\r\n\r\n.\r\n..\r\n.\r\nbare CR\r here, bare LF\n there\x00NUL\r\n.\r\n"
@@ -291,7 +292,7 @@ def test_parse_bdat_argument(arg, parsed) -> None:
     assert parse_bdat_argument(arg) == parsed
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=5))
 def test_any_bytes_in_any_chunks_round_trip(sandbox: Sandbox, wire, body: bytes, cuts: list[int]) -> None:
     sandbox.clear_messages()
