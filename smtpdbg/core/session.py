@@ -113,6 +113,13 @@ class _Job:
     future: Future
 
 
+@dataclass(slots=True)
+class _Batch:
+    items: list[tuple[str, bytes | None]]
+    proceed: Callable[[int, Outcome], bool]
+    future: Future
+
+
 class Session:
     """Runs commands against one server, one at a time, on its own thread."""
 
@@ -180,26 +187,47 @@ class Session:
         an error event in the transcript. ``abort`` is handled immediately.
         """
         future: Future = Future()
+        job = self._job(text, body, secret, timeout, future)
+        if job is not None:
+            self._queue.put(job)
+        return future
+
+    def _job(self, text: str, body, secret, timeout, future: Future) -> _Job | None:
+        """Parse a command into a job; answer ``future`` at once when it needs no queue."""
         stripped = text.strip()
         try:
             parsed = parse(stripped)
         except ParseError as exc:
             self.transcript.add(Error, category="parse", message=str(exc), connected=self._connected())
             future.set_result(Outcome(stripped, False, category="parse", message=str(exc), connected=self._connected()))
-            return future
+            return None
         if parsed.name == "abort":
             aborted = self.abort()
             future.set_result(Outcome(stripped, True, message="aborted" if aborted else "nothing to abort",
                                       connected=self._connected()))
-            return future
+            return None
         if isinstance(body, str):
             body = body.encode("utf-8")
         if self._stopped:
             future.set_result(Outcome(stripped, False, category="stopped", message="the session has been shut down"))
-            return future
+            return None
         from smtpdbg.core.history import scrub
 
-        self._queue.put(_Job(scrub(stripped), parsed, body, secret, timeout, future))
+        return _Job(scrub(stripped), parsed, body, secret, timeout, future)
+
+    def submit_batch(self, items: list[tuple[str, bytes | None]], proceed: Callable[[int, Outcome], bool]) -> Future:
+        """Run several commands back to back on the session thread (scripts: no hand-off per command).
+
+        Args:
+            items: ``(command, body)`` pairs.
+            proceed: called on the session thread after each command with its
+                index and outcome; returning False stops the batch there.
+
+        Returns:
+            A future of the list of outcomes of the commands that ran.
+        """
+        future: Future = Future()
+        self._queue.put(_Batch(list(items), proceed, future))
         return future
 
     def execute(self, text: str, **kwargs) -> Outcome:
@@ -241,6 +269,9 @@ class Session:
             job = self._queue.get()
             if job is None:
                 break
+            if isinstance(job, _Batch):
+                self._run_batch(job)
+                continue
             try:
                 self._run(job)
             except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
@@ -259,8 +290,30 @@ class Session:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is not None:
+            if isinstance(job, _Batch):
+                job.future.set_result([])
+            elif job is not None:
                 job.future.set_result(Outcome(job.shown, False, category="stopped", message="the session has been shut down"))
+
+    def _run_batch(self, batch: _Batch) -> None:
+        outcomes: list[Outcome] = []
+        try:
+            for index, (text, body) in enumerate(batch.items):
+                if self._stopped:
+                    break
+                future: Future = Future()
+                job = self._job(text, body, None, None, future)
+                if job is not None:
+                    try:
+                        self._run(job)
+                    except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
+                        future.set_result(Outcome(job.shown, False, category="internal", message=repr(exc)))
+                outcome = future.result()
+                outcomes.append(outcome)
+                if not batch.proceed(index, outcome):
+                    break
+        finally:
+            batch.future.set_result(outcomes)
 
     def _run(self, job: _Job) -> None:
         from smtpdbg.core.handlers import HANDLERS, Reply

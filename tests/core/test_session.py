@@ -365,3 +365,20 @@ def test_connecting_event_names_the_transport(make_session):
     session.execute("connect")
     connecting = [e for e in session.transcript.snapshot() if isinstance(e, Info) and e.kind is InfoKind.CONNECTING]
     assert connecting[0].peer.startswith("smtps://127.0.0.1:")
+
+
+def test_a_batch_runs_in_order_and_stops_where_told(session):
+    seen = []
+
+    def proceed(index, outcome):
+        seen.append((index, outcome.code))
+        return outcome.ok
+
+    outcomes = session.submit_batch(
+        [("ehlo", None), ("mail a@sandbox.smtpdbg.test", None), ("rcpt reject@sandbox.smtpdbg.test", None),
+         ("rcpt b@sandbox.smtpdbg.test", None)], proceed).result(timeout=10)
+    assert [o.code for o in outcomes] == [250, 250, 550]
+    assert seen == [(0, 250), (1, 250), (2, 550)]
+    assert [r.address for r in session.state.recipients] == ["reject@sandbox.smtpdbg.test"]
+    bad = session.submit_batch([("not-a-command", None), ("noop", None)], lambda i, o: True).result(timeout=10)
+    assert bad[0].category == "parse" and bad[1].code == 250
