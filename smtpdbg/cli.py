@@ -90,7 +90,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dns", metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
 
 
-def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
+def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox: bool = True) -> Resolved:
     """Parse the target (or start the embedded sandbox) and build session options.
 
     Raises:
@@ -132,6 +132,8 @@ def resolve(args: argparse.Namespace, target_text: str | None) -> Resolved:
             return Resolved(parse_target(target_text), options)
         except TargetError as exc:
             raise die(str(exc)) from None
+    if not start_sandbox:
+        return Resolved(None, options)
     from dataclasses import replace
 
     from smtpdbg.sandbox import Sandbox, SandboxConfig
@@ -234,13 +236,14 @@ def main_app(argv: list[str]) -> int:
         from smtpdbg.tui.app import run_app
     except ImportError:
         run_app = None
-    resolved = resolve(args, args.target)
+    # The embedded sandbox starts inside the app, after the first frame.
+    resolved = resolve(args, args.target, start_sandbox=False)
     try:
         if run_app is None:
             print("smtpdbg: the interactive app is not available in this build; use `smtpdbg run` or `smtpdbg sandbox`.",
                   file=sys.stderr)
             return 2
-        return run_app(resolved.target, resolved.options)
+        return run_app(resolved.target, resolved.options, embedded=resolved.target is None)
     finally:
         resolved.close()
 

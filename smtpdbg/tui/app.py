@@ -19,9 +19,13 @@ import threading
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import on
+
+if TYPE_CHECKING:  # screens are imported when first opened: they are not on the first frame's path
+    from smtpdbg.core.lessons import Lesson
+    from smtpdbg.tui.screens.connect import ConnectRequest
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -30,7 +34,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from smtpdbg.core.history import History
-from smtpdbg.core.lessons import Lesson
 from smtpdbg.core.parser import parse
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.state import SessionState
@@ -38,11 +41,6 @@ from smtpdbg.core.target import Target
 from smtpdbg.tui.actions import AppActions
 from smtpdbg.tui.lessons import LessonActions
 from smtpdbg.tui.messages import CommandFinished, EventPump, SessionEvents
-from smtpdbg.tui.screens.composer import ComposerScreen, message_template
-from smtpdbg.tui.screens.connect import ConnectRequest, ConnectScreen
-from smtpdbg.tui.screens.help import InfoScreen, chain_renderable, help_renderable
-from smtpdbg.tui.screens.password import PasswordScreen
-from smtpdbg.tui.screens.pickers import HistoryScreen
 from smtpdbg.tui.widgets import rows as R
 from smtpdbg.tui.widgets.explain import LineExplainer
 from smtpdbg.tui.widgets.inspector import Inspector
@@ -93,8 +91,11 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         startup: Iterable[str] | None = None,
         latency: bool = True,
         lesson: Lesson | None = None,
+        embedded: bool = False,
     ) -> None:
         super().__init__()
+        self.embedded = embedded
+        """Open on the embedded sandbox, started after the first frame (``smtpdbg`` with no target)."""
         self.target = target
         self.options = options or SessionOptions()
         self.session_factory = session_factory
@@ -154,9 +155,11 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         self.query_one(CommandPrompt).menu = self.query_one(CompletionMenu)
         self._layout_for(self.size.width)
         self.note("type a command, Enter runs it · Tab completes · F1 help · Ctrl+P actions")
-        if self.target is not None and self.target.sandbox:
+        if self.embedded or (self.target is not None and self.target.sandbox):
             self.note("embedded sandbox · demo login alice / wonderland")
-        if self._first_lesson is not None:
+        if self.embedded and self._first_lesson is None:
+            self.call_after_refresh(self.action_sandbox)  # after the first frame, in a thread worker
+        elif self._first_lesson is not None:
             self.start_lesson(self._first_lesson, self.target, self.options)
         elif self.target is not None:
             self.start_session(self.target, self.options, self.startup)
@@ -275,9 +278,13 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         parsed = parse(text)
         needs = self.session.needs(parsed) if self.session is not None else None
         if needs is not None and needs.body:
+            from smtpdbg.tui.screens.composer import ComposerScreen, message_template
+
             template = self.lesson_body(text) or message_template(self.state, **self.message_headers())
             self.push_screen(ComposerScreen(text, template), lambda body: self._with_body(text, body))
         elif needs is not None and needs.secret:
+            from smtpdbg.tui.screens.password import PasswordScreen
+
             self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None),
                              lambda secret: self._with_secret(text, secret))
         elif self.session is None:
@@ -319,6 +326,8 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
     @on(CommandPrompt.HistorySearch)
     def _history_search(self) -> None:
         prompt = self.query_one(CommandPrompt)
+        from smtpdbg.tui.screens.pickers import HistoryScreen
+
         self.push_screen(HistoryScreen(self.history, prompt.input.value),
                          lambda entry: prompt.set_text(entry) if entry else None)
 
@@ -381,13 +390,19 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         self.query_one(TranscriptView).action_search_next(direction)
 
     def action_help(self) -> None:
+        from smtpdbg.tui.screens.help import InfoScreen, help_renderable
+
         self.push_screen(InfoScreen("Help: keys and commands", help_renderable()))
 
     def action_tls_chain(self) -> None:
+        from smtpdbg.tui.screens.help import InfoScreen, chain_renderable
+
         self.push_screen(InfoScreen("TLS certificate chain", chain_renderable(self.state.tls)))
 
     def action_connect_dialog(self) -> None:
         sandbox = self.target if self.target is not None and self.target.sandbox else None
+        from smtpdbg.tui.screens.connect import ConnectScreen
+
         self.push_screen(ConnectScreen(self.target, self.options, sandbox=sandbox), self._connect_requested)
 
     def _connect_requested(self, request: ConnectRequest | None) -> None:
@@ -423,11 +438,16 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
             sandbox.stop()
 
 
-def run_app(target: Target, options: SessionOptions, *, lesson: Lesson | None = None) -> int:
-    """Run the app until the user quits; returns the exit status."""
+def run_app(target: Target | None, options: SessionOptions, *, lesson: Lesson | None = None,
+            embedded: bool = False) -> int:
+    """Run the app until the user quits; returns the exit status.
+
+    Args:
+        embedded: no target: start the embedded sandbox once the app is on screen.
+    """
     mail_log = logging.getLogger("mail.log")  # aiosmtpd would write over the screen
     mail_log.addHandler(logging.NullHandler())
     mail_log.propagate = False
-    app = SmtpdbgApp(target, options, lesson=lesson)
+    app = SmtpdbgApp(target, options, lesson=lesson, embedded=embedded)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)
