@@ -175,6 +175,8 @@ def test_swaks_export_names_options_and_what_it_cannot_express(recorded):
         assert option in text, option
     assert "What swaks cannot express" in text and "raw bytes" in text
     assert ".leading dot" in text and "..leading dot" not in text
+    # the CA the session trusted goes along, so swaks verifies the same way
+    assert f"--tls-verify \\\n  --tls-ca-path {recorded.options.ca}" in text
 
 
 def test_html_export_escapes_server_text_and_colours_reply_classes(recorded):

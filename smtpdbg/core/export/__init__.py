@@ -49,6 +49,8 @@ class Recording:
     local_hostname: str = ""
     timeout: float = 30.0
     insecure: bool = False
+    ca: str = ""
+    """The CA file the session trusted (``--ca``, or the sandbox's), if any."""
     generator: str = f"smtpdbg {__version__}"
     secrets: int = 0
     """How many distinct secrets the redactor knew (for the export's own note)."""
@@ -81,6 +83,7 @@ class Recording:
             session.transcript.snapshot(), extra_secrets=secrets,
             target=str(target) if target else "", transport=target.transport if target else "",
             local_hostname=options.local_hostname or "", timeout=options.timeout, insecure=options.insecure,
+            ca=options.ca or "",
         )
 
 

@@ -150,6 +150,8 @@ def render_swaks(recording) -> str:
         if tls or group.implicit:
             if recording.insecure:
                 note("the session ran with --insecure (no certificate verification); swaks does not verify by default either")
+            elif recording.ca:
+                base += ["--tls-verify", "--tls-ca-path", recording.ca]
             else:
                 base += ["--tls-verify"]
                 note("certificate verification: add --tls-ca-path FILE for a private CA (swaks 20201014 or later)")
