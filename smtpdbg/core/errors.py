@@ -78,6 +78,11 @@ def _text(value: bytes | str) -> str:
     return str(value)
 
 
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    return str(text).rstrip(".")
+
+
 def classify(exc: BaseException, *, during: str = "") -> Classified:
     """Turn any exception raised while running a command into a category and a sentence.
 
@@ -126,7 +131,7 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Classified(
             "tls-verify",
-            f"TLS certificate verification failed: {getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None) or exc}. "
+            f"TLS certificate verification failed: {_reason(exc)}. "
             "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure",
             name,
         )

@@ -379,15 +379,19 @@ class Session:
         if reply is None:
             return Outcome(job.shown, True, elapsed=elapsed, connected=connected)
         code, text = reply.code, reply.text
+        message = text
         if code < 0:
             category, ok = "garbage-reply", False
+            from smtpdbg.core.render import safe_text
+
+            message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
         elif code >= 500:
             category, ok = "reply-5xx", False
         elif code >= 400:
             category, ok = "reply-4xx", False
         else:
             category, ok = "", reply.ok
-        return Outcome(job.shown, ok, code, text, category, text if not ok else "", elapsed, connected, reply.replies)
+        return Outcome(job.shown, ok, code, text, category, message if not ok else "", elapsed, connected, reply.replies)
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start

@@ -500,7 +500,8 @@ class TraceMixin:
             if valid and self._masker.active:
                 note = self._masker.on_reply(int(code), line[4:].strip(b" \t\r\n")) if line[3:4] != b"-" else ""
             self._record(RECV, line, note=note)
-            texts.append(line[4:].strip(b" \t\r\n"))
+            # smtplib keeps line[4:]; a line without a code is kept whole, it is all there is to read
+            texts.append((line[4:] if valid else line).strip(b" \t\r\n"))
             if not line.endswith(b"\r\n"):
                 self._warn_line_ending(line)
             if not valid:

@@ -336,3 +336,12 @@ def test_insecure_still_connects_to_a_bad_certificate_and_says_so(pki):
         assert "mail.other.test" in tls.certificate.san
         errors = [e for e in session.transcript.snapshot() if isinstance(e, Error)]
         assert errors == []
+
+
+def test_a_line_without_a_code_is_quoted_whole(pki):
+    with FakeServer(esmtp(greeting=b"HELLO I AM NOT SMTP\r\n")) as server:
+        with Session(parse_target(server.target), SessionOptions(timeout=TIMEOUT)) as session:
+            outcome = session.execute("connect")
+            assert outcome.category == "garbage-reply"
+            assert outcome.message == "the server answered with a line that has no reply code: 'HELLO I AM NOT SMTP'"
+            assert outcome.text == "HELLO I AM NOT SMTP"
