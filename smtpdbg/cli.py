@@ -36,18 +36,69 @@ class Resolved:
 
 def _source_address(text: str):
     host, _, port = text.rpartition(":") if text.count(":") == 1 or text.startswith("[") else (text, "", "0")
-    host = host.strip("[]") or text
+    host = host.strip("[]")
+    if not host:
+        raise argparse.ArgumentTypeError(f"bad source address {text!r}: use HOST or HOST:PORT")
     try:
-        return host, int(port or 0)
+        number = int(port or 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad source address {text!r}: use HOST or HOST:PORT") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port {number} in {text!r} is out of range (0-65535)")
+    return host, number
+
+
+def _proxy_source(text: str):
+    import ipaddress
+
+    host, port = _source_address(text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{host!r} is not an IP address (a PROXY header carries addresses)") from None
+    return host, port
+
+
+def _dns_server(text: str) -> str:
+    from smtpdbg.core.mx import parse_dns_server
+
+    try:
+        parse_dns_server(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _host_name(text: str) -> str:
+    """A name for EHLO, SNI or certificate checks: one word of printable characters."""
+    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name (one word, no spaces)")
+    return text
+
+
+def _tls_name(text: str) -> str:
+    import ipaddress
+
+    _host_name(text)
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        try:
+            text.encode("idna")
+        except UnicodeError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid host name (empty or over-long label)") from None
+    return text
 
 
 def _positive(text: str) -> float:
+    import math
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable number of seconds")
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
@@ -64,7 +115,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS",
                        help="wall-clock limit per command (default 30)")
-    group.add_argument("--local-hostname", metavar="NAME", help="name for HELO/EHLO (default: this machine's FQDN)")
+    group.add_argument("--local-hostname", type=_host_name, metavar="NAME", help="name for HELO/EHLO (default: this machine's FQDN)")
     group.add_argument("--source-address", type=_source_address, metavar="HOST[:PORT]", help="bind to this local address")
     group.add_argument("--ca", metavar="FILE", help="trust the CAs in this PEM file instead of the system store")
     group.add_argument("--insecure", action="store_true",
@@ -75,8 +126,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="connect over IPv4 only")
     family.add_argument("-6", dest="ip_version", action="store_const", const=6, help="connect over IPv6 only")
     tls = parser.add_argument_group("TLS")
-    tls.add_argument("--tls-sni", metavar="NAME", help="name to send as SNI (and verify), instead of the host")
-    tls.add_argument("--tls-verify-name", metavar="NAME", help="name the certificate must match, when it differs from SNI")
+    tls.add_argument("--tls-sni", type=_tls_name, metavar="NAME", help="name to send as SNI (and verify), instead of the host")
+    tls.add_argument("--tls-verify-name", type=_tls_name, metavar="NAME", help="name the certificate must match, when it differs from SNI")
     tls.add_argument("--tls-cert", metavar="FILE", help="client certificate (PEM) to present")
     tls.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (if not in the same file)")
     tls.add_argument("--tls-min", choices=("1.0", "1.1", "1.2", "1.3"), help="lowest TLS version to accept")
@@ -85,9 +136,34 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     tls.add_argument("--tls-keylog", metavar="FILE", help="write TLS secrets to FILE for Wireshark (NSS key log format)")
     proxy = parser.add_argument_group("PROXY protocol")
     proxy.add_argument("--proxy-header", choices=("v1", "v2"), help="send a PROXY protocol header before the greeting")
-    proxy.add_argument("--proxy-source", type=_source_address, metavar="ADDR:PORT",
+    proxy.add_argument("--proxy-source", type=_proxy_source, metavar="ADDR:PORT",
                        help="the client address the PROXY header claims (default 192.0.2.1:40000)")
-    parser.add_argument("--dns", metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
+    parser.add_argument("--dns", type=_dns_server, metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
+
+
+def _check_tls_files(args: argparse.Namespace) -> None:
+    """A CA file, client certificate or key that TLS could not use fails now, not at STARTTLS."""
+    import ssl
+
+    from smtpdbg.core.tls import load_client_cert
+
+    if args.tls_key and not args.tls_cert:
+        raise die("--tls-key needs --tls-cert: the key belongs to a client certificate")
+    if args.ca:
+        try:
+            ssl.create_default_context(cafile=args.ca)
+        except (OSError, ValueError) as exc:
+            raise die(f"--ca {args.ca}: not a PEM file of CA certificates "
+                      f"({getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or exc})") from None
+    if args.tls_cert:
+        try:
+            load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), args.tls_cert, args.tls_key)
+        except ValueError as exc:
+            raise die(f"--tls-cert {args.tls_cert}: {exc}") from None
+        except OSError as exc:
+            files = args.tls_cert + (f" / --tls-key {args.tls_key}" if args.tls_key else "")
+            raise die(f"--tls-cert {files}: not a usable certificate and key "
+                      f"({getattr(exc, 'reason', None) or exc.strerror or exc})") from None
 
 
 def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox: bool = True) -> Resolved:
@@ -106,6 +182,21 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         raise die("--proxy-source needs --proxy-header v1|v2")
     if args.log and not os.path.isdir(os.path.dirname(os.path.abspath(args.log))):
         raise die(f"--log {args.log}: its directory does not exist")
+    if args.log:
+        try:
+            os.close(os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        except OSError as exc:
+            raise die(f"--log {args.log}: {exc.strerror or exc}") from None
+    if args.tls_min and args.tls_max and float(args.tls_min) > float(args.tls_max):
+        raise die(f"--tls-min {args.tls_min} is above --tls-max {args.tls_max}: no TLS version is left")
+    _check_tls_files(args)
+    if args.tls_ciphers:
+        import ssl
+
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(args.tls_ciphers)
+        except ssl.SSLError:
+            raise die(f"--tls-ciphers {args.tls_ciphers!r}: OpenSSL knows no cipher in that list") from None
     options = SessionOptions(
         timeout=args.timeout,
         local_hostname=args.local_hostname,

@@ -24,6 +24,8 @@ from smtpdbg.stepper import QUIT, SKIP, Stepper, breaks
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as shells report it)."""
 EXIT_CODES = {
     "connect": 3,
     "banner": 4,
@@ -39,7 +41,7 @@ EXIT_CODES = {
     "quit": 14,
 }
 """Exit status by the stage of the first failure (0: everything succeeded; 2: bad usage or script;
-13: the run differed from the ``--compare`` file; 14: stopped with ``q`` before the end)."""
+13: the run differed from the ``--compare`` file; 14: stopped with ``q`` before the end; 130: Ctrl-C)."""
 
 _STAGE_OF = {
     "connect": "connect", "reconnect": "connect", "ehlo": "ehlo", "helo": "ehlo", "ehlo_or_helo_if_needed": "ehlo",
@@ -73,9 +75,13 @@ class RunResult:
     """The script line where the user quit (``q``), if they did."""
     differences: list[str] = field(default_factory=list)
     """How this run differed from the ``--compare`` file."""
+    interrupted: bool = False
+    """Ctrl-C ended the run."""
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if self.failures:
             return EXIT_CODES[self.failures[0][2]]
         if self.mismatches:
@@ -108,14 +114,18 @@ def run_steps(session: Session, steps: list[Step], *, keep_going: bool = False, 
     result = RunResult()
     state = {"skip_next": False}
     remaining: list[Step] | None = steps
-    while remaining:
-        if stepper is None:
-            remaining = _run_batches(session, remaining, result, keep_going)
-            if not remaining:
+    try:
+        while remaining:
+            if stepper is None:
+                remaining = _run_batches(session, remaining, result, keep_going)
+                if not remaining:
+                    break
+            step, remaining = remaining[0], remaining[1:]
+            if not _one_step(session, step, result, keep_going, interactive, stepper, state):
                 break
-        step, remaining = remaining[0], remaining[1:]
-        if not _one_step(session, step, result, keep_going, interactive, stepper, state):
-            break
+    except KeyboardInterrupt:  # Ctrl-C: the caller still prints the summary and writes the exports
+        result.interrupted = True
+        session.transcript.add(Info, kind=InfoKind.WARNING, text="interrupted by the user (Ctrl-C)")
     return result
 
 
@@ -131,24 +141,24 @@ def _one_step(session: Session, step: Step, result: RunResult, keep_going: bool,
             return False
         return True
     if stepper is not None and step.line > 0:
-        answer = SKIP if state["skip_next"] else stepper.before(step.line, step.text)
+        answer = SKIP if state["skip_next"] else stepper.before(step.line, step.label)
         state["skip_next"] = False
         if answer == QUIT:
             result.stopped = step.line
             return False
         if answer == SKIP:
             result.skipped.append(step)
-            session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.text}")
+            session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.label}")
             return True
     secret = None
     if session.needs(step.parsed).secret:
         if not interactive:
-            outcome = Outcome(step.text, False, category="auth",
+            outcome = Outcome(step.label, False, category="auth",
                               message="a password is needed but stdin is not a terminal: use --password-env NAME")
             session.transcript.add(Error, category="auth", message=outcome.message)
             result.failures.append((step, outcome, "auth"))
             return keep_going
-        secret = getpass.getpass(f"password for {step.text!r}: ")
+        secret = getpass.getpass(f"password for {safe_text(step.label)!r}: ")
     outcome = session.execute(step.text, body=step.body, secret=secret)
     failed, mismatched = judge(session, step, outcome, result)
     if stepper is not None and stepper.active:
@@ -156,7 +166,7 @@ def _one_step(session: Session, step: Step, result: RunResult, keep_going: bool,
         condition = breaks(stepper.break_on, outcome.code, outcome.ok, mismatched, anticipated)
         if condition:
             got = f"{outcome.code} {outcome.text}".strip() if outcome.code is not None else outcome.message
-            answer = stepper.after(step.line, step.text, condition, safe_text(got.split(chr(10), 1)[0]))
+            answer = stepper.after(step.line, step.label, condition, safe_text(got.split(chr(10), 1)[0]))
             if answer == QUIT:
                 result.stopped = step.line
                 return False
@@ -221,13 +231,15 @@ def summary_lines(result: RunResult, dialogue=None) -> list[str]:
     lines = []
     for step, outcome, stage in result.failures:
         reason = outcome.message or f"{outcome.code} {outcome.text}".strip()
-        lines.append(f"FAILED line {step.line}: {step.text}  [{stage}] {safe_text(reason)}")
+        lines.append(f"FAILED line {step.line}: {safe_text(step.label)}  [{stage}] {safe_text(reason)}")
     for step, expected, got in result.mismatches:
-        lines.append(f"MISMATCH line {step.line}: {step.text}  expected {expected}, got {safe_text(got)}")
+        lines.append(f"MISMATCH line {step.line}: {safe_text(step.label)}  expected {expected}, got {safe_text(got)}")
     for step in result.skipped:
-        lines.append(f"SKIPPED line {step.line}: {step.text}")
+        lines.append(f"SKIPPED line {step.line}: {safe_text(step.label)}")
     if result.stopped is not None:
         lines.append(f"STOPPED by the user at line {result.stopped}")
+    if result.interrupted:
+        lines.append("INTERRUPTED by the user (Ctrl-C): the commands after the one running then were not sent")
     for line in result.differences:
         lines.append(f"DIFFERS from the --compare run: {safe_text(line)}")
     if dialogue is not None:

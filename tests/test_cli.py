@@ -196,3 +196,85 @@ def test_readme_and_ci_run_the_same_test_command():
     ci = [l for l in (root / ".ci" / "run").read_text().splitlines() if l.startswith("python3 -m venv")]
     assert len(ci) == 1
     assert f"\n{ci[0]}\n" in (root / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--timeout", "nan"], "--timeout"),
+        (["--timeout", "inf"], "--timeout"),
+        (["--timeout", "1e400"], "--timeout"),
+        (["--source-address", "127.0.0.1:99999"], "port"),
+        (["--source-address", ":25"], "source address"),
+        (["--source-address", "127.0.0.1:x"], "source address"),
+        (["--proxy-header", "v2", "--proxy-source", "client.example:1"], "IP address"),
+        (["--proxy-header", "v1", "--proxy-source", "192.0.2.1:99999"], "port"),
+        (["--dns", "127.0.0.1:abc"], "--dns"),
+        (["--dns", "127.0.0.1:70000"], "--dns"),
+        (["--tls-min", "1.3", "--tls-max", "1.2"], "--tls-min"),
+        (["--tls-ciphers", "NO-SUCH-CIPHER"], "--tls-ciphers"),
+    ],
+)
+def test_nonsense_option_values_are_refused_before_anything_runs(args, message, capsys):
+    """In-process: each refusal is exit status 2 with a message naming the option, no traceback."""
+    from smtpdbg.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "no-such-script.smtp", "--target", "127.0.0.1:9", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("line", ["sleep -1", "sleep nan", "sleep inf", "sleep 1e400"])
+def test_a_nonsense_sleep_is_a_script_error(line, tmp_path, capsys):
+    from smtpdbg.cli import main
+
+    script = tmp_path / "s.smtp"
+    script.write_text(f"noop\n{line}\nnoop\n")
+    assert main(["run", str(script), "--target", "127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and "sleep" in err
+
+
+def test_a_log_path_that_cannot_be_written_is_refused(tmp_path, capsys):
+    from smtpdbg.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "no-such-script.smtp", "--target", "127.0.0.1:9", "--log", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--log" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option, content, message", [
+    ("--ca", "not a certificate\n", "--ca"),
+    ("--tls-cert", "not a certificate\n", "--tls-cert"),
+])
+def test_unusable_tls_files_are_refused_before_anything_runs(tmp_path, capsys, option, content, message):
+    from smtpdbg.cli import main
+
+    path = tmp_path / "file.pem"
+    path.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "no-such-script.smtp", "--target", "127.0.0.1:9", option, str(path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tls-key", __file__], "--tls-key"),
+    (["--tls-sni", ".bad"], "--tls-sni"),
+    (["--tls-sni", ""], "--tls-sni"),
+    (["--tls-verify-name", "two words"], "--tls-verify-name"),
+    (["--local-hostname", "two words"], "--local-hostname"),
+])
+def test_unusable_names_and_a_lone_key_are_refused(capsys, args, message):
+    from smtpdbg.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "no-such-script.smtp", "--target", "127.0.0.1:9", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

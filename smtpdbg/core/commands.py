@@ -226,7 +226,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                      required=True, many=True),),
                 (Option("--max-line", "split into commands of at most N bytes (default 512)", "N", Kind.NUMBER), TIMEOUT)),
     CommandSpec("drain", "read replies nobody asked for (resynchronise)", "raw", "smtp.getreply()",
-                args=(Arg("seconds", Kind.NUMBER, "how long to wait for more (default 0.5)"),)),
+                args=(Arg("seconds", Kind.NUMBER, "how long to wait for more (default 0.5)"),), options=(TIMEOUT,)),
     # tool ---------------------------------------------------------------------------------
     CommandSpec("show", "show the session state or one smtplib attribute", "tool", "getattr(smtp, name)",
                 args=(Arg("attribute", Kind.ATTRIBUTE, "e.g. esmtp_features, ehlo_resp, does_esmtp"),), network=False),

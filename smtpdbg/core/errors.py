@@ -149,6 +149,9 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
         return Classified("network", f"network error{where}: {exc.strerror or exc}", name)
     if isinstance(exc, binascii.Error):
         return Classified("bad-base64", f"the server sent invalid base64{where}: {exc}", name)
+    if isinstance(exc, UnicodeEncodeError):  # its text quotes the character and its position: maybe a secret's
+        return Classified("encoding", f"the text holds characters {exc.encoding} cannot encode{where} "
+                          "(MAIL ... SMTPUTF8 switches smtplib to UTF-8; raw sends UTF-8 as typed)", name)
     if isinstance(exc, UnicodeError):
         return Classified("encoding", f"text cannot be encoded or decoded{where}: {exc}", name)
     if isinstance(exc, ValueError):

@@ -140,7 +140,7 @@ def oauth_authobject(mechanism: str, user: str, token: str, host: str, port: int
 
 
 def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
-    from smtpdbg.core.handlers import _reply, _smtp
+    from smtpdbg.core.handlers import _reply, _smtp, run_auth
 
     smtp = _smtp(ctx)
     target = ctx.session.target
@@ -148,7 +148,8 @@ def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
     port = target.port if target is not None else None
     authobject = oauth_authobject(mechanism, parsed.arg("user"), token, host, port)
     try:
-        result = smtp.auth(mechanism, authobject, initial_response_ok=not parsed.opt("no_initial_response"))
+        result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
+                                                  initial_response_ok=not parsed.opt("no_initial_response")))
     except smtplib.SMTPAuthenticationError as exc:
         detail = smtp._masker.last_challenge  # the decoded 334 error challenge, if any
         if detail:
@@ -158,11 +159,18 @@ def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
     return _reply(result)
 
 
-def check_utf8(ctx, smtp, address: str, params: list[str], verbatim: bool) -> None:
-    """Refuse, with the rule, a non-ASCII address that smtplib would fail to encode (RFC 6531)."""
+def check_utf8(ctx, smtp, address: str, params: list[str], verbatim: bool, *, verb: str = "mail") -> None:
+    """Refuse, with the rule, a non-ASCII address outside an SMTPUTF8 transaction (RFC 6531 §3.4).
+
+    Whether the transaction is one is asked of its MAIL (this command's parameters,
+    or the tracker for RCPT), not of smtplib's ``command_encoding``: that stays
+    ``utf-8`` after an SMTPUTF8 transaction ends with DATA.
+    """
     wants_utf8 = any(p.upper() == "SMTPUTF8" for p in params)
     if wants_utf8 and not smtp.has_extn("smtputf8") and not verbatim:
         raise CommandError("the server did not advertise SMTPUTF8 (RFC 6531); use --verbatim to send it anyway")
-    if not address.isascii() and not wants_utf8 and smtp.command_encoding == "ascii" and not verbatim:
-        raise CommandError("a non-ASCII address needs the SMTPUTF8 parameter (RFC 6531 §3.4): "
-                           f"mail {address} SMTPUTF8 (or --verbatim to send raw UTF-8 anyway)")
+    utf8_transaction = wants_utf8 if verb == "mail" else smtp.tracker.smtputf8
+    if not address.isascii() and not utf8_transaction and not verbatim:
+        raise CommandError("a non-ASCII address needs the SMTPUTF8 parameter (RFC 6531 §3.4) on this transaction's "
+                           f"MAIL: mail {address if verb == 'mail' else 'SENDER'} SMTPUTF8 "
+                           "(or --verbatim to send raw UTF-8 anyway)")

@@ -8,6 +8,7 @@ left to the session, which classifies them.
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
 import smtplib
@@ -151,13 +152,21 @@ def _open(ctx, target: Target) -> Reply:
     session.smtp = smtp
     session.target = target
     session.mx = mx_note
+    if ctx.job.aborted:  # aborted before the new object existed: Session.abort() reached the old one
+        from smtpdbg.core.errors import CommandAborted
+
+        raise CommandAborted("aborted by the user while connecting")
     return _reply(smtp.connect(host, port))
 
 
 def _pick_exchanger(ctx, target: Target) -> tuple[str, str, str]:
     from smtpdbg.core.mx import resolve_exchangers
+    from smtpdbg.core.traced import run_bounded
 
-    exchangers = resolve_exchangers(target.host, server=ctx.session.options.dns_server, timeout=ctx.timeout)
+    deadline = ctx.start + ctx.timeout
+    exchangers = run_bounded(
+        lambda: resolve_exchangers(target.host, server=ctx.session.options.dns_server, deadline=deadline),
+        deadline=deadline, aborted=lambda: ctx.job.aborted, what=f"looking up the mail exchangers of {target.host} (DNS)")
     for number, mx in enumerate(exchangers, 1):
         label = "implicit MX (no MX record): the domain itself" if mx.implicit else f"preference {mx.preference}"
         marker = "→" if number == target.mx else " "
@@ -267,13 +276,37 @@ def has_extn(ctx, parsed: Parsed) -> None:
 
 
 # -- authentication -----------------------------------------------------------------------
+def run_auth(smtp, call: Callable):
+    """Run an smtplib AUTH call; a failure on our side cancels the exchange and quotes no secret.
+
+    smtplib encodes AUTH responses as ASCII; its ``UnicodeEncodeError`` names the
+    offending character and its position in the response (a piece of the
+    password). An undecodable challenge raises ``binascii.Error``. Either way,
+    if the server was waiting for a response (after a 334), the exchange is
+    cancelled with ``*`` (RFC 4954 §4): otherwise the next command would be taken
+    for the response.
+    """
+    try:
+        return call()
+    except UnicodeEncodeError:
+        error: Exception = CommandError(
+            "the user name, password or token holds non-ASCII characters, which smtplib cannot send "
+            "(it encodes AUTH responses as ASCII); nothing of the secret is shown here")
+    except (binascii.Error, ValueError) as exc:
+        error = exc
+    finally:
+        smtp.password = ""
+    if smtp.sock is not None and smtp._masker.active and smtp.last_reply and smtp.last_reply[0] == 334:
+        smtp.putcmd("*")
+        smtp.getreply()
+    raise error
+
+
 def login(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     password = _password(ctx, parsed)
-    try:
-        result = smtp.login(parsed.arg("user"), password, initial_response_ok=not parsed.opt("no_initial_response"))
-    finally:
-        smtp.password = ""
+    result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
+                                               initial_response_ok=not parsed.opt("no_initial_response")))
     return _reply(result)
 
 
@@ -296,10 +329,8 @@ def auth(ctx, parsed: Parsed) -> Reply:
     smtp.user = parsed.arg("user")
     smtp.password = _password(ctx, parsed)
     authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
-    try:
-        result = smtp.auth(mechanism, authobject, initial_response_ok=not parsed.opt("no_initial_response"))
-    finally:
-        smtp.password = ""
+    result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
+                                              initial_response_ok=not parsed.opt("no_initial_response")))
     return _reply(result)
 
 
@@ -310,7 +341,9 @@ def _envelope(ctx, parsed: Parsed, verb: str, keyword: str, method) -> Reply:
     params = list(parsed.arg("params") or [])
     from smtpdbg.core.extensions import check_utf8
 
-    check_utf8(ctx, smtp, address, params, bool(parsed.opt("verbatim")))
+    check_utf8(ctx, smtp, address, params, bool(parsed.opt("verbatim")), verb=verb)
+    if verb == "mail" and not any(p.upper() == "SMTPUTF8" for p in params):
+        smtp.command_encoding = "ascii"  # a new transaction without SMTPUTF8 (smtplib only resets it on RSET)
     if parsed.opt("verbatim"):
         line = f"{verb} {keyword}:{address}" + "".join(" " + p for p in params)
         if any(p.upper() == "SMTPUTF8" for p in params):
@@ -321,6 +354,10 @@ def _envelope(ctx, parsed: Parsed, verb: str, keyword: str, method) -> Reply:
         else:
             smtp.putcmd(verb, f"{keyword}:{address}" + "".join(" " + p for p in params))
         return _reply(smtp.getreply())
+    quoted = smtplib.quoteaddr(address)
+    typed = address.strip()
+    if quoted != (typed if typed.startswith("<") and typed.endswith(">") else f"<{typed}>"):
+        ctx.warn(f"smtplib's quoteaddr() sends {quoted} for {address!r}; use --verbatim to send it as typed")
     if params and not smtp.does_esmtp:
         ctx.warn(f"smtplib drops {verb.upper()} parameters when the server did not answer EHLO (does_esmtp is False): "
                  f"{' '.join(params)} not sent; use --verbatim to send them anyway")
@@ -354,6 +391,8 @@ def sendmail(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
     recipients = [a.strip() for a in parsed.arg("to_addrs").split(",") if a.strip()]
+    if not recipients:  # smtplib would send MAIL, then report that "every recipient" was refused
+        raise CommandError("sendmail needs at least one recipient (TO[,TO...])")
     refused = smtp.sendmail(parsed.arg("from_addr"), recipients, message,
                             parsed.opt("mail_option") or (), parsed.opt("rcpt_option") or ())
     for address, (code, text) in refused.items():
@@ -365,10 +404,22 @@ def send_message(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     raw = _read_file(parsed.arg("file"))
     message = email.message_from_bytes(raw, policy=email.policy.default)
+    if not parsed.opt("to") and not _header_recipients(message):  # smtplib would send MAIL first
+        raise CommandError(f"{parsed.arg('file')} has no To, Cc or Bcc recipient: name one with --to ADDRESS")
     refused = smtp.send_message(message, parsed.opt("from"), parsed.opt("to") or None)
     for address, (code, text) in refused.items():
         ctx.warn(f"recipient refused: {address}: {code} {_text(text)}")
     return _reply(smtp.data_replies[-1] if smtp.data_replies else smtp.last_reply, *smtp.data_replies)
+
+
+def _header_recipients(message) -> list[str]:
+    """The addresses ``smtplib.send_message()`` would take from the headers (Resent-* when present)."""
+    import email.utils
+
+    resent = message.get_all("Resent-Date")
+    prefix = "Resent-" if resent is not None and len(resent) == 1 else ""
+    fields = [f for name in ("To", "Bcc", "Cc") for f in message.get_all(prefix + name, [])]
+    return [address for _, address in email.utils.getaddresses([str(f) for f in fields]) if address]
 
 
 def rset(ctx, parsed: Parsed) -> Reply:
@@ -418,6 +469,8 @@ def raw(ctx, parsed: Parsed) -> Reply | None:
 def pipeline(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     commands = [c.strip() for c in parsed.arg("commands").split(";") if c.strip()]
+    if not commands:
+        raise CommandError("pipeline needs commands separated by ';', e.g. MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA")
     if not smtp.has_extn("pipelining"):
         ctx.warn("the server did not advertise PIPELINING (RFC 2920): sending the group anyway")
     lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
@@ -433,6 +486,11 @@ def pipeline(ctx, parsed: Parsed) -> Reply:
 def drain(ctx, parsed: Parsed) -> Reply | None:
     smtp = _smtp(ctx)
     wait = float(parsed.arg("seconds") or 0.5)
+    if wait < 0:
+        raise CommandError("drain waits 0 seconds or more")
+    if wait > ctx.timeout:
+        ctx.info(f"drain waits at most the command timeout, {ctx.timeout:g} s (drain N --timeout SECONDS for longer)")
+        wait = ctx.timeout
     replies = smtp.drain(wait)
     if not replies:
         ctx.info(f"drain: nothing arrived within {wait:g} s (in sync)")

@@ -2,7 +2,8 @@
 
 Passwords never reach the command line, so they cannot reach the history;
 as a second guard, a hand-typed AUTH payload (``raw AUTH PLAIN <base64>``,
-``docmd AUTH ...``) is stored with its payload masked. The file is created
+``docmd AUTH ...``, ``pipeline AUTH ...``, a lone base64 continuation) and
+a password typed after ``auth``/``login`` are stored masked. The file is created
 with owner-only permissions.
 """
 
@@ -13,9 +14,15 @@ import re
 from pathlib import Path
 
 MAX_ENTRIES = 2000
+MASK = "********"
 _OPTIONS = r"(?:\s+--[\w-]+(?:=\S+|\s+\d+(?:\.\d+)?)?)*"
-_AUTH_PAYLOAD = re.compile(r"^(\s*(?:raw|docmd)" + _OPTIONS + r"\s+AUTH\s+\S+)\s+\S.*$", re.IGNORECASE)
-_AUTH_CONTINUATION = re.compile(r"^(\s*raw" + _OPTIONS + r")\s+[A-Za-z0-9+/=]{12,}\s*$")
+_PROTOCOL_COMMAND = re.compile(r"^(\s*(?:raw|docmd|pipeline)" + _OPTIONS + r")\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+_BLANK = r"(?:\s|\\t|\\x09|\\x20)"
+# The word AUTH after a blank, a ';' (pipeline) or an escaped CR/LF (raw), then a mechanism name.
+_AUTH_LINE = re.compile(r"((?:^|\s|;|\\r|\\n|\\x0[aAdD])" + _BLANK + r"*AUTH" + _BLANK + r"+[A-Za-z0-9_-]+)(.*)$",
+                        re.IGNORECASE | re.DOTALL)
+_PROTOCOL_VERB = re.compile(r"^\s*(?:raw|docmd|pipeline)\s", re.IGNORECASE)
+_CONTINUATION = re.compile(r"[A-Za-z0-9+/=]{12,}")
 
 
 def default_path() -> Path:
@@ -28,9 +35,57 @@ def default_path() -> Path:
 
 
 def scrub(line: str) -> str:
-    """The line as it may be stored: AUTH payloads typed by hand are masked."""
-    line = _AUTH_PAYLOAD.sub(r"\1 ********", line)
-    return _AUTH_CONTINUATION.sub(r"\1 ********", line)
+    """The line as it may be stored or shown: AUTH payloads and passwords typed by hand are masked.
+
+    Masked: what follows ``AUTH MECHANISM`` anywhere in a ``raw``/``docmd``/``pipeline``
+    line (also after an escaped ``\\r\\n`` or a ``;``), a lone base64 word sent with
+    ``raw``/``docmd`` (an AUTH continuation), and words after the user name of
+    ``auth``/``login`` (a password typed where none belongs).
+    """
+    if not _PROTOCOL_VERB.match(line):
+        return _mask_surplus_words(line)
+    verb = _PROTOCOL_VERB.match(line).end()
+    auth = _AUTH_LINE.search(line, verb - 1)
+    if auth is not None and auth.group(2).strip():
+        return f"{line[: auth.end(1)]} {MASK}"
+    match = _PROTOCOL_COMMAND.match(line)
+    if match is not None and _CONTINUATION.fullmatch(match.group(2).strip()):
+        return f"{match.group(1)} {MASK}"
+    return line
+
+
+def mask_payload(line: str) -> str:
+    """A ``raw``/``docmd``/``pipeline`` line with everything it sends masked (an AUTH response)."""
+    match = _PROTOCOL_COMMAND.match(line)
+    return f"{match.group(1)} {MASK}" if match is not None else line
+
+
+def _mask_surplus_words(line: str) -> str:
+    """``auth PLAIN alice hunter2`` -> ``auth PLAIN alice ********``: nothing after USER is shown."""
+    from smtpdbg.core.commands import lookup
+    from smtpdbg.core.parser import tokenize
+
+    tokens = tokenize(line)
+    spec = lookup(tokens[0].text) if tokens else None
+    if spec is None or not spec.secret:
+        return line
+    surplus = []
+    positional = 0
+    value_follows = False
+    for token in tokens[1:]:
+        if value_follows:
+            value_follows = False
+            continue
+        if token.text.startswith("--") and len(token.text) > 2:
+            option = spec.option(token.text.partition("=")[0])
+            value_follows = option is not None and not option.flag and "=" not in token.text
+            continue
+        positional += 1
+        if positional > len(spec.args):
+            surplus.append(token)
+    for token in reversed(surplus):
+        line = line[: token.start] + MASK + line[token.end :]
+    return line
 
 
 class History:

@@ -20,6 +20,10 @@ class SessionLog:
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.fchmod(self._fd, 0o600)  # an existing file keeps its mode otherwise (as exports do: write_private)
+        except OSError:
+            pass
         self._renderer = TextRenderer(timestamps="absolute", timing=True)
 
     def __call__(self, event: Event) -> None:

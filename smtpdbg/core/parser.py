@@ -12,6 +12,7 @@ removed (``mail "john doe"@example.org`` sends the quotes, as SMTP needs).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -128,6 +129,8 @@ def _option_value(option: Option, value: str, column: int) -> Any:
             number = float(value)
         except ValueError:
             raise ParseError(f"{option.name} needs a number, not {value!r}", column, ("number",)) from None
+        if not math.isfinite(number):
+            raise ParseError(f"{option.name} needs a finite number, not {value!r}", column, ("number",))
         if number < 0:
             raise ParseError(f"{option.name} must not be negative", column, ("number",))
         return number
@@ -142,9 +145,11 @@ def _positional(arg: Arg, token: Token) -> Any:
         return value[1:]
     if arg.kind is Kind.NUMBER:
         try:
-            float(value)
+            number = float(value)
         except ValueError:
             raise ParseError(f"{arg.name.upper()} must be a number, not {value!r}", token.start, ("number",)) from None
+        if not math.isfinite(number):
+            raise ParseError(f"{arg.name.upper()} must be a finite number, not {value!r}", token.start, ("number",))
     return value
 
 
@@ -186,6 +191,10 @@ def _walk(spec: CommandSpec, text: str, tokens: list[Token], *, strict: bool) ->
             continue
         if current is None:
             usage = spec.usage
+            if spec.secret:  # likely a password typed where none belongs: never repeat it
+                raise ParseError(f"unexpected word after {spec.args[-1].name.upper()}: usage is {usage} "
+                                 "(a password is never typed on the command line: it is asked with a masked "
+                                 "prompt, or read from --password-env NAME)", token.start, ())
             raise ParseError(f"unexpected {token.text!r}: usage is {usage}", token.start, ())
         if current.rest:
             walk.args[current.name] = text[token.start:]

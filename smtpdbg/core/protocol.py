@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 GREETING = "<greeting>"
+BODY_FOLLOWED = "(the body followed at once, before the 354)"
+"""Argument of a DATA sent together with its body in one write: its 354 does not open DATA."""
 END_OF_DATA = "<end of data>"
 AUTH_RESPONSE = "<auth response>"
 
@@ -114,6 +116,8 @@ class ProtocolTracker:
         self.auth_user: str | None = None
         self.auth_mechanism: str | None = None
         self.mail_from: str | None = None
+        self.smtputf8 = False
+        """The transaction's MAIL carried SMTPUTF8 (RFC 6531): non-ASCII recipients may follow."""
         self.recipients: list[RecipientResult] = []
         self.in_data = False
         self.last_delivery: Delivery | None = None
@@ -145,12 +149,18 @@ class ProtocolTracker:
         self.tls = True
 
     # -- traffic ---------------------------------------------------------------------
-    def on_send(self, line: bytes, auth_continuation: bool = False) -> None:
-        """A command line went out (not a DATA body line)."""
+    def on_send(self, line: bytes, auth_continuation: bool = False, body_follows: bool = False) -> None:
+        """A command line went out (not a DATA body line).
+
+        Args:
+            body_follows: a DATA whose body went out in the same write (``raw DATA\\r\\n...\\r\\n.``).
+        """
         if auth_continuation:
             self.pending.append((AUTH_RESPONSE, ""))
             return
         verb, argument = _verb_and_argument(line)
+        if body_follows:
+            argument = BODY_FOLLOWED
         if verb == "BDAT" and self.lmtp and " LAST" in f" {argument.upper()}":
             self.on_body_sent()  # RFC 2033 + RFC 3030: one reply per accepted recipient
             return
@@ -193,10 +203,11 @@ class ProtocolTracker:
             if positive:
                 self._reset_transaction()
                 self.mail_from = _address(argument, "FROM:")
+                self.smtputf8 = "SMTPUTF8" in argument.upper().split()
         elif verb == "RCPT":
             self.recipients.append(RecipientResult(_address(argument, "TO:"), code, text))
         elif verb == "DATA":
-            if code == 354:
+            if code == 354 and argument != BODY_FOLLOWED:
                 self.in_data = True
         elif verb == "BDAT":
             if not positive:
@@ -242,6 +253,7 @@ class ProtocolTracker:
 
     def _reset_transaction(self) -> None:
         self.mail_from = None
+        self.smtputf8 = False
         self.recipients = []
         self.in_data = False
         self._lmtp_results = []

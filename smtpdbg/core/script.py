@@ -10,10 +10,12 @@ holding a single ``.``. ``${NAME}`` is replaced by the environment variable
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from smtpdbg.core.history import scrub
 from smtpdbg.core.parser import ParseError, Parsed, parse
 
 
@@ -66,6 +68,13 @@ class Step:
     expectations: list[Expectation] = field(default_factory=list)
     directive: str = ""
     """``sleep`` or ``pause`` for directives (then ``text`` holds the argument)."""
+    shown: str = ""
+    """The line as written (``${NAME}`` not expanded), hand-typed AUTH payloads masked: what summaries show."""
+
+    @property
+    def label(self) -> str:
+        """How the run names this step to people (never with a substituted secret)."""
+        return self.shown or self.text
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -79,6 +88,23 @@ def substitute(text: str, environ: Mapping[str, str], line: int) -> str:
         return environ[name]
 
     return _VAR.sub(replace, text)
+
+
+def _unexpanded_error(exc: ParseError, written: str, environ: Mapping[str, str]) -> str:
+    """The parse error of a line as written, so no ``${NAME}`` value (perhaps a secret) is repeated."""
+    names = set(_VAR.findall(written))
+    if not names:
+        return str(exc)
+    try:
+        parse(written)
+    except ParseError as original:
+        return str(original)
+    message = str(exc)  # only the expanded line fails: name the variables instead of their values
+    for name in sorted(names, key=lambda n: -len(environ.get(n, ""))):
+        value = environ.get(name, "")
+        if len(value) >= 3:
+            message = message.replace(value, "${" + name + "}")
+    return message
 
 
 def parse_expectation(text: str, line: int) -> Expectation:
@@ -129,6 +155,8 @@ def parse_script(text: str, environ: Mapping[str, str]) -> list[Step]:
                 seconds = float(rest)
             except ValueError:
                 raise ScriptError(number, f"sleep needs seconds, not {rest!r}") from None
+            if not (math.isfinite(seconds) and seconds >= 0):
+                raise ScriptError(number, f"sleep needs a number of seconds from 0 up, not {rest.strip()!r}")
             steps.append(Step(number, str(seconds), directive="sleep"))
             continue
         if lowered == "pause":
@@ -138,8 +166,8 @@ def parse_script(text: str, environ: Mapping[str, str]) -> list[Step]:
         try:
             parsed = parse(command)
         except ParseError as exc:
-            raise ScriptError(number, str(exc)) from None
-        step = Step(number, command, parsed)
+            raise ScriptError(number, _unexpanded_error(exc, stripped, environ)) from None
+        step = Step(number, command, parsed, shown=scrub(stripped))
         if parsed.spec.body and parsed.arg("file") is None:
             body: list[str] = []
             while True:

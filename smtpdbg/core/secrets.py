@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 MASK = b"********"
+_PIPELINED_COMMAND = re.compile(rb"(?i)(MAIL FROM:|RCPT TO:|BDAT \d|(DATA|RSET|NOOP|QUIT)$)")
+"""Commands that may follow AUTH with an initial response in a pipelined group (RFC 4954 §4). ':' and ' '
+are not base64; the bare verbs would decode to binary junk, never a real response."""
 
 
 def b64decode(value: bytes) -> bytes | None:
@@ -51,7 +55,7 @@ class AuthMasker:
     server reply; :meth:`on_send` returns the line to record and a note.
     """
 
-    __slots__ = ("mechanism", "step", "user", "last_challenge", "active")
+    __slots__ = ("mechanism", "step", "user", "last_challenge", "active", "initial_sent")
 
     def __init__(self) -> None:
         self.mechanism = ""
@@ -59,12 +63,16 @@ class AuthMasker:
         self.user: str | None = None
         self.last_challenge = b""
         self.active = False
+        self.initial_sent = False
+        """AUTH went with an initial response and no 334 has come since: the server owes a reply,
+        so a plain SMTP command pipelined behind it (RFC 4954 §4) is no AUTH response."""
 
     def on_reply(self, code: int, text: bytes) -> str:
         """Update from a server reply; return a note for a ``334`` line, else ``""``."""
         if not self.active:
             return ""
         if code == 334:
+            self.initial_sent = False
             self.last_challenge = b64decode(text) or b""
             return describe_challenge(self.mechanism, text)
         self.active = False
@@ -81,11 +89,15 @@ class AuthMasker:
             self.user = None
             self.last_challenge = b""
             self.active = True
+            self.initial_sent = len(words) == 3
             if len(words) == 3:
                 note = self._response_note(words[2])
                 prefix = stripped[: stripped.rfind(words[2])]
                 return prefix + MASK + ending, True, note
             return line, False, f"start {self.mechanism} authentication"
+        if self.active and self.initial_sent and _PIPELINED_COMMAND.match(stripped):
+            self.active = self.initial_sent = False  # the exchange is over on our side: not a response
+            return line, False, ""
         if self.active:
             self.step += 1
             note = self._response_note(stripped)

@@ -111,6 +111,8 @@ class _Job:
     secret: str | None
     timeout: float | None
     future: Future
+    aborted: bool = False
+    """Set by :meth:`Session.abort`; checked where the connection object is replaced (``connect``)."""
 
 
 @dataclass(slots=True)
@@ -145,6 +147,10 @@ class Session:
         self._ids = itertools.count(1)
         self._running: _Job | None = None
         self._running_since = 0.0
+        self._submit_lock = threading.RLock()
+        """Orders queueing against shutdown (re-entrant: a listener may submit from inside submit)."""
+        self._abort_lock = threading.Lock()
+        """Makes "is a command running?" and shutting its socket down one step against the command's end."""
         self._commands_run = 0
         self._state_cache: dict = {}
         self._state = self._build_state()
@@ -187,19 +193,23 @@ class Session:
         an error event in the transcript. ``abort`` is handled immediately.
         """
         future: Future = Future()
-        job = self._job(text, body, secret, timeout, future)
-        if job is not None:
-            self._queue.put(job)
+        with self._submit_lock:  # against shutdown() between the "stopped?" check and the put
+            job = self._job(text, body, secret, timeout, future)
+            if job is not None:
+                self._queue.put(job)
         return future
 
     def _job(self, text: str, body, secret, timeout, future: Future) -> _Job | None:
         """Parse a command into a job; answer ``future`` at once when it needs no queue."""
+        from smtpdbg.core.history import scrub
+
         stripped = text.strip()
         try:
             parsed = parse(stripped)
         except ParseError as exc:
             self.transcript.add(Error, category="parse", message=str(exc), connected=self._connected())
-            future.set_result(Outcome(stripped, False, category="parse", message=str(exc), connected=self._connected()))
+            future.set_result(Outcome(scrub(stripped), False, category="parse", message=str(exc),
+                                      connected=self._connected()))
             return None
         if parsed.name == "abort":
             aborted = self.abort()
@@ -209,10 +219,8 @@ class Session:
         if isinstance(body, str):
             body = body.encode("utf-8")
         if self._stopped:
-            future.set_result(Outcome(stripped, False, category="stopped", message="the session has been shut down"))
+            future.set_result(Outcome(scrub(stripped), False, category="stopped", message="the session has been shut down"))
             return None
-        from smtpdbg.core.history import scrub
-
         return _Job(scrub(stripped), parsed, body, secret, timeout, future)
 
     def submit_batch(self, items: list[tuple[str, bytes | None]], proceed: Callable[[int, Outcome], bool]) -> Future:
@@ -227,7 +235,11 @@ class Session:
             A future of the list of outcomes of the commands that ran.
         """
         future: Future = Future()
-        self._queue.put(_Batch(list(items), proceed, future))
+        with self._submit_lock:
+            if self._stopped:
+                future.set_result([])
+                return future
+            self._queue.put(_Batch(list(items), proceed, future))
         return future
 
     def execute(self, text: str, **kwargs) -> Outcome:
@@ -235,23 +247,35 @@ class Session:
         return self.submit(text, **kwargs).result()
 
     def abort(self) -> bool:
-        """Interrupt the running command (shuts its socket down). Returns whether one was running."""
-        job = self._running
-        smtp = self.smtp
+        """Interrupt the running network command (shuts its socket down). Returns whether one was.
+
+        A local command (``save``, ``show``...) is left to finish: shutting the
+        socket down would only cost the connection.
+        """
+        with self._abort_lock:
+            job = self._running
+            if job is not None and job.parsed.spec.network:
+                job.aborted = True  # before reading self.smtp: a connect replacing it checks this flag
+                smtp = self.smtp
+                if smtp is not None:
+                    smtp.abort()
         if job is None:
             self.transcript.add(Info, kind=InfoKind.INFO, text="abort: no command is running")
             return False
+        if not job.aborted:
+            self.transcript.add(Info, kind=InfoKind.INFO,
+                                text=f"abort: {job.shown!r} runs locally and cannot be interrupted; it ends on its own")
+            return False
         elapsed = time.monotonic() - self._running_since
         self.transcript.add(Info, kind=InfoKind.WARNING, text=f"abort requested for {job.shown!r} after {elapsed:.1f} s")
-        if smtp is not None:
-            smtp.abort()
         return True
 
     def shutdown(self, *, wait: float = 5.0) -> None:
         """Stop the session thread and close the connection (without QUIT)."""
-        if self._stopped:
-            return
-        self._stopped = True
+        with self._submit_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         if self._running is not None:
             self.abort()
         self._queue.put(None)
@@ -321,18 +345,22 @@ class Session:
         spec = job.parsed.spec
         command_id = next(self._ids)
         start = time.monotonic()
+        timeout = job.timeout or job.parsed.opt("timeout") or self.options.timeout
+        smtp = self.smtp
+        if smtp is not None:  # before the command counts as running: an abort from now on must stick
+            smtp.deadline = start + timeout if spec.network else None
+            smtp.aborted = False
+            smtp.timeout = timeout
         self._running = job
         self._running_since = start
-        timeout = job.timeout or job.parsed.opt("timeout") or self.options.timeout
+        if smtp is not None and spec.name in ("raw", "docmd", "pipeline") and _sends_auth_data(smtp, job.parsed):
+            from smtpdbg.core.history import mask_payload
+
+            job.shown = mask_payload(job.shown)
         self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
-        smtp = self.smtp
-        if smtp is not None:
-            smtp.deadline = start + timeout if spec.network else None
-            smtp.aborted = False
-            smtp.timeout = timeout
         reply: Reply | None = None
         try:
             if smtp is not None and spec.network and spec.name != "drain":
@@ -345,11 +373,22 @@ class Session:
         else:
             outcome = self._succeeded(job, reply, start)
         finally:
+            with self._abort_lock:
+                self._running = None
             smtp = self.smtp
             if smtp is not None:
+                if job.aborted and smtp.sock is not None:
+                    # The abort shut the socket down as the command was finishing: say so now,
+                    # not as a mysterious failure of the next command.
+                    smtp.close_reason = "aborted by the user"
+                    try:
+                        smtp.close()
+                    except OSError:
+                        pass
                 smtp.deadline = None
                 smtp.aborted = False
-            self._running = None
+        if job.aborted and outcome.connected:
+            outcome = replace(outcome, connected=False)
         self._commands_run += 1
         self.transcript.add(
             CommandEnd, command_id=command_id, text=job.shown, ok=outcome.ok, elapsed=outcome.elapsed,
@@ -490,12 +529,31 @@ class Session:
         return fields
 
 
+def _sends_auth_data(smtp, parsed: Parsed) -> bool:
+    """Whether a raw/docmd/pipeline line carries AUTH data the wire will mask, so its echo must be masked too.
+
+    It does while an AUTH exchange is under way (it answers a 334), and when it
+    completes an AUTH line whose start went out without a line ending.
+    """
+    if smtp._masker.active:
+        return True
+    if parsed.name != "raw" or not smtp._send_partial:
+        return False
+    from smtpdbg.core.parser import unescape
+
+    try:
+        data = unescape(parsed.arg("data") or "")
+    except ParseError:
+        return False
+    return (smtp._send_partial + data).lstrip(b" \t")[:4].upper() == b"AUTH"
+
+
 def _during(parsed: Parsed) -> str:
     """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``..."""
     if parsed.name in ("connect", "reconnect"):
         return "connect/greeting"
     word = parsed.spec.wire.split(" ", 1)[0].rstrip(",")
-    return word if word.isupper() else parsed.name
+    return word if word.isalpha() and word.isupper() else parsed.name
 
 
 def _decode(value) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import os
 import ssl
 import warnings
 
@@ -20,6 +21,29 @@ from smtpdbg.core.state import Certificate, TlsInfo
 _VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2,
              "1.3": ssl.TLSVersion.TLSv1_3}
 TLS_VERSIONS = tuple(_VERSIONS)
+
+
+class _PassPhraseWanted(Exception):
+    pass
+
+
+def load_client_cert(context: ssl.SSLContext, cert: str, key: str | None = None) -> None:
+    """Load a client certificate (and key) without ever asking for a pass phrase.
+
+    OpenSSL's default is to prompt on the terminal: outside any command timeout,
+    and under the TUI. An encrypted key is refused with a clear message instead.
+
+    Raises:
+        ValueError: the key is encrypted. OSError / ssl.SSLError: unreadable or not PEM.
+    """
+    def pass_phrase():
+        raise _PassPhraseWanted
+
+    try:
+        context.load_cert_chain(cert, key, password=pass_phrase)
+    except _PassPhraseWanted:
+        raise ValueError(f"the private key in {key or cert} is encrypted: smtpdbg does not ask for pass phrases; "
+                         "use a decrypted copy (openssl pkey -in KEY -out KEY-PLAIN.pem)") from None
 
 
 def build_context(
@@ -51,7 +75,7 @@ def build_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if cert:
-        context.load_cert_chain(cert, key)
+        load_client_cert(context, cert, key)
     for value, attribute in ((min_version, "minimum_version"), (max_version, "maximum_version")):
         if value:
             if value not in _VERSIONS:
@@ -60,6 +84,8 @@ def build_context(
     if ciphers:
         context.set_ciphers(ciphers)
     if keylog:
+        # Created owner-only first (OpenSSL would use the umask): the keys decrypt the AUTH exchange.
+        os.close(os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         context.keylog_filename = keylog
     return context
 

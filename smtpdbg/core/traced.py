@@ -27,11 +27,11 @@ import sys
 import time
 from typing import Callable
 
-from smtpdbg.core.errors import CommandAborted, CommandTimeout, LineTooLong, ServerFault, TlsInjection
+from smtpdbg.core.errors import CommandAborted, CommandError, CommandTimeout, LineTooLong, ServerFault, TlsInjection
 from smtpdbg.core.events import Body, Direction, Info, InfoKind, Wire
 from smtpdbg.core.protocol import ProtocolTracker
 from smtpdbg.core.render import safe_text
-from smtpdbg.core.secrets import AuthMasker
+from smtpdbg.core.secrets import MASK, AuthMasker
 from smtpdbg.core.state import TlsInfo
 from smtpdbg.core.tls import describe, is_verifying, summary
 from smtpdbg.core.transcript import Transcript
@@ -41,8 +41,45 @@ SEND = Direction.SEND
 RECV = Direction.RECV
 _ONE_WRITE = 1 << 20
 """Bodies up to this size are sent together with their final dot in one write."""
+_PARTIAL_KEEP = 1024
+"""How much of an unterminated command line is kept to judge (AUTH?) and track it when the rest follows."""
 _DRAIN_GRACE = 0.25
 """Seconds a partial unsolicited line may take to complete before a command is sent."""
+
+
+def run_bounded(call: Callable, *, deadline: float | None, aborted: Callable[[], bool], what: str):
+    """Run a blocking call that cannot be interrupted (a DNS lookup) so the command still can be.
+
+    The call runs on a helper thread; the caller waits for it, checking the
+    command's deadline and the abort flag every 50 ms. A call given up on
+    finishes in the background and its result is dropped.
+
+    Raises:
+        CommandTimeout / CommandAborted: the deadline passed or the user aborted first;
+        whatever ``call`` raised.
+    """
+    import threading
+
+    box: dict = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="smtpdbg-lookup", daemon=True).start()
+    while not done.wait(0.05):
+        if aborted():
+            raise CommandAborted(f"aborted by the user while {what}")
+        if deadline is not None and time.monotonic() >= deadline:
+            raise CommandTimeout(f"timed out {what}")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _format_address(address) -> str:
@@ -99,6 +136,9 @@ class TraceMixin:
         """Replies after the final dot: one for SMTP, one per accepted recipient for LMTP."""
         self._reader: ReplyReader | None = None
         self._masker = AuthMasker()
+        self._send_partial = b""
+        """The start of a command line sent without its line ending (``raw --no-crlf``)."""
+        self._send_continuation = False
         self._connecting: socket.socket | None = None
         self._tls = False
 
@@ -141,7 +181,12 @@ class TraceMixin:
 
     def _open(self, host: str, port: int) -> socket.socket:
         """Connect a TCP socket that :meth:`abort` and the deadline can interrupt."""
-        infos = socket.getaddrinfo(host, port, self.family, socket.SOCK_STREAM)
+        try:  # an address needs no lookup
+            infos = socket.getaddrinfo(host, port, self.family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+        except socket.gaierror:  # a name: the system resolver may block for many seconds
+            infos = run_bounded(lambda: socket.getaddrinfo(host, port, self.family, socket.SOCK_STREAM),
+                                deadline=self.deadline, aborted=lambda: self.aborted,
+                                what=f"looking up the address of {host}")
         last: OSError | None = None
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
@@ -187,10 +232,21 @@ class TraceMixin:
     def _get_socket(self, host, port, timeout):
         sock = self._open(host, port)
         self._connected(sock)
-        if self.proxy_header is not None:
-            self._send_proxy_header(sock)
-        if self._implicit_tls:
-            sock = self._handshake(sock, self.context, implicit=True)
+        self._connecting = sock  # abort() reaches it before smtplib stores it as self.sock
+        try:
+            if self.proxy_header is not None:
+                self._send_proxy_header(sock)
+            if self._implicit_tls:
+                sock = self._handshake(sock, self.context, implicit=True)
+        except BaseException as exc:  # the socket never reaches smtplib: close it here, and say so
+            sock.close()
+            self.tracker.on_close()
+            reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
+            self._info(InfoKind.CLOSED, f"connection closed: {'TLS handshake' if self._implicit_tls else 'setup'} "
+                                        f"failed ({reason})")
+            raise
+        finally:
+            self._connecting = None
         return sock
 
     def _send_proxy_header(self, sock: socket.socket) -> None:
@@ -213,6 +269,7 @@ class TraceMixin:
         self._reader = None
         self.tracker.on_connect()
         self._masker = AuthMasker()
+        self._send_partial = b""
         self._info(InfoKind.CONNECTED, f"connected to {peer} from {local}", peer=peer, local=local)
 
     def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:
@@ -221,15 +278,23 @@ class TraceMixin:
         verifying = is_verifying(context)
         split_check = bool(verify_name and verify_name != name and context.check_hostname)
         self._connecting = sock
+        tls_sock = None
         try:
             sock.settimeout(self._remaining())
             if split_check:
                 # SNI and the name to verify differ: the handshake checks the chain,
                 # the name is checked afterwards (ssl only checks server_hostname).
                 context.check_hostname = False
-            tls_sock = context.wrap_socket(sock, server_hostname=name)
+            # wrap_socket() detaches the plain socket: abort() must reach the TLS one during the handshake.
+            tls_sock = context.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
+            self._connecting = tls_sock
+            if self.aborted:
+                raise CommandAborted("aborted by the user during the TLS handshake")
+            tls_sock.do_handshake()
         except BaseException:
-            sock.close()
+            (tls_sock if tls_sock is not None else sock).close()
+            if self.aborted:
+                raise CommandAborted("aborted by the user during the TLS handshake") from None
             raise
         finally:
             if split_check:
@@ -263,8 +328,19 @@ class TraceMixin:
             raise smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server.")
         if context is None:  # before STARTTLS is sent: a bad TLS setting must not strand the connection
             context = self._tls_context_now()
-            if keyfile or certfile:
-                context.load_cert_chain(certfile, keyfile)  # kept for the rest of the session
+            if keyfile and not certfile:
+                raise CommandError("--key needs --cert: the key belongs to a client certificate")
+            if certfile:
+                from smtpdbg.core.tls import load_client_cert
+
+                try:
+                    load_client_cert(context, certfile, keyfile)  # kept for the rest of the session
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from None
+                except OSError as exc:  # FileNotFoundError names no file; ssl.SSLError says "PEM lib"
+                    files = certfile + (f" (key {keyfile})" if keyfile else "")
+                    reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+                    raise CommandError(f"cannot load the client certificate {files}: {reason}") from None
         code, reply = self.docmd("STARTTLS")
         if code != 220:
             raise smtplib.SMTPResponseException(code, reply)
@@ -285,7 +361,13 @@ class TraceMixin:
                     "smtpdbg refuses to continue on this connection"
                 )
             )
-        self.sock = self._handshake(self.sock, context, implicit=False)
+        try:
+            self.sock = self._handshake(self.sock, context, implicit=False)
+        except BaseException as exc:  # the plain socket is gone with the failed handshake: say so
+            reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
+            self.close_reason = f"the TLS handshake after STARTTLS failed ({reason})"
+            self.close()
+            raise
         self.file = None
         self._reader = None
         # RFC 3207 §4.2: discard knowledge obtained before TLS.
@@ -315,26 +397,45 @@ class TraceMixin:
         masker = self._masker
         start = 0
         end = len(data)
+        blind_body = False  # a DATA line went out with more lines behind it: those are its body
         while start < end:
             stop = data.find(b"\n", start)
             stop = end if stop < 0 else stop + 1
             line = data[start:stop]
             start = stop
-            if tracker.in_data:
+            if tracker.in_data or blind_body:
                 self._record(SEND, line, pipelined=pipelined)
                 if line in (b".\r\n", b".\n"):
                     tracker.on_body_sent()
+                    blind_body = False
                 continue
-            if masker.active or line[:4].upper() == b"AUTH":
-                continuation = masker.active
-                shown, redacted, note = masker.on_send(line)
+            # A command line can go out in pieces (raw --no-crlf): judge and track the whole line so far.
+            partial = self._send_partial
+            full = partial + line if partial else line
+            complete = full.endswith(b"\n")
+            if not partial:
+                self._send_continuation = masker.active
+            continuation = self._send_continuation
+            self._send_partial = b"" if complete else full[:_PARTIAL_KEEP]
+            if masker.active or full.lstrip(b" \t")[:4].upper() == b"AUTH":
+                shown, redacted, note = masker.on_send(full)
+                if continuation and not masker.active:  # a command pipelined behind AUTH's initial response
+                    self._record(SEND, line, pipelined=pipelined)
+                    if complete:
+                        tracker.on_send(full)
+                    continue
+                if partial and redacted:  # the line's start is on record already: mask this whole piece
+                    shown = MASK + line[len(line.rstrip(b"\r\n")):]
                 self._record(SEND, shown, redacted=redacted, note=note, pipelined=pipelined)
-                tracker.on_send(line, auth_continuation=continuation)
+                if complete:
+                    tracker.on_send(full, auth_continuation=continuation)
                 if masker.user:
                     tracker.note_auth(masker.user, masker.mechanism)
                 continue
             self._record(SEND, line, pipelined=pipelined)
-            tracker.on_send(line)
+            if complete:
+                blind_body = start < end and not pipelined and full.rstrip(b"\r\n").upper() == b"DATA"
+                tracker.on_send(full, body_follows=blind_body)
 
     def _sendall(self, data: bytes) -> None:
         sock = self.sock
@@ -568,12 +669,19 @@ class TraceMixin:
     def _drain_loop(self, reader: ReplyReader, wait: float, budget: int, replies: list) -> None:
         read = 0
         unsolicited = 0
+        deadline = self.deadline  # the command's: a server that never goes quiet must not keep it forever
         while self.sock is not None:
+            now = time.monotonic()
+            quiet_for = wait if deadline is None else min(wait, deadline - now)
             if not reader.available():
-                if wait <= 0 or not self._wait_readable(reader, wait):
+                if quiet_for <= 0 or not self._wait_readable(reader, quiet_for):
+                    if wait > 0 and quiet_for < wait and replies:
+                        self._warn("drain stopped at the command's time limit while replies were still arriving "
+                                   "(the server does not go quiet)")
                     break
+            read_by = now + max(wait, _DRAIN_GRACE)
             try:
-                code, text, lines = self.read_reply(time.monotonic() + max(wait, _DRAIN_GRACE), quiet=True)
+                code, text, lines = self.read_reply(read_by if deadline is None else min(read_by, deadline), quiet=True)
             except CommandTimeout:
                 break
             read += sum(len(line) for line in lines)
@@ -638,7 +746,9 @@ class TraceMixin:
         if sock is None:
             return False
         try:
-            sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown even for a TLS socket: SSLSocket.shutdown() would also
+            # drop its SSL object under the thread that is using it.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
         return True
@@ -684,6 +794,9 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
         try:
             sock.settimeout(self._remaining())
             sock.connect(host)
+        except FileNotFoundError:
+            sock.close()
+            raise FileNotFoundError(errno.ENOENT, "no unix socket at this path", host) from None
         except BaseException:
             sock.close()
             raise
@@ -696,6 +809,7 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
         self._reader = None
         self.tracker.on_connect()
         self._masker = AuthMasker()
+        self._send_partial = b""
         self._info(InfoKind.CONNECTED, f"connected to unix socket {host}", peer=host, local="")
         code, message = self.getreply()
         self.banner = (code, message)

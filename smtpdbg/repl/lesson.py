@@ -77,7 +77,8 @@ class LessonCoach:
         if step is None:
             return [("class:toolbar.ok", f"lesson {lesson.id}: complete ✓")]
         return [("class:toolbar.stage", f"lesson {lesson.id} {progress.index + 1}/{len(lesson.steps)}"),
-                ("class:toolbar", f"  {step.title}  │  try: "), ("class:toolbar.usage", step.command)]
+                ("class:toolbar", " │ try: "), ("class:toolbar.usage", step.command),
+                ("class:toolbar", f" │ {step.title}")]  # the command before the title: it must survive 80 columns
 
     def body_for(self, text: str) -> str | None:
         """The step's suggested message when ``text`` is the step's command."""

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Callable, TextIO
 
 from prompt_toolkit import PromptSession, print_formatted_text
@@ -38,6 +39,9 @@ from smtpdbg.core.target import Target
 from smtpdbg.repl.completer import SessionCompleter
 from smtpdbg.repl.history import NoHistory, SessionHistory
 from smtpdbg.repl.toolbar import toolbar
+
+QUIET_HINT = 2.0
+"""Seconds of silence from the server, while a command runs, before the REPL says Ctrl-C aborts."""
 
 STYLE = Style.from_dict({
     "prompt": "bold",
@@ -142,6 +146,9 @@ class Repl:
         )
         self.aux: PromptSession = PromptSession(history=NoHistory(), style=STYLE, input=input, output=output)
         self.failed = 0
+        self._last_output = 0.0
+        """``time.monotonic()`` of the last transcript line printed (the quiet-server hint waits for silence)."""
+        self._hint: asyncio.TimerHandle | None = None
 
     # -- output ---------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -156,6 +163,7 @@ class Repl:
             return
         loop = self._loop
         if loop is None or self.stream is not None:
+            self._last_output = time.monotonic()
             self.printer(event)
             return
         loop.call_soon_threadsafe(self._print_event, event)
@@ -168,6 +176,7 @@ class Repl:
         """
         lines = self.printer.lines(event)
         if lines:
+            self._last_output = time.monotonic()
             print_formatted_text(ANSI("\n".join(lines)))
 
     def show(self, lines: list[str]) -> None:
@@ -202,8 +211,9 @@ class Repl:
         unsubscribe = self.session.subscribe(self._on_event)
         try:
             target = self.session.target
-            self.say(f"smtpdbg {__version__} line-mode session with {target or '(no target)'}; "
-                     "Tab completes, ? lists commands, Ctrl-D or exit leaves")
+            self.say(f"smtpdbg {__version__} on {target or '(no target)'} · Tab completes · Ctrl-D leaves")
+            if target is not None and target.sandbox:
+                self.say("embedded sandbox · demo login alice / wonderland")
             await self.execute("connect")
             if self.lesson is not None:
                 self.show(self.lesson.intro())
@@ -266,7 +276,8 @@ class Repl:
         while True:
             try:
                 default = offered[len(lines)] if len(lines) < len(offered) else ""
-                line = await self.aux.prompt_async("data> ", default=default)
+                # is_password must be given: prompt-toolkit keeps it from the last call (a password prompt)
+                line = await self.aux.prompt_async("data> ", default=default, is_password=False)
             except (KeyboardInterrupt, EOFError):
                 return None
             if line == ".":
@@ -275,23 +286,45 @@ class Repl:
         return ("\r\n".join(lines) + "\r\n").encode("utf-8") if lines else b""
 
     async def execute(self, text: str, **kwargs) -> Outcome:
-        """Run a command on the session thread; Ctrl-C meanwhile aborts it."""
+        """Run a command on the session thread; Ctrl-C meanwhile aborts it.
+
+        No prompt (and so no toolbar) shows while it runs: when the server has
+        been silent for :data:`QUIET_HINT` seconds, a line says how to abort.
+        """
         future = self.session.submit(text, **kwargs)
         loop = asyncio.get_running_loop()
         installed = False
         try:
-            loop.add_signal_handler(signal.SIGINT, self.session.abort)
+            loop.add_signal_handler(signal.SIGINT, self._interrupt)
             installed = True
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread (tests) or no signals here
+        started = self._last_output = time.monotonic()
+        self._hint = loop.call_later(QUIET_HINT, self._quiet, text.split(" ", 1)[0], started)
         try:
             outcome = await asyncio.wrap_future(future)
         finally:
+            self._hint.cancel()
             if installed:
                 loop.remove_signal_handler(signal.SIGINT)
         if not outcome.ok:
             self.failed += 1
         return outcome
+
+
+    def _interrupt(self) -> None:
+        """Ctrl-C while a command runs: the terminal echoed ``^C``; end that line, then abort."""
+        self.printer.write([""])
+        self.session.abort()
+
+    def _quiet(self, verb: str, started: float) -> None:
+        """On the loop: say how to abort, once the server has been silent for a while (else look again later)."""
+        now = time.monotonic()
+        silent = now - self._last_output
+        if silent < QUIET_HINT:
+            self._hint = asyncio.get_running_loop().call_later(QUIET_HINT - silent, self._quiet, verb, started)
+            return
+        self.show([self.printer.dim(f"=== {verb}: waiting for the server ({now - started:.0f} s) · Ctrl-C aborts")])
 
 
 def history_for(choice) -> History:

@@ -2,9 +2,9 @@
 
 First line: the usage and meaning of the command being typed and the
 arguments it still expects (from :func:`smtpdbg.core.parser.analyze`), or a
-reminder of the keys on an empty line. Second line: target, connection, TLS
-(verified or not), authentication and protocol stage, and the command
-running now, if any. During a guided lesson, a third line: the lesson, the
+reminder of the keys on an empty line. Second line: connection (● or ○) and
+target, TLS (verified or not), authentication and protocol stage, and the
+command running now, if any. During a guided lesson, a third line: the lesson, the
 step and the command to try.
 """
 
@@ -14,7 +14,8 @@ from smtpdbg.core.commands import lookup
 from smtpdbg.core.parser import analyze
 from smtpdbg.core.state import SessionState
 
-KEYS = "Tab completes · ? lists commands · ? CMD explains one · Ctrl-R searches history · Ctrl-D leaves"
+KEYS = "Tab completes · ? commands · ? CMD explains · Ctrl-R history · Ctrl-D leaves"
+"""The hint on an empty line (fits 80 columns)."""
 
 Fragments = list[tuple[str, str]]
 
@@ -38,11 +39,13 @@ def hint_fragments(text: str) -> Fragments:
 
 
 def state_fragments(state: SessionState) -> Fragments:
-    """Target, connection, TLS, AUTH and stage."""
-    out: Fragments = [("class:toolbar.target", state.target or "(no target)"), ("class:toolbar", "  │  ")]
-    out.append(("class:toolbar.ok" if state.connected else "class:toolbar.off",
-                "connected" if state.connected else "not connected"))
-    out.append(("class:toolbar", "  │  "))
+    """Connection and target, TLS, AUTH and stage, compact enough for 80 columns."""
+    bar = ("class:toolbar", " │ ")
+    out: Fragments = [("class:toolbar.ok", "● ") if state.connected else ("class:toolbar.off", "○ "),
+                      ("class:toolbar.target", state.target or "(no target)")]
+    if not state.connected:
+        out += [bar, ("class:toolbar.off", "not connected")]
+    out.append(bar)
     if state.tls is not None:
         if state.tls.verified:
             out.append(("class:toolbar.ok", f"TLS✓ {state.tls.version}"))
@@ -52,15 +55,14 @@ def state_fragments(state: SessionState) -> Fragments:
         out.append(("class:toolbar.warn", "no TLS (verification off)"))
     else:
         out.append(("class:toolbar.off", "no TLS"))
-    out.append(("class:toolbar", "  │  "))
+    out.append(bar)
     if state.authenticated:
-        out.append(("class:toolbar.ok", f"auth {state.auth_user} ({state.auth_mechanism})"))
+        out.append(("class:toolbar.ok", f"{state.auth_user} ({state.auth_mechanism})"))
     else:
-        out.append(("class:toolbar.off", "not authenticated"))
-    out.append(("class:toolbar", "  │  stage: "))
-    out.append(("class:toolbar.stage", state.stage.value))
+        out.append(("class:toolbar.off", "no auth"))
+    out += [bar, ("class:toolbar.stage", state.stage.value)]
     if state.busy and state.running:
-        out.append(("class:toolbar.warn", f"  │  running: {state.running} (Ctrl-C aborts)"))
+        out.append(("class:toolbar.warn", f" │ running: {state.running} (Ctrl-C aborts)"))
     return out
 
 

@@ -15,6 +15,10 @@ from smtpdbg.tui.screens.pickers import AskScreen
 from smtpdbg.tui.widgets.transcript import TranscriptView
 
 
+SUFFIXES = {"script": ".smtp", "jsonl": ".jsonl", "python": ".py", "swaks": ".sh", "html": ".html", "text": ".txt"}
+"""File name endings offered for each export format."""
+
+
 class AppActions:
     """View, transcript and sandbox actions (palette entries and keys call them)."""
 
@@ -40,6 +44,20 @@ class AppActions:
                                    "written with mode 0600; passwords are never in it"),
                          lambda path: self.save_transcript(path) if path else None)
 
+    def action_save_as(self, fmt: str) -> None:
+        """Ask for a file name, then run ``save FMT FILE`` on the session (the core writes the export)."""
+        default = os.path.join(os.getcwd(), time.strftime("smtpdbg-%Y%m%d-%H%M%S") + SUFFIXES.get(fmt, ".txt"))
+        self.push_screen(AskScreen(f"Save this session ({fmt}) to", default,
+                                   "written with mode 0600; passwords are never in it"),
+                         lambda path: self._save_as(fmt, path) if path else None)
+
+    def _save_as(self, fmt: str, path: str) -> None:
+        if any(c.isspace() for c in path):
+            self.notify(f"the command language cannot quote a path with spaces yet: {path}", severity="error",
+                        markup=False)
+            return
+        self.submit(f"save {fmt} {path}")
+
     @work(thread=True, exit_on_error=False, group="save")
     def save_transcript(self, path: str) -> None:
         """Write every session's transcript as plain text (file mode 0600)."""
@@ -57,9 +75,10 @@ class AppActions:
                             handle.write(line + "\n")
                             count += 1
         except OSError as error:
-            self.call_from_thread(self.notify, f"cannot save {path}: {error.strerror or error}", severity="error")
+            self.call_from_thread(self.notify, f"cannot save {path}: {error.strerror or error}", severity="error",
+                                  markup=False)
             return
-        self.call_from_thread(self.notify, f"saved {count:,} lines to {path}", title="Transcript saved")
+        self.call_from_thread(self.notify, f"saved {count:,} lines to {path}", title="Transcript saved", markup=False)
 
     @work(thread=True, exit_on_error=False, group="sandbox")
     def action_sandbox(self) -> None:
@@ -75,7 +94,7 @@ class AppActions:
                 self.sandbox = sandbox
             endpoints = self.sandbox.endpoints
         except Exception as error:  # noqa: BLE001 - reported, the app keeps running
-            self.call_from_thread(self.notify, f"cannot start the sandbox: {error}", severity="error")
+            self.call_from_thread(self.notify, f"cannot start the sandbox: {error}", severity="error", markup=False)
             return
         target = Target("smtp", endpoints.smtp[0], endpoints.smtp[1], sandbox=True)
         options = replace(self.options, ca=endpoints.ca_path, insecure=False)

@@ -61,7 +61,8 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "smtpdbg"
     AUTO_FOCUS = "#command"
-    BINDINGS = [
+    BINDINGS = [  # the footer shows them in this order (after the focused widget's): the first ones survive 80 columns
+        Binding("f1", "help", "Help", tooltip="Keys and commands"),
         Binding("escape", "abort", "Abort", tooltip="Interrupt the running command (shuts its socket down)", id="abort"),
         Binding("ctrl+f", "search", "Search", tooltip="Search the transcript"),
         Binding("f3", "search_next(1)", "Next match", show=False),
@@ -72,7 +73,6 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         Binding("f6", "switch_focus", "Focus", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("f1", "help", "Help", tooltip="Keys and commands"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -146,7 +146,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         yield StageStrip(id="stages")
         yield StatusBar(id="status")
         yield CommandPrompt(self.history, id="prompt")
-        yield Footer()
+        yield Footer(compact=True)
         menu = CompletionMenu(id="completion")
         menu.display = False
         yield menu
@@ -154,7 +154,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
     def on_mount(self) -> None:
         self.query_one(CommandPrompt).menu = self.query_one(CompletionMenu)
         self._layout_for(self.size.width)
-        self.note("type a command, Enter runs it · Tab completes · F1 help · Ctrl+P actions")
+        self.note("Enter runs a command · Tab completes · F1 help · Ctrl+P actions")
         if self.embedded or (self.target is not None and self.target.sandbox):
             self.note("embedded sandbox · demo login alice / wonderland")
         if self.embedded and self._first_lesson is None:
@@ -214,7 +214,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
             typed: the user entered it at the prompt (a lesson checks those, not the app's own commands).
         """
         if self.session is None:
-            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning")
+            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning", markup=False)
             return None
         future = self.session.submit(text, body=body, secret=secret)
         self.pending += 1
@@ -243,10 +243,11 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         try:
             result = self.query_one(TranscriptView).append_events(batch)
         except Exception as error:  # noqa: BLE001 - a rendering bug must not end the session
-            self.notify(f"could not show {len(batch)} event(s): {error!r}", title="smtpdbg bug", severity="error")
+            self.notify(f"could not show {len(batch)} event(s): {error!r}", title="smtpdbg bug", severity="error",
+                        markup=False)
             return
         for notice in result.notices[:3]:
-            self.notify(notice.message, title=notice.title, severity=notice.severity, timeout=6)
+            self.notify(notice.message, title=notice.title, severity=notice.severity, timeout=6, markup=False)
         if not message.pump.closed:
             self.query_one(StageStrip).follow(result.timeline)
             if result.state is not None:
@@ -257,6 +258,8 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         self.outcomes.append(message.outcome)
         self.pending = max(0, self.pending - 1)
         self.query_one(StatusBar).queued = self.pending
+        if not self.pending:
+            self.refresh_bindings()  # Esc (abort) leaves the footer once nothing is queued
         if message.typed:
             self.record_lesson(message.outcome)
 
@@ -272,15 +275,23 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
     @on(CommandPrompt.Submitted)
     def _prompt_submitted(self, message: CommandPrompt.Submitted) -> None:
         text = message.text
+        transcript = self.query_one(TranscriptView)
+        if not transcript.follow:  # scrolled up or searching: show what this command does
+            transcript.action_follow()
         if self.session is None and not text.startswith(("connect", "?", "explain")):
-            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning")
+            self.notify("not connected: Ctrl+O opens the connect dialog", severity="warning", markup=False)
             return
         parsed = parse(text)
         needs = self.session.needs(parsed) if self.session is not None else None
         if needs is not None and needs.body:
             from smtpdbg.tui.screens.composer import ComposerScreen, message_template
 
-            template = self.lesson_body(text) or message_template(self.state, **self.message_headers())
+            envelope = {}
+            if parsed.name == "sendmail":  # the message is addressed like the envelope the command gives
+                to = parsed.arg("to_addrs") or ""
+                envelope = {"sender": parsed.arg("from_addr"),
+                            "recipients": [a.strip() for a in (to.split(",") if isinstance(to, str) else to) if a.strip()]}
+            template = self.lesson_body(text) or message_template(self.state, **envelope, **self.message_headers())
             self.push_screen(ComposerScreen(text, template), lambda body: self._with_body(text, body))
         elif needs is not None and needs.secret:
             from smtpdbg.tui.screens.password import PasswordScreen
@@ -299,7 +310,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         try:
             target = parse_target(target_text) if target_text else None
         except TargetError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         if target is None:
             self.action_connect_dialog()
@@ -341,7 +352,8 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
 
     @on(TranscriptView.Copied)
     def _copied(self, message: TranscriptView.Copied) -> None:
-        self.notify(f"copied {message.lines} line{'s' if message.lines != 1 else ''} to the clipboard", timeout=2)
+        self.notify(f"copied {message.lines} line{'s' if message.lines != 1 else ''} to the clipboard", timeout=2,
+                    markup=False)
 
     # -- actions ------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -353,7 +365,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
 
     def action_abort(self) -> None:
         if self.session is not None and not self.session.abort():
-            self.notify("nothing is running", timeout=2)
+            self.notify("nothing is running", timeout=2, markup=False)
 
     def action_toggle_inspector(self) -> None:
         self._inspector_auto = False
@@ -383,7 +395,7 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
     def search_transcript(self, term: str, direction: int = 1) -> bool:
         found = self.query_one(TranscriptView).search(term, direction)
         if term and not found:
-            self.notify(f"not found: {term}", severity="warning", timeout=2)
+            self.notify(f"not found: {term}", severity="warning", timeout=2, markup=False)
         return found
 
     def action_search_next(self, direction: int) -> None:

@@ -65,7 +65,8 @@ class LessonActions:
             endpoints = sandbox.endpoints
             target = lesson_target(lesson, endpoints)
         except Exception as error:  # noqa: BLE001 - reported, the app keeps running
-            self.call_from_thread(self.notify, f"cannot start the sandbox for {lesson.id}: {error}", severity="error")
+            self.call_from_thread(self.notify, f"cannot start the sandbox for {lesson.id}: {error}", severity="error",
+                                  markup=False)
             return
         options = replace(self.options, ca=endpoints.ca_path, insecure=False)
         self.call_from_thread(self.start_lesson, lesson, target, options)
@@ -75,7 +76,7 @@ class LessonActions:
         try:
             lesson = find_lesson(lesson_id)
         except LessonError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         self.start_lesson(lesson)
 
@@ -84,7 +85,7 @@ class LessonActions:
         try:
             lessons = load_lessons()
         except LessonError as error:
-            self.notify(str(error), title="A lesson file cannot be used", severity="error")
+            self.notify(str(error), title="A lesson file cannot be used", severity="error", markup=False)
             return
         self.push_screen(LessonScreen(lessons), lambda chosen: self.begin_lesson(chosen) if chosen else None)
 
@@ -92,7 +93,7 @@ class LessonActions:
         """Put the current step's command in the prompt."""
         step = self.lesson.step if self.lesson is not None else None
         if step is None:
-            self.notify("no lesson step to try: Ctrl+P → lesson: pick a lesson…", timeout=3)
+            self.notify("no lesson step to try: Ctrl+P → lesson: pick a lesson…", timeout=3, markup=False)
             return
         prompt = self.query_one(CommandPrompt)
         prompt.set_text(step.command)
@@ -120,7 +121,7 @@ class LessonActions:
         self.query_one(LessonPane).show(progress, verdict)
         self.note(f"lesson: {verdict.message.replace('`', '')}", R.INFO if verdict.passed else R.WARN)
         if progress.done:
-            self.notify(f"{progress.lesson.title}: every step done", title="Lesson complete ✓", timeout=8)
+            self.notify(f"{progress.lesson.title}: every step done", title="Lesson complete ✓", timeout=8, markup=False)
         self.refresh_bindings()
 
     def lesson_body(self, text: str) -> str | None:

@@ -18,12 +18,20 @@ from smtpdbg.core.commands import COMMANDS
 if TYPE_CHECKING:
     from smtpdbg.tui.app import SmtpdbgApp
 
+EXPORTS = (("script", "as a replay script"), ("jsonl", "as JSON Lines"), ("python", "as a Python smtplib script"),
+           ("swaks", "as swaks command lines"), ("html", "as HTML"))
+"""Formats of ``save`` offered in the palette (``text`` is the app's own save, of every session)."""
 _RENAMED = {"Theme": "app: change theme", "Quit": "app: quit", "Keys": "app: key panel", "Screenshot": "app: screenshot (SVG)",
             "Maximize": "app: maximize the focused pane", "Minimize": "app: restore the maximized pane"}
 
 
 def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemCommand]) -> Iterable[SystemCommand]:
-    """The palette's entries."""
+    """The palette's entries (the palette renders their help as markup: it is escaped here)."""
+    for command in _entries(app, builtin):
+        yield command._replace(help=literal(command.help))
+
+
+def _entries(app: SmtpdbgApp, builtin: Iterable[SystemCommand]) -> Iterable[SystemCommand]:
     yield SystemCommand("session: connect…", "Open the connect dialog (target, TLS, LMTP, timeout, CA, verify)",
                         app.action_connect_dialog)
     yield SystemCommand("session: reconnect", "Close and connect again to the same target", partial(app.action_run, "reconnect"))
@@ -51,6 +59,11 @@ def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemComman
     yield SystemCommand("transcript: search", "Find text in the transcript (Ctrl+F)", app.action_search)
     yield SystemCommand("transcript: save as text…", "Write the whole transcript to a file (mode 0600)",
                         app.action_save_transcript)
+    from smtpdbg.core.export import FORMATS
+
+    for fmt, label in EXPORTS:
+        yield SystemCommand(f"transcript: save {label}…", f"save {fmt} FILE: {FORMATS[fmt]} (this session)",
+                            partial(app.action_save_as, fmt))
     yield SystemCommand("transcript: copy the exchange under the cursor", "Command and every line it produced",
                         app.action_copy_exchange)
     yield SystemCommand("tls: certificate chain", "Every certificate the server presented", app.action_tls_chain)
@@ -63,6 +76,11 @@ def app_commands(app: SmtpdbgApp, screen: Screen, builtin: Iterable[SystemComman
     for spec in COMMANDS:
         yield SystemCommand(f"command: {spec.name}", f"{spec.usage} — {spec.summary}",
                             partial(app.action_insert, spec.name + " "), discover=False)
+
+
+def literal(text: str) -> str:
+    """``text`` as palette markup that shows it unchanged (usages hold ``[TARGET]``, which markup would eat)."""
+    return text.replace("[", "\\[")
 
 
 def lesson_commands(app: SmtpdbgApp) -> Iterable[SystemCommand]:

@@ -68,7 +68,30 @@ def test_toolbar_shows_usage_what_is_next_and_the_state():
     unknown = "".join(text for _, text in hint_fragments("frobnicate x"))
     assert "unknown command" in unknown
     state = "".join(text for _, text in state_fragments(IDENTIFIED))
-    assert "smtp://127.0.0.1:2525" in state and "no TLS" in state and "not authenticated" in state and "identified" in state
+    assert "smtp://127.0.0.1:2525" in state and "no TLS" in state and "no auth" in state and "identified" in state
+    assert len(state) <= 80  # the whole line survives an 80-column terminal
+    assert len(KEYS) <= 80
+
+
+def test_the_state_line_of_a_busy_session_fits_80_columns():
+    from dataclasses import replace
+
+    from smtpdbg.core.state import TlsInfo
+
+    tls = TlsInfo("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, "mx.example.test", False, (), True)
+    state = replace(IDENTIFIED, target="smtp://mail.example.org:587", tls=tls, authenticated=True, auth_user="alice",
+                    auth_mechanism="PLAIN", stage=Stage.AUTHENTICATED)
+    line = "".join(text for _, text in state_fragments(state))
+    assert line == "● smtp://mail.example.org:587 │ TLS✓ TLSv1.3 │ alice (PLAIN) │ authenticated"
+    assert len(line) <= 80
+
+
+def test_the_lesson_line_names_the_command_before_the_step_title():
+    from smtpdbg.core.lessons import find_lesson
+    from smtpdbg.repl.lesson import LessonCoach
+
+    line = "".join(text for _, text in LessonCoach(find_lesson("starttls")).toolbar())
+    assert line.startswith("lesson starttls 1/4 │ try: ehlo client.example │ ")
 
 
 def test_history_adapter_scrubs_and_persists_owner_only(tmp_path):

@@ -103,12 +103,60 @@ async def test_password_is_asked_masked_and_never_kept(driver, tmp_path, sandbox
     assert driver.repl.aux.is_password  # the prompt shows asterisks
     driver.pipe.send_text("wonderland" + ENTER)
     await driver.wait_for("235 2.7.0")
-    transcript = driver.out.getvalue()
+    # the intro names the sandbox's public demo login; the password typed must be nowhere after it
+    intro, demo, transcript = driver.out.getvalue().partition("demo login alice / wonderland")
+    assert demo and "=== connecting" in transcript
     assert "wonderland" not in transcript and "d29uZGVybGFuZA==" not in transcript
     assert "LOGIN password <hidden>" in transcript
     history = (tmp_path / "history").read_text()
     assert "auth LOGIN alice" in history and "wonderland" not in history
     assert "wonderland" not in list(driver.repl.aux.history.get_strings())
+
+
+async def test_message_lines_after_a_password_are_shown_as_typed(driver, sandbox):
+    # prompt-toolkit keeps is_password from one prompt to the next on the same session
+    await driver.command("ehlo", "250 HELP")
+    await driver.wait_prompt()
+    driver.pipe.send_text("auth PLAIN alice" + ENTER)
+    await driver.wait(lambda: driver.repl.aux.app.is_running)
+    driver.pipe.send_text("wonderland" + ENTER)
+    await driver.wait_for("235 2.7.0")
+    for line, reply in (("mail alice@example.org", "2.1.0"), ("rcpt bob@example.org", "2.1.5")):
+        await driver.command(line, reply)
+    await driver.wait_prompt()
+    driver.pipe.send_text("data" + ENTER)
+    await driver.wait(lambda: driver.repl.aux.app.is_running)
+    assert not driver.repl.aux.is_password  # the data> line shows what is typed
+    for line in ("Subject: seen", "."):
+        await driver.wait(lambda: driver.repl.aux.app.is_running)
+        driver.pipe.send_text(line + ENTER)
+        await asyncio.sleep(0.02)
+    await driver.wait_for("message accepted")
+
+
+async def test_a_silent_server_gets_a_hint_that_ctrl_c_aborts(tmp_path, monkeypatch):
+    from smtpdbg.core import SessionOptions, Session, Target
+    from smtpdbg.repl import main
+    from tests.servers import FakeServer, esmtp
+
+    monkeypatch.setattr(main, "QUIET_HINT", 0.2)
+    with FakeServer(esmtp(NOOP=lambda conn, line: conn.hang(30))) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10))
+        out = io.StringIO()
+        try:
+            with create_pipe_input() as pipe:
+                repl = Repl(session, history=History(persist=False), input=pipe, output=DummyOutput(), stream=out)
+                drv = Driver(repl, pipe, out)
+                drv.task = asyncio.create_task(repl.run())
+                await drv.command("noop", "=== noop: waiting for the server")
+                assert "Ctrl-C aborts" in out.getvalue()
+                repl._interrupt()  # what Ctrl-C runs
+                await drv.wait_for("aborted by the user")
+                await drv.wait_prompt()
+                pipe.send_text(CTRL_D)
+                assert await asyncio.wait_for(drv.task, 10) == 0
+        finally:
+            session.shutdown()
 
 
 async def test_data_reads_lines_until_a_lone_dot(driver, sandbox):

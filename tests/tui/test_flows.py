@@ -179,6 +179,23 @@ async def test_composer_template_and_cancel(sandbox_remote, history):
         assert app.outcomes[-1].command.startswith("rcpt")
 
 
+async def test_the_sendmail_composer_addresses_the_message_like_the_command(sandbox_remote, history):
+    app = make_app(sandbox_remote, history)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        app.query_one(CommandPrompt).set_text("sendmail carol@sandbox.smtpdbg.test dave@sandbox.smtpdbg.test,"
+                                              "erin@sandbox.smtpdbg.test")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen) and app.screen.query("#editor"),
+                       what="composer")
+        text = app.screen.query_one("#editor").text
+        assert "From: <carol@sandbox.smtpdbg.test>\nTo: <dave@sandbox.smtpdbg.test>, <erin@sandbox.smtpdbg.test>\n" in text
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(app.outcomes) == 3 and not app.state.busy, what="sent")
+        [(envelope, content)] = sandbox_remote.messages()
+        assert b"To: <dave@sandbox.smtpdbg.test>, <erin@sandbox.smtpdbg.test>" in content
+
+
 async def test_error_reply_is_explained_and_notified(sandbox_remote, history):
     app = make_app(sandbox_remote, history)
     async with app.run_test(size=SIZE, notifications=True) as pilot:

@@ -80,3 +80,32 @@ async def test_starttls_injection_is_refused_in_the_app(history):
             assert app.outcomes[-1].category == "starttls-injection"
             assert "STARTTLS command injection" in transcript_text(app)
             assert not app.state.connected
+
+
+async def test_markup_in_a_reply_is_shown_literally_and_never_crashes_a_notification(history):
+    # Textual renders a notification's message as markup unless told not to: a server could style it, or end the app
+    evil = b"550 5.7.1 [bold red]HACKED[/] [link=http://evil.example]click[/link] [/] [\r\n"
+    with FakeServer(esmtp(MAIL=evil)) as server:
+        app = app_for(server, history)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await ready(pilot, app)
+            await run(pilot, app, "mail a@example.org")
+            await pilot.pause(0.2)  # the toasts render
+            assert app.is_running and app.outcomes[-1].code == 550
+            [toast] = [n for n in app._notifications if "HACKED" in n.message]
+            assert "[bold red]HACKED[/] [link=http://evil.example]click[/link]" in toast.message and not toast.markup
+            await run(pilot, app, "rset")  # and the app goes on
+            assert app.outcomes[-1].ok
+
+
+async def test_a_refused_starttls_is_explained_and_notified_once(history):
+    with FakeServer(esmtp(EHLO=TLS_EHLO, STARTTLS=b"454 4.7.0 TLS not available due to temporary reason\r\n")) as server:
+        app = app_for(server, history)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await ready(pilot, app)
+            await run(pilot, app, "starttls")
+            await pilot.pause(0.1)
+            assert app.outcomes[-1].code == 454
+            text = transcript_text(app)
+            assert text.count("↳ 454 TLS not available") == 1 and text.count("↳ next:") == 1
+            assert len([n for n in app._notifications if "454" in n.message]) == 1

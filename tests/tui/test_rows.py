@@ -95,3 +95,44 @@ def test_explain_failure_without_enhanced_code_gives_the_basic_advice():
     assert lines[0].startswith("421 ") and any(line.startswith("next: ") for line in lines)
     assert all(len(line) <= 72 for line in lines)
     assert explain_failure(None, "") == []
+
+
+def test_a_failed_command_toasts_its_reply_and_one_line_of_meaning():
+    store = RowStore()
+    result = store.ingest([
+        CommandStart(seq=1, mono=0, wall=0, command_id=1, text="rcpt x@y"),
+        CommandEnd(seq=2, mono=0, wall=0, command_id=1, text="rcpt x@y", ok=False, elapsed=0.002, code=550,
+                   reply="5.1.1 <x@y>: unknown", category="reply-5xx"),
+    ])
+    [notice] = result.notices
+    assert notice.title == "rcpt failed"
+    assert notice.message == "550 5.1.1 <x@y>: unknown\n→ permanent failure: bad destination mailbox address"
+
+
+def test_a_failure_reported_as_an_error_with_a_code_is_explained_once():
+    # STARTTLS refused: the session reports an Error with the code, then the command's end with the same code
+    store = RowStore()
+    result = store.ingest([
+        CommandStart(seq=1, mono=0, wall=0, command_id=1, text="starttls"),
+        wire("recv", b"454 4.7.0 TLS not available\r\n"),
+        Error(seq=3, mono=0, wall=0, category="reply-4xx", message="the server answered 454 4.7.0 TLS not available",
+              code=454),
+        CommandEnd(seq=4, mono=0, wall=0, command_id=1, text="starttls", ok=False, elapsed=0.002, code=454,
+                   category="reply-4xx"),
+        CommandStart(seq=5, mono=0, wall=0, command_id=2, text="rcpt x@y"),
+        CommandEnd(seq=6, mono=0, wall=0, command_id=2, text="rcpt x@y", ok=False, elapsed=0.002, code=550,
+                   reply="5.1.1 <x@y>: unknown", category="reply-5xx"),
+    ])
+    explained = [store.texts[i] for i in range(len(store)) if store.kinds[i] == R.EXPLAIN]
+    assert len([line for line in explained if line.startswith("454 ")]) == 1
+    assert len([line for line in explained if line.startswith("550 ")]) == 1  # the next command is explained again
+    assert [n.title for n in result.notices] == ["Error: reply 4xx", "rcpt failed"]
+
+
+def test_copying_a_command_row_keeps_its_verdict():
+    store = RowStore()
+    store.ingest([
+        CommandStart(seq=1, mono=0, wall=0, command_id=1, text="ehlo", call="smtp.ehlo(name)"),
+        CommandEnd(seq=2, mono=0, wall=0, command_id=1, text="ehlo", ok=True, elapsed=0.002, code=250),
+    ])
+    assert store.plain(0) == "  ▸ ehlo  ✓ 250  # smtp.ehlo(name)"

@@ -241,3 +241,30 @@ async def test_a_lesson_started_in_the_app_gets_a_sandbox_with_its_settings(sand
         assert app.state.features.has("starttls") and not app.state.features.has("auth")
         app.action_lesson_stop()
         assert app.lesson is None and not app.query_one(LessonPane).display
+
+
+async def test_smtpdbg_s_own_lines_are_repeated_whole_in_the_panel(tmp_path):
+    # notes and errors can be longer than the transcript is wide; the panel under it wraps them
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.submit("mail alice@example.test")
+        app.submit("rcpt reject@example.test")
+        await pilot.pause()
+        view = app.query_one(TranscriptView)
+        explainer = app.query_one(LineExplainer)
+        await pilot.press("f6")
+        [advice] = [i for i in range(view.line_count) if view.line_text(i).startswith("  ↳ next: ")]
+        view.move_cursor(advice)
+        await wait_for(pilot, lambda: "next: Permanent" in explainer.text, what="explanation row")
+        assert explainer.text.startswith("smtpdbg's explanation of the failure above:\n")
+        assert view.store.texts[view.row_at(advice)[0]] in explainer.text
+        view.move_cursor(next(i for i in range(view.line_count) if view.line_text(i).startswith("=== connected to")))
+        await wait_for(pilot, lambda: "a note from smtpdbg" in explainer.text, what="note row")
+        assert "connected to 192.0.2.25:25 from 192.0.2.10:40000" in explainer.text
+
+
+async def test_a_closed_connection_is_set_apart_from_the_stages(tmp_path):
+    app = fake_app(tmp_path, startup=())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert strip_text(app).startswith("○ not connected │ connected › greeted")

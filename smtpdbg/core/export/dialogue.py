@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange, Wire
 from smtpdbg.core.parser import ParseError, Parsed, parse
-from smtpdbg.core.protocol import END_OF_DATA, GREETING, ProtocolTracker
+from smtpdbg.core.protocol import BODY_FOLLOWED, END_OF_DATA, GREETING, ProtocolTracker
 from smtpdbg.core.state import TlsInfo
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
@@ -270,6 +270,12 @@ class _Builder:
         self.span: Span | None = None
         self.pending_lines: list[Wire] = []
         self.auth_active = False
+        self.partial_send = b""
+        """The start of a command line recorded without its line ending."""
+        self.data_sent = False
+        """A DATA line went out and nothing has come back (nor another command started) since."""
+        self.blind_body = False
+        """Lines that followed DATA in the same write: its body, sent before the 354."""
         self.connecting = ""
         self.sent_at: list[float] = []
         """Monotonic time of each command line still waiting for its reply (FIFO like the tracker)."""
@@ -281,6 +287,7 @@ class _Builder:
             if isinstance(event, StateChange):
                 continue
             if isinstance(event, CommandStart):
+                self.data_sent = self.blind_body = False
                 self.span = Span(event)
                 self.spans.append(self.span)
             elif self.span is None:
@@ -318,6 +325,7 @@ class _Builder:
             self.tracker = ProtocolTracker()
             self.tracker.on_connect()
             self.auth_active = False
+            self.partial_send = b""
             self.sent_at = [event.mono]
             self.pending_lines = []
             self.transaction = None
@@ -342,19 +350,32 @@ class _Builder:
     def _send(self, event: Wire) -> None:
         self._exchange(sending=True).sends.append(event)
         tracker = self.tracker
-        if tracker.in_data:
+        if self.data_sent and not event.pipelined and tracker.pending and tracker.pending[-1][0] == "DATA":
+            tracker.pending[-1] = ("DATA", BODY_FOLLOWED)  # as the live tracker saw it (traced._record_lines)
+            self.blind_body = True
+        self.data_sent = False
+        if tracker.in_data or self.blind_body:
             if event.data in (b".\r\n", b".\n"):
                 tracker.on_body_sent()
                 self.sent_at += [event.mono] * tracker.expected_data_replies
+                self.blind_body = False
             return
-        verb = event.data.split(None, 1)[0].upper() if event.data.strip() else b""
-        if self.auth_active and verb != b"AUTH":
-            tracker.on_send(event.data, auth_continuation=True)
+        data = self.partial_send + event.data
+        if not data.endswith(b"\n"):  # a piece of a line (raw --no-crlf): the server sees it with the rest
+            self.partial_send = data[:1024]
+            return
+        self.partial_send = b""
+        verb = data.split(None, 1)[0].upper() if data.strip() else b""
+        # The recorder masks every AUTH response (and "*" cancels): an unmasked line after AUTH is a
+        # command pipelined behind its initial response (RFC 4954 §4).
+        if self.auth_active and verb != b"AUTH" and (event.redacted or data.strip() == b"*"):
+            tracker.on_send(data, auth_continuation=True)
         else:
-            tracker.on_send(event.data)
+            tracker.on_send(data)
             self.auth_active = verb == b"AUTH"
         if verb == b"LHLO":
             tracker.lmtp = True
+        self.data_sent = data.rstrip(b"\r\n").upper() == b"DATA"
         self.sent_at.append(event.mono)
 
     def _body(self, event: Body) -> None:
@@ -369,6 +390,7 @@ class _Builder:
         self.sent_at += [event.mono] * self.tracker.expected_data_replies
 
     def _receive(self, event: Wire) -> None:
+        self.data_sent = False
         self.pending_lines.append(event)
         data = event.data
         valid = len(data) >= 3 and data[:3].isdigit()

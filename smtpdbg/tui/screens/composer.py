@@ -27,11 +27,12 @@ PREVIEW_LINES = 400
 """Lines of the wire form shown (the rest is counted)."""
 
 
-def message_template(state: SessionState, *, date: str | None = None, message_id: str | None = None) -> str:
-    """A small RFC 5322 message addressed from the current envelope."""
-    sender = state.mail_from or (state.auth_user if state.auth_user and "@" in state.auth_user else "") \
+def message_template(state: SessionState, *, date: str | None = None, message_id: str | None = None,
+                     sender: str | None = None, recipients: list[str] | None = None) -> str:
+    """A small RFC 5322 message addressed from the current envelope (or ``sendmail``'s own ``sender``/``recipients``)."""
+    sender = sender or state.mail_from or (state.auth_user if state.auth_user and "@" in state.auth_user else "") \
         or "alice@sandbox.smtpdbg.test"
-    recipients = [r.address for r in state.recipients if r.accepted] or ["bob@sandbox.smtpdbg.test"]
+    recipients = recipients or [r.address for r in state.recipients if r.accepted] or ["bob@sandbox.smtpdbg.test"]
     domain = state.local_hostname or "smtpdbg.invalid"
     return (
         f"From: <{sender}>\n"
@@ -77,6 +78,14 @@ def wire_preview(text: str) -> tuple[Text, str]:
     return shown, summary
 
 
+class WireText(Static):
+    """The wire form; when it grows, the line being edited may have moved out of view."""
+
+    def on_resize(self) -> None:
+        if isinstance(self.screen, ComposerScreen):
+            self.screen.follow_cursor()
+
+
 class ComposerScreen(ModalScreen[bytes | None]):
     """Compose the DATA body; dismisses with the body bytes, or None when cancelled."""
 
@@ -99,7 +108,7 @@ class ComposerScreen(ModalScreen[bytes | None]):
                 editor = TextArea(self.template, id="editor", soft_wrap=False, show_line_numbers=False)
                 editor.border_title = "Message"
                 yield editor
-                wire = VerticalScroll(Static(id="wire-text"), id="wire")
+                wire = VerticalScroll(WireText(id="wire-text"), id="wire")
                 wire.border_title = "On the wire"
                 yield wire
             with Horizontal(id="composer-bar"):
@@ -127,6 +136,18 @@ class ComposerScreen(ModalScreen[bytes | None]):
     @on(TextArea.Changed, "#editor")
     def _changed(self) -> None:
         self._refresh_wire()
+        self.follow_cursor()  # and again when the wire form has grown (WireText.on_resize)
+
+    @on(TextArea.SelectionChanged, "#editor")
+    def follow_cursor(self) -> None:
+        """Keep the wire form of the line being edited in view (each line of the message is one line on the wire)."""
+        row = self.query_one("#editor", TextArea).cursor_location[0]
+        wire = self.query_one("#wire", VerticalScroll)
+        height = wire.scrollable_content_region.height
+        if row < wire.scroll_y:
+            wire.scroll_to(y=row, animate=False, immediate=True)
+        elif height and row >= wire.scroll_y + height:
+            wire.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def _refresh_wire(self) -> None:
         preview, summary = wire_preview(self.query_one("#editor", TextArea).text)
@@ -155,7 +176,7 @@ class ComposerScreen(ModalScreen[bytes | None]):
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError as error:
-            self.notify(f"cannot read {path}: {error.strerror or error}", severity="error")
+            self.notify(f"cannot read {path}: {error.strerror or error}", severity="error", markup=False)
             return
         editor = self.query_one("#editor", TextArea)
         editor.load_text(data.decode("utf-8", "surrogateescape").replace("\r\n", "\n"))

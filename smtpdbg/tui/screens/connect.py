@@ -114,12 +114,13 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
                 with Horizontal(id="connect-verify"):
                     yield Checkbox("verify", not self.options.insecure, id="verify", compact=True)
                     yield Static("", id="verify-note")
-            yield Static("", id="connect-error", classes="dialog-warning")
+            yield Static("", id="connect-error", classes="dialog-warning", markup=False)  # quotes what was typed
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="connect", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#connect-error").display = False  # until a field is wrong
         self.query_one("#target", Input).focus()
         self._verify_note(not self.options.insecure)
 
@@ -143,7 +144,9 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
                                  self.query_one("#verify", Checkbox).value, self.query_one("#ehlo", Checkbox).value,
                                  self.query_one("#starttls", Checkbox).value, self.options, sandbox=self.sandbox)
         except ValueError as error:
-            self.query_one("#connect-error", Static).update(str(error))
+            message = self.query_one("#connect-error", Static)
+            message.update(str(error))
+            message.display = True
             return None
 
     @on(Input.Submitted)

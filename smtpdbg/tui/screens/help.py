@@ -38,7 +38,8 @@ TRANSCRIPT_KEYS = (
     ("Up/Down, PgUp/PgDn, Home", "move; scrolling up pauses follow-tail"),
     ("End", "follow the tail again"),
     ("Enter / double click", "expand or collapse a DATA body"),
-    ("(cursor on a line)", "the panel below says what it means: reply and enhanced code, extension, command"),
+    ("(cursor on a line)", "the panel below says what it means: reply and enhanced code, extension, command; "
+                           "smtpdbg's own notes and errors, whole"),
     ("a", "meanings: a dim line under each reply saying what it means"),
     ("c / y", "copy the whole exchange / the line under the cursor"),
     ("f / t", "filter (all, client, server, errors) / timestamps (off, absolute, delta)"),
@@ -78,8 +79,12 @@ def help_renderable() -> RenderableType:
 def chain_renderable(tls: TlsInfo | None) -> RenderableType:
     if tls is None:
         return Text("Not using TLS: run starttls (or connect to smtps://).", style="italic")
-    parts: list[RenderableType] = [Text(f"{tls.version}  {tls.cipher}  verified: {tls.verified}  "
-                                        f"server name: {tls.server_name}  name matches: {tls.name_matches}", style="bold")]
+    matches = {True: " (the certificate matches it)", False: " (the certificate does NOT match it)"}.get(tls.name_matches, "")
+    parts: list[RenderableType] = [
+        Text(f"{tls.version} · {tls.cipher} · " + ("✓ verified" if tls.verified else "✗ NOT VERIFIED"), style="bold"),
+        Text(safe_text(f"server name {tls.server_name or '-'}{matches}")),
+        Text(f"{len(tls.chain)} certificate(s) presented, the server's own first", style="dim"),
+    ]
     for number, cert in enumerate(tls.chain):
         table = Table(box=None, show_header=False, padding=(0, 2), title=f"certificate {number}", title_justify="left")
         table.add_column(style="dim", no_wrap=True)

@@ -36,7 +36,8 @@ class HistoryScreen(ModalScreen[str | None]):
         with Vertical(id="history-box", classes="dialog"):
             yield Label("History search (newest first)")
             yield Input(self.text, placeholder="type to filter", id="history-filter")
-            yield OptionList(id="history-list")
+            yield OptionList(id="history-list", markup=False)  # entries are typed text, not markup
+            yield Static("↑/↓ choose · Enter puts it in the prompt · Esc cancels", classes="dialog-note")
 
     def on_mount(self) -> None:
         self._fill(self.text)

@@ -78,6 +78,7 @@ def features_panel(state: SessionState) -> Table | Text:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for keyword, params in features.items():
+        params = params.strip()  # smtplib keeps AUTH's mechanisms as " PLAIN LOGIN"
         info = explain_extension(keyword.upper(), params)
         meaning = Text()
         if params:

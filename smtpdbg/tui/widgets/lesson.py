@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
@@ -62,19 +62,33 @@ class TryCommand(Static, can_focus=True):
         self.action_use()
 
 
-class LessonPane(VerticalScroll, can_focus=False):
-    """Title, progress, explanation, the command to try and the last verdict."""
+class LessonPane(Vertical):
+    """Title, progress, explanation, the command to try and the last verdict.
+
+    The texts scroll; the command to try and the verdict stay under them, always
+    in view (on 24 rows a step's explanation alone can fill the pane).
+    """
 
     COMPONENT_CLASSES = {"lesson--passed", "lesson--failed", "lesson--code", "lesson--done"}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="lesson-title")
-        yield Static(id="lesson-progress")
-        yield Static(id="lesson-summary")
-        yield Static(id="lesson-step")
-        yield TryCommand(id="lesson-try")
-        yield Static(id="lesson-verdict")
-        yield Static(id="lesson-keys")
+        with VerticalScroll(id="lesson-text", can_focus=False):
+            yield Static(id="lesson-title")
+            yield Static(id="lesson-progress")
+            yield Static(id="lesson-summary")
+            yield Static(id="lesson-step")
+            yield Static(id="lesson-keys")
+        with Vertical(id="lesson-act"):
+            yield TryCommand(id="lesson-try")
+            yield Static(id="lesson-verdict")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Let the texts take what the command and the verdict leave (``max-height: 1fr`` does not do it)."""
+        act = self.query_one("#lesson-act")
+        self.query_one("#lesson-text").styles.max_height = max(3, self.content_size.height - act.outer_size.height)
 
     def _style(self, name: str):
         return self.get_component_rich_style(f"lesson--{name}", partial=True)
@@ -97,9 +111,9 @@ class LessonPane(VerticalScroll, can_focus=False):
         explanation = self.query_one("#lesson-step", Static)
         attempt = self.query_one("#lesson-try", TryCommand)
         if step is None:
-            explanation.update(Text.assemble(("✓ All steps done. ", self._style("done")),
-                                             "Ctrl+P → lesson: pick a lesson… for another one; the session stays "
-                                             "open to explore."))
+            explanation.update(Text.assemble(("✓ All steps done. ", self._style("done")), with_code(
+                "Ctrl+P → lesson: pick a lesson… for another one. The sandbox keeps running: explore on "
+                "(`reconnect` after a quit).", "", code)))
             attempt.display = False
             attempt.command = ""
         else:
@@ -109,7 +123,7 @@ class LessonPane(VerticalScroll, can_focus=False):
             explanation.update(text)
             attempt.display = True
             attempt.command = step.command
-            attempt.update(Text.assemble(("try  ", "dim"), (step.command, code), ("   ⏎ / F4", "dim")))
+            attempt.update(Text.assemble(("try  ", "dim"), (step.command, code), ("   F4", "dim")))
         verdict_view = self.query_one("#lesson-verdict", Static)
         verdict_view.display = verdict is not None
         if verdict is not None:
@@ -119,3 +133,5 @@ class LessonPane(VerticalScroll, can_focus=False):
             verdict_view.update(with_code(message, self._style("passed" if verdict.passed else "failed"), code))
         self.query_one("#lesson-keys", Static).update(
             Text("F4 puts the command in the prompt · F2 inspector · Ctrl+P → lesson: …", style="dim"))
+        self.query_one("#lesson-text", VerticalScroll).scroll_home(animate=False)
+        self.call_after_refresh(self._fit)

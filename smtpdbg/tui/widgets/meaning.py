@@ -118,7 +118,17 @@ def explain_row(store: RowStore, row: int) -> list[str]:
     elif kind == R.ORDER:
         lines.append("the command was sent although the protocol does not allow it here: a debugger lets you break "
                      "the rules on purpose; expect the server to refuse it (often 503)")
+        lines.append(text)
+    elif kind in _SAID_BY_SMTPDBG:  # smtpdbg's own words: the whole line, however long (the transcript cuts it)
+        lines.append(_SAID_BY_SMTPDBG[kind])
+        lines.append("  " + text)
     return lines
+
+
+_SAID_BY_SMTPDBG = {R.ERROR: "what went wrong, in full:", R.WARN: "a warning from smtpdbg, in full:",
+                    R.INFO: "a note from smtpdbg, in full:", R.TLSINFO: "the TLS handshake, in full:",
+                    R.EXPLAIN: "smtpdbg's explanation of the failure above:", R.DEBUG: "a debug line, in full:"}
+"""Rows written by smtpdbg rather than sent or received: the panel repeats them whole."""
 
 
 def _command_lines(verb: str, fallback: str) -> list[str]:

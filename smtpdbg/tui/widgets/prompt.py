@@ -32,6 +32,8 @@ from smtpdbg.core.state import SessionState
 
 MENU_ROWS = 8
 """Most candidates visible in the dropdown at once."""
+MENU_WIDTH = 110
+"""Widest the dropdown gets (longer meanings end in an ellipsis)."""
 NO_SPACE_AFTER = ("/", "=", "://", ";", ":")
 """A completed word ending like this is not finished: no space is added."""
 
@@ -141,9 +143,11 @@ class CommandPrompt(Widget):
         if not candidates:
             self._hide_menu()
             return
-        width = max(len(c.display) for c in candidates[:200])
+        shown = candidates[:200]
+        width = max(len(c.display) for c in shown)
+        meaning = max((len(c.meaning) for c in shown), default=0)
         options = []
-        for candidate in candidates[:200]:
+        for candidate in shown:
             label = Text(no_wrap=True, overflow="ellipsis")
             label.append(candidate.display.ljust(width), "bold" if candidate.preferred else "")
             if candidate.meaning:
@@ -152,16 +156,18 @@ class CommandPrompt(Widget):
         menu.set_options(options)
         menu.highlighted = 0
         self._navigated = False
-        self._place_menu(len(options), width)
+        self._place_menu(len(options), width + (2 + meaning if meaning else 0))
         menu.display = True
 
     def _place_menu(self, count: int, width: int) -> None:
+        """Size the dropdown for ``count`` rows of ``width`` cells and put it above the word being completed."""
         menu = self.menu
         field = self.input
         screen_width = self.screen.size.width
         region = field.content_region
         height = min(MENU_ROWS, count) + 2
-        menu_width = min(max(30, width + 48), screen_width - 2, 96)
+        scrollbar = 1 if count > MENU_ROWS else 0
+        menu_width = min(max(30, width + 2 + scrollbar), screen_width - 2, MENU_WIDTH)
         x = region.x + (self._completions.start if self._completions else 0) - field.scroll_offset.x - 1
         x = max(0, min(x, screen_width - menu_width))
         menu.styles.width = menu_width

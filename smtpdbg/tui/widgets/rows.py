@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from smtpdbg.core.catalog import explain_enhanced, explain_reply, parse_enhanced
+from smtpdbg.core.describe import annotate_reply
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, StateChange, Wire
 from smtpdbg.core.render import body_summary, human_size, safe_text
 from smtpdbg.core.state import SessionState
@@ -140,6 +141,8 @@ class RowStore:
         """Widest row text seen, in characters (for horizontal scrolling)."""
         self._command_rows: dict[int, int] = {}
         """Command id to its row, until the command ends."""
+        self._error_explained = False
+        """The running command's failure was already explained and notified (its Error event had a reply code)."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -209,6 +212,7 @@ class RowStore:
                 result.state = event.state
                 result.timeline.append(event.state)
             elif kind is CommandStart:
+                self._error_explained = False
                 row = add(COMMAND, safe_text(event.text), event.wall, event.call)
                 self.commands.append(row)
                 self._command_rows[event.command_id] = row
@@ -228,7 +232,8 @@ class RowStore:
                 if event.category != "parse":
                     for line in explain_failure(event.code, event.message) if event.code else ():
                         add(EXPLAIN, line, event.wall)
-                    result.notices.append(Notice(f"Error: {event.category}", safe_text(event.message)))
+                    self._error_explained = bool(event.code)
+                    result.notices.append(Notice(f"Error: {event.category.replace('-', ' ')}", safe_text(event.message)))
             width = self.width
         result.added = len(self.texts) - before
         return result
@@ -239,13 +244,14 @@ class RowStore:
             self.latency[row] = (event.elapsed, event.ok, event.code)
             result.changed.append(row)
         result.timeline.append(event)
-        if not event.ok and event.code is not None and event.category.startswith("reply-"):
-            lines = explain_failure(event.code, event.reply)
-            for line in lines:
+        explained, self._error_explained = self._error_explained, False
+        if not event.ok and event.code is not None and event.category.startswith("reply-") and not explained:
+            for line in explain_failure(event.code, event.reply):
                 self.add(EXPLAIN, line, event.wall)
-            summary = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}"
-            result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", summary + (
-                f"\n{lines[0]}" if lines else ""), "error" if event.code >= 500 else "warning"))
+            reply = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}".rstrip()
+            meaning = annotate_reply(reply).partition(" → ")[2]  # "permanent failure: bad destination mailbox address"
+            result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", reply + (f"\n→ {meaning}" if meaning else ""),
+                                         "error" if event.code >= 500 else "warning"))
 
     def _body(self, event: Body) -> None:
         flags = TLS if event.tls else 0
@@ -269,9 +275,13 @@ class RowStore:
         return lines
 
     def plain(self, row: int) -> str:
-        """A row as plain text (marker, text and note), for copying and searching notes."""
+        """A row as plain text (marker, text, a command's verdict, note), for copying."""
         kind = self.kinds[row]
         text = marker(kind) + self.texts[row]
+        latency = self.latency.get(row)
+        if latency is not None:
+            _, ok, code = latency
+            text += "  " + ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
         note = self.notes.get(row)
         if note:
             text += f"  # {note}"

@@ -203,7 +203,8 @@ class StageStrip(Widget):
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         timed = False
         if not track.state.connected:
-            line.append("○ closed " if track.last_position >= 0 else "○ not connected ", style("closed"))
+            line.append("○ closed" if track.last_position >= 0 else "○ not connected", style("closed"))
+            line.append(" │ ", style("separator"))  # "closed" is the connection, not one more stage
         for segment in segments:
             if segment.index:
                 line.append(separator, style("separator"))

@@ -61,7 +61,11 @@ class StatusBar(Static):
     def _style(self, name: str):
         return self.get_component_rich_style(f"status--{name}", partial=True)
 
+    def on_resize(self) -> None:
+        self._redraw()
+
     def _redraw(self) -> None:
+        """The connection on the left; what runs (or ``ready``) on the right, never cut: the connection gives way."""
         state = self.state
         ok, warn, bad, dim = (self._style(n) for n in ("ok", "warn", "bad", "dim"))
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -79,18 +83,23 @@ class StatusBar(Static):
         else:
             line.append("plaintext", warn)
         if state.insecure:
-            line.append("  ⚠ --insecure: certificates NOT verified", bad)
+            line.append("  ⚠ --insecure" if tls is not None else "  ⚠ --insecure: certificates NOT verified", bad)
         if state.authenticated:
             line.append("  │ ", dim)
             line.append(f"auth {safe_text(state.auth_user or '')}", ok)
-        line.append("  │ ", dim)
+        right = Text(no_wrap=True)
         if state.busy:
             since = self._busy_since or time.monotonic()
             spinner = SPINNER[self._frame % len(SPINNER)]
-            line.append(f"{spinner} {safe_text(state.running)} {time.monotonic() - since:.1f} s", self._style("busy"))
+            right.append(f"{spinner} {safe_text(state.running)} {time.monotonic() - since:.1f} s", self._style("busy"))
             if self.queued > 1:
-                line.append(f" (+{self.queued - 1} queued)", dim)
-            line.append("  Esc aborts", dim)
+                right.append(f" (+{self.queued - 1} queued)", dim)
+            right.append("  Esc aborts", dim)
         else:
-            line.append("ready", dim)
+            right.append("ready", dim)
+        width = self.content_region.width
+        if width and line.cell_len + 4 + right.cell_len > width:
+            line.truncate(max(1, width - 4 - right.cell_len), overflow="ellipsis")
+        line.append("  │ ", dim)
+        line.append_text(right)
         self.update(line)

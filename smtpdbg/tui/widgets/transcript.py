@@ -41,6 +41,11 @@ _STYLE_OF = {
     R.RECV5: "recv-5", R.RECV_BAD: "recv-bad", R.INFO: "info", R.TLSINFO: "tls", R.DEBUG: "info", R.WARN: "warning",
     R.ERROR: "error", R.EXPLAIN: "explain", R.COMMAND: "command", R.OMITTED: "info", R.ORDER: "out-of-order",
 }
+def format_elapsed(seconds: float) -> str:
+    """A command's latency: ``2.4 ms`` below a second, ``10.0 s`` above."""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 ANNOTATION_MARKER = "      ↳ "
 """Prefix of an annotation line: indented under the reply it explains."""
 
@@ -64,7 +69,7 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("home", "top", "Top", show=False),
         Binding("end", "follow", "Follow", show=False),
         Binding("enter", "toggle_body", "Expand", tooltip="Expand or collapse the DATA body under the cursor"),
-        Binding("c", "copy_exchange", "Copy exchange", tooltip="Copy the whole command exchange under the cursor"),
+        Binding("c", "copy_exchange", "Copy", tooltip="Copy the whole command exchange under the cursor"),
         Binding("y", "copy_line", "Copy line", show=False),
         Binding("slash", "app.search", "Search", show=False),
         Binding("n", "search_next(1)", "Next match", show=False),
@@ -115,6 +120,8 @@ class TranscriptView(ScrollView, can_focus=True):
         """Display line to body line (-1: the row itself, ``ANNOTATION``: the row's annotation)."""
         self._expanded: set[int] = set()
         self._expansions: dict[int, list[tuple[int, str]]] = {}
+        self._showing_expand = False
+        """Whether the footer currently offers Enter (expand)."""
         self._cache: LRUCache[int, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
 
@@ -189,6 +196,7 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def _rebuild_view(self) -> None:
         keep = self.row_at(self.cursor)[0] if 0 <= self.cursor < self.line_count else None
+        following = self.follow
         store = self.store
         if self.filter == "all" and not self._expanded and not self.annotate:
             self._view_rows = self._view_sub = None
@@ -209,9 +217,12 @@ class TranscriptView(ScrollView, can_focus=True):
         self._update_virtual_size()
         if keep is not None:
             self.cursor = self.index_of(keep)
+        if following:  # a filter or the meanings toggled at the tail: stay at the tail
+            self.follow = True
+            self._scroll_tail()
+            self.call_after_refresh(self._scroll_tail)  # once the new virtual size is laid out
+        elif keep is not None:
             self.scroll_to_line(self.cursor)
-        elif self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     # -- rendering --------------------------------------------------------------------------------------
@@ -260,16 +271,16 @@ class TranscriptView(ScrollView, can_focus=True):
         if base == R.SUMMARY:
             text += "   ▾ Enter collapses" if row in self._expanded else "   ▸ Enter expands"
         parts.append((text, "masked" if kind & R.MASKED else style))
-        note = store.notes.get(row)
-        if note:
-            parts.append((f"  # {note}" if base != R.COMMAND else f"   {note}", "note"))
         latency = store.latency.get(row)
-        if latency is not None:
+        if latency is not None:  # the verdict first: on a narrow screen the smtplib call is what gets cut
             elapsed, ok, code = latency
             verdict = ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
             parts.append((f"  {verdict}", "ok" if ok else "failed"))
             if self.show_latency:
-                parts.append((f"  {elapsed * 1000:.1f} ms", "latency"))
+                parts.append((f"  {format_elapsed(elapsed)}", "latency"))
+        note = store.notes.get(row)
+        if note:
+            parts.append((f"  # {note}" if base != R.COMMAND else f"   {note}", "note"))
         return parts
 
     def line_text(self, index: int) -> str:
@@ -296,13 +307,13 @@ class TranscriptView(ScrollView, can_focus=True):
         for piece, style in self.line_parts(index):
             text.append(piece, self._style(style))
         plain = text.plain
-        if self.search_term:
+        if index == self.cursor and self.has_focus:
+            text.stylize(self._style("cursor"))
+        if self.search_term:  # after the cursor: a match stays visible on the cursor's line
             needle, folded, at = self.search_term.lower(), plain.lower(), 0
             while (at := folded.find(needle, at)) >= 0:
                 text.stylize(self._style("match"), at, at + len(needle))
                 at += len(needle)
-        if index == self.cursor and self.has_focus:
-            text.stylize(self._style("cursor"))
         if selection is not None and (span := selection.get_span(index)) is not None:
             start, end = span
             text.stylize(self.screen.get_component_rich_style("screen--selection"), start, len(plain) if end == -1 else end)
@@ -373,6 +384,18 @@ class TranscriptView(ScrollView, can_focus=True):
         self._refresh_index(old)
         self._refresh_index(new)
         self._announce()
+        on_body = self._on_body()
+        if on_body != self._showing_expand:  # the footer offers Enter only on a collapsible body
+            self._showing_expand = on_body
+            self.refresh_bindings()
+
+    def _on_body(self) -> bool:
+        return 0 <= self.cursor < self.line_count and self.row_at(self.cursor)[0] in self.store.bodies
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_body":
+            return self._on_body()
+        return True
 
     def _announce(self, focused: bool | None = None) -> None:
         """Tell the app which row is selected (the explanation panel follows it).

@@ -1,0 +1,102 @@
+"""``smtpdbg run`` never prints a secret a script took from the environment or typed by hand.
+
+The summary (FAILED, MISMATCH, SKIPPED lines), the stepper's prompts, the
+transcript, the session log and script errors show the line as written
+(``${NAME}`` unexpanded) with AUTH payloads masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+
+from smtpdbg.core import SessionOptions, Target
+from smtpdbg.runner import run_script
+
+WRONG = "not-the-password-4711"
+PAYLOAD = base64.b64encode(f"\0alice\0{WRONG}".encode()).decode()
+
+
+def forms() -> list[str]:
+    return [WRONG, PAYLOAD, base64.b64encode(WRONG.encode()).decode()]
+
+
+def run(endpoints, tmp_path, monkeypatch, script: str, **kwargs) -> tuple[int, str]:
+    monkeypatch.setenv("AUTH_PAYLOAD", PAYLOAD)
+    monkeypatch.setenv("PW", WRONG)
+    path = tmp_path / "script.txt"
+    path.write_text(script)
+    log = tmp_path / "session.log"
+    host, port = endpoints.smtp
+    options = SessionOptions(timeout=10, ca=endpoints.ca_path, local_hostname="client.test", log=str(log))
+    out = io.StringIO()
+    status = run_script(str(path), Target("smtp", host, port, sandbox=True), options, out=out, **kwargs)
+    return status, out.getvalue() + (log.read_text() if log.exists() else "")
+
+
+@pytest.mark.parametrize("script, status, shown", [
+    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\nexpect 235\n", 12, "MISMATCH line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH LOGIN\nraw ${PW}\n", 11, "FAILED line 3: raw ${PW}"),
+    (f"ehlo\nraw AUTH PLAIN {PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+])
+def test_the_summary_shows_the_line_as_written(endpoints, tmp_path, monkeypatch, capsys, script, status, shown):
+    got, output = run(endpoints, tmp_path, monkeypatch, script)
+    captured = capsys.readouterr()
+    output += captured.out + captured.err
+    assert got == status, output
+    assert shown in output
+    for form in forms():
+        assert form not in output
+
+
+def test_skipped_and_stepped_lines_do_not_show_the_expanded_secret(endpoints, tmp_path, monkeypatch, capsys):
+    keys = io.StringIO("\ns\n")  # run ehlo, skip the AUTH line
+    status, output = run(endpoints, tmp_path, monkeypatch, "ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", step=True,
+                         keys=keys)
+    captured = capsys.readouterr()
+    output += captured.out + captured.err
+    assert "SKIPPED line 2: raw AUTH PLAIN ********" in output
+    for form in forms():
+        assert form not in output
+
+
+def test_a_script_error_does_not_repeat_a_substituted_secret(endpoints, tmp_path, monkeypatch, capsys):
+    status, output = run(endpoints, tmp_path, monkeypatch, "ehlo\nauth PLAIN alice ${PW}\n")
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "line 2" in captured.err
+    for form in forms():
+        assert form not in output + captured.out + captured.err
+    status, _ = run(endpoints, tmp_path, monkeypatch, "ehlo\nmail ${PW} --bogus\n")
+    captured = capsys.readouterr()
+    assert status == 2 and "--bogus" in captured.err and WRONG not in captured.err
+
+
+def test_ctrl_c_ends_the_run_with_a_summary_and_the_exports_not_a_traceback(tmp_path):
+    """SIGINT while a command hangs: the transcript so far, the summary, the exports, status 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import repo_env
+    from tests.servers import FakeServer, esmtp
+
+    script = tmp_path / "s.smtp"
+    script.write_text("ehlo\nnoop\nnoop\n")
+    export = tmp_path / "run.jsonl"
+    with FakeServer(esmtp(NOOP=lambda conn, line: conn.hang(20))) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "smtpdbg", "run", str(script), "--target", server.target,
+             "--export", "jsonl", "--output", str(export)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+        time.sleep(1.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert "Traceback" not in err, err
+    assert process.returncode == 130, (out, err)
+    assert "INTERRUPTED" in out and " -> noop" in out
+    assert export.exists() and "noop" in export.read_text()
