@@ -152,20 +152,23 @@ def _attributes(state: SessionState, keyword: str, given: tuple[str, ...]) -> li
             for n in names if n not in used]
 
 
+SANDBOX_MAILBOXES = {
+    "alice@sandbox.smtpdbg.test": "sandbox mailbox (the demo user)",
+    "bob@sandbox.smtpdbg.test": "sandbox mailbox",
+    "reject@sandbox.smtpdbg.test": "sandbox: RCPT gets 550 5.1.1 (user unknown)",
+    "greylist@sandbox.smtpdbg.test": "sandbox: RCPT gets 451 4.7.1 (greylisted)",
+    "full@sandbox.smtpdbg.test": "sandbox: RCPT gets 452 4.2.2 (mailbox full)",
+}
+
+
 def _addresses(state: SessionState) -> list[Candidate]:
-    seen: list[str] = []
-    if state.mail_from:
-        seen.append(state.mail_from)
-    seen += [r.address for r in state.recipients]
+    seen: dict[str, str] = {}
+    for address in ([state.mail_from] if state.mail_from else []) + [r.address for r in state.recipients]:
+        seen.setdefault(address, "seen in this session")
     if state.sandbox:
-        seen += ["alice@sandbox.smtpdbg.test", "bob@sandbox.smtpdbg.test", "reject@sandbox.smtpdbg.test",
-                 "greylist@sandbox.smtpdbg.test", "full@sandbox.smtpdbg.test"]
-    out, unique = [], set()
-    for address in seen:
-        if address not in unique:
-            unique.add(address)
-            out.append(Candidate(address, address, "seen in this session" if not state.sandbox else "sandbox mailbox", True))
-    return out
+        for address, meaning in SANDBOX_MAILBOXES.items():
+            seen.setdefault(address, meaning)
+    return [Candidate(address, address, meaning, True) for address, meaning in seen.items()]
 
 
 def _files(word: str) -> list[Candidate]:

@@ -137,12 +137,19 @@ def _option_value(option: Option, value: str, column: int) -> Any:
     return value
 
 
+def _unquote(path: str) -> str:
+    """``"a b.eml"`` -> ``a b.eml``: a path with spaces is written in double quotes."""
+    return path[1:-1] if len(path) >= 2 and path[0] == path[-1] == '"' else path
+
+
 def _positional(arg: Arg, token: Token) -> Any:
     value = token.text
     if arg.kind is Kind.FILE:
         if not value.startswith("@") or len(value) < 2:
             raise ParseError(f"{arg.name.upper()} is a file: write it as @path (got {value!r})", token.start, ("@FILE",))
-        return value[1:]
+        return _unquote(value[1:])
+    if arg.kind is Kind.OUTPUT:
+        return _unquote(value)
     if arg.kind is Kind.NUMBER:
         try:
             number = float(value)

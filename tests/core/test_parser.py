@@ -447,3 +447,9 @@ def test_whole_number_options_reject_fractions() -> None:
     with pytest.raises(ParseError) as info:
         parse("raw --replies 1.5 NOOP")
     assert "whole number" in info.value.message
+
+
+def test_paths_with_spaces_are_written_in_double_quotes() -> None:
+    assert parse('data @"my message.eml"').arg("file") == "my message.eml"
+    assert parse('save text "/tmp/my transcript.txt"').arg("file") == "/tmp/my transcript.txt"
+    assert parse("data @plain.eml").arg("file") == "plain.eml"

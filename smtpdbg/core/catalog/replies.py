@@ -91,7 +91,7 @@ _TABLE: tuple[ReplyInfo, ...] = (
        "The server acknowledges QUIT and is about to close the connection.",
        "Close the connection; nothing else is expected.",
        _S, ("QUIT",), ends=True),
-    _r(235, "2.7.0 Authentication Succeeded",
+    _r(235, "2.7.0 Authentication succeeded",
        "The AUTH exchange succeeded; the session is now authenticated.",
        "Go on with MAIL FROM. Do not send AUTH again in this session; if a SASL "
        "security layer was negotiated, discard what EHLO said and send EHLO again.",
