@@ -82,6 +82,12 @@ class AuthMasker:
         """Return ``(recorded_line, redacted, note)`` for a client line."""
         stripped = line.rstrip(b"\r\n")
         ending = line[len(stripped) :]
+        if b"\r" in stripped:
+            # A bare CR inside a line: a lax server ends the line there (RFC 5321 §2.3.8),
+            # so each piece is judged as a line of its own.
+            pieces = [self.on_send(piece) for piece in stripped.split(b"\r")]
+            return (b"\r".join(p[0] for p in pieces) + ending, any(p[1] for p in pieces),
+                    "; ".join(p[2] for p in pieces if p[2]))
         words = stripped.split(None, 2)
         if words and words[0].upper() == b"AUTH" and len(words) >= 2:
             self.mechanism = words[1].decode("ascii", "replace").upper()

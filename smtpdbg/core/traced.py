@@ -89,6 +89,14 @@ def _format_address(address) -> str:
     return str(address) or "(unnamed unix socket)"
 
 
+def _has_auth(line: bytes) -> bool:
+    """Whether a client line is (or, behind a bare CR, hides) an AUTH command."""
+    if line.lstrip(b" \t")[:4].upper() == b"AUTH":
+        return True
+    body = line.rstrip(b"\r\n")
+    return b"\r" in body and any(p.lstrip(b" \t")[:4].upper() == b"AUTH" for p in body.split(b"\r"))
+
+
 class TraceMixin:
     """Recording and bounded I/O for an ``smtplib.SMTP`` subclass."""
 
@@ -417,7 +425,7 @@ class TraceMixin:
                 self._send_continuation = masker.active
             continuation = self._send_continuation
             self._send_partial = b"" if complete else full[:_PARTIAL_KEEP]
-            if masker.active or full.lstrip(b" \t")[:4].upper() == b"AUTH":
+            if masker.active or _has_auth(full):
                 shown, redacted, note = masker.on_send(full)
                 if continuation and not masker.active:  # a command pipelined behind AUTH's initial response
                     self._record(SEND, line, pipelined=pipelined)

@@ -240,3 +240,12 @@ def test_login_never_leaks_password(password: str, prompt: str) -> None:
     assert redacted
     assert note == "LOGIN password <hidden>"
     assert recorded == MASK + b"\r\n"
+
+
+def test_an_auth_line_hidden_behind_a_bare_cr_is_masked() -> None:
+    payload = base64.b64encode(b"\0alice\0cr-secret")
+    masker = AuthMasker()
+    shown, redacted, note = masker.on_send(b"NOOP\rAUTH PLAIN " + payload + b"\r\n")
+    assert redacted and payload not in shown and b"cr-secret" not in shown
+    assert shown.startswith(b"NOOP\rAUTH PLAIN ") and shown.endswith(b"\r\n")
+    assert "alice" in note and "cr-secret" not in note

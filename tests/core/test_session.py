@@ -382,3 +382,12 @@ def test_a_batch_runs_in_order_and_stops_where_told(session):
     assert [r.address for r in session.state.recipients] == ["reject@sandbox.smtpdbg.test"]
     bad = session.submit_batch([("not-a-command", None), ("noop", None)], lambda i, o: True).result(timeout=10)
     assert bad[0].category == "parse" and bad[1].code == 250
+
+
+def test_auth_behind_a_bare_cr_is_masked_on_the_wire_record(session):
+    payload = base64.b64encode(b"\0alice\0cr-secret").decode()
+    session.execute("ehlo")
+    session.execute(f"raw NOOP\\rAUTH PLAIN {payload}")
+    recorded = b"".join(e.data for e in session.transcript.snapshot() if isinstance(e, Wire))
+    assert payload.encode() not in recorded and b"NOOP\rAUTH PLAIN ********" in recorded
+    assert payload not in repr(session.transcript.snapshot())
