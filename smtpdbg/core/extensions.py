@@ -85,11 +85,7 @@ def _attribute_command(ctx, parsed: Parsed, verb: str):
         replies.append(smtp.getreply())
         if replies[-1][0] >= 400 or replies[-1][0] < 0:
             break
-    if verb == "XCLIENT" and replies[-1][0] == 220:
-        # Postfix answers XCLIENT with a new greeting: the session starts over (EHLO again).
-        smtp.helo_resp = smtp.ehlo_resp = None
-        smtp.esmtp_features = {}
-        smtp.does_esmtp = False
+    if verb == "XCLIENT" and replies[-1][0] == 220:  # the traced object has forgotten EHLO's answer
         ctx.info("XCLIENT accepted: the server greeted again as if the client were the one described; send EHLO again")
     return _reply(replies)
 

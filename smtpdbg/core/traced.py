@@ -643,6 +643,12 @@ class TraceMixin:
         text = b"\n".join(texts)
         pairing = self.tracker.on_reply(errcode, text.decode("utf-8", "replace"))
         self.last_pairing = pairing
+        if pairing.command == "XCLIENT" and errcode == 220:
+            # Postfix answers XCLIENT with a new greeting: what EHLO said no longer holds
+            # (however XCLIENT was sent: the xclient command, docmd or raw).
+            self.helo_resp = self.ehlo_resp = None
+            self.esmtp_features = {}
+            self.does_esmtp = False
         if pairing.unsolicited and not quiet:
             self._warn(f"unsolicited reply {errcode}: no command was waiting for it")
         if self._masker.active and errcode != 334:

@@ -334,3 +334,15 @@ def test_ipv4_forcing(make_session):
     assert not outcome.ok  # the sandbox listens on 127.0.0.1 only
     v4 = make_session(ip_version=4)
     assert v4.execute("connect").ok
+
+
+def test_xclient_through_docmd_also_forgets_ehlo():
+    ehlo = b"250-fake\r\n250 XCLIENT NAME ADDR\r\n"
+    with FakeServer(esmtp(EHLO=ehlo, XCLIENT=b"220 fake.test ESMTP\r\n")) as server, Session(
+            parse_target(server.target), SessionOptions(timeout=3)) as session:
+        session.execute("connect")
+        session.execute("ehlo")
+        assert session.state.does_esmtp
+        assert session.execute("docmd XCLIENT ADDR=192.0.2.7").code == 220
+        state = session.state
+        assert not state.does_esmtp and state.ehlo_resp is None and state.stage.value == "greeted"
