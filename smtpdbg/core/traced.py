@@ -196,7 +196,11 @@ class TraceMixin:
                                 deadline=self.deadline, aborted=lambda: self.aborted,
                                 what=f"looking up the address of {host}")
         last: OSError | None = None
-        for family, kind, proto, _, address in infos:
+        for index, (family, kind, proto, _, address) in enumerate(infos):
+            # With several addresses, one that never answers (often IPv6) must not take
+            # the whole timeout: each gets its share of what is left (RFC 8305's spirit).
+            left = len(infos) - index
+            share = None if left == 1 else time.monotonic() + self._remaining_connect(host, port) / left
             sock = socket.socket(family, kind, proto)
             self._connecting = sock
             try:
@@ -210,6 +214,8 @@ class TraceMixin:
                     if self.aborted:
                         raise CommandAborted("aborted by the user while connecting")
                     remaining = self._remaining_connect(host, port)
+                    if share is not None and time.monotonic() >= share:
+                        raise TimeoutError(f"no answer from {_format_address(address)}; trying the next address")
                     _, writable, _ = select.select([], [sock], [], min(remaining, 0.1))
                     if writable:
                         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -226,6 +232,8 @@ class TraceMixin:
             except OSError as exc:
                 sock.close()
                 last = exc
+                if index < len(infos) - 1:
+                    self._info(InfoKind.INFO, f"{_format_address(address)}: {exc.strerror or exc}; trying the next address")
             finally:
                 self._connecting = None
         raise last if last is not None else OSError(f"no address for {host}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -293,3 +294,38 @@ def test_concurrent_abort_and_submit_from_threads_is_safe():
             stop.set()
             thread.join()
         assert all(o.ok or o.category in ("aborted", "not-connected") for o in outcomes)
+
+
+def test_an_address_that_never_answers_does_not_take_the_whole_timeout(monkeypatch):
+    """A name with two addresses, the first silently dropping SYNs: the second still gets its turn."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    fillers = []
+    for _ in range(4):  # fill the accept queue: further SYNs are dropped, connect() just waits
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(blackhole.getsockname())
+        fillers.append(filler)
+    time.sleep(0.1)
+    with FakeServer(esmtp()) as server:
+        real = socket.getaddrinfo
+
+        def two_addresses(host, port, *args, **kwargs):
+            if host == "two.test":
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", blackhole.getsockname()),
+                        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (server.host, server.port))]
+            return real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+        with Session(parse_target("two.test:25"), SessionOptions(timeout=4, local_hostname="c.test")) as session:
+            started = time.monotonic()
+            outcome = session.execute("connect")
+            elapsed = time.monotonic() - started
+            assert outcome.ok and outcome.code == 220, outcome
+            assert 1.5 < elapsed < 3.5  # half the timeout on the silent address, then the good one
+            texts = [e.text for e in session.transcript.snapshot() if isinstance(e, Info)]
+            assert any("trying the next address" in t for t in texts)
+    for filler in fillers:
+        filler.close()
+    blackhole.close()
