@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import email
 import email.policy
+import re
 import smtplib
 from dataclasses import dataclass
 from typing import Callable
@@ -78,12 +79,20 @@ def _message(ctx, parsed: Parsed) -> bytes:
     return ctx.body
 
 
+def _env_label(name: str) -> str:
+    """Name a missing variable, unless what was typed looks like a secret rather than a NAME."""
+    if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+        return f"the environment variable {name}"
+    return "the environment variable named after --password-env/--token-env (a NAME such as SMTP_PASSWORD, " \
+           "not the secret itself)"
+
+
 def _password(ctx, parsed: Parsed) -> str:
     env = parsed.opt("password_env") or ctx.session.options.password_env
     if env:
         value = ctx.session.environ.get(env)
         if value is None:
-            raise CommandError(f"the environment variable {env} is not set (it should hold the password)")
+            raise CommandError(f"{_env_label(env)} is not set (it should hold the password)")
         return value
     if ctx.secret is None:
         raise CommandError("a password is needed: it is asked with a masked prompt, or read from --password-env NAME")
@@ -322,7 +331,7 @@ def auth(ctx, parsed: Parsed) -> Reply:
         if env:
             token = ctx.session.environ.get(env)
             if token is None:
-                raise CommandError(f"the environment variable {env} is not set (it should hold the bearer token)")
+                raise CommandError(f"{_env_label(env)} is not set (it should hold the bearer token)")
         else:
             token = _password(ctx, parsed)
         return oauth(ctx, parsed, mechanism, token)

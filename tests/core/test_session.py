@@ -391,3 +391,11 @@ def test_auth_behind_a_bare_cr_is_masked_on_the_wire_record(session):
     recorded = b"".join(e.data for e in session.transcript.snapshot() if isinstance(e, Wire))
     assert payload.encode() not in recorded and b"NOOP\rAUTH PLAIN ********" in recorded
     assert payload not in repr(session.transcript.snapshot())
+
+
+def test_a_password_typed_as_the_variable_name_is_not_echoed(session):
+    session.execute("ehlo")
+    outcome = session.execute("login alice --password-env hunter2!")
+    assert not outcome.ok and "hunter2" not in outcome.message and "not the secret itself" in outcome.message
+    named = session.execute("login alice --password-env MISSING_PW")
+    assert "MISSING_PW is not set" in named.message
