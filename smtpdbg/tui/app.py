@@ -372,8 +372,15 @@ class SmtpdbgApp(LessonActions, AppActions, App[int]):
         self.show_inspector = not self.show_inspector
 
     def action_switch_focus(self) -> None:
+        """F6: prompt → transcript → inspector (when shown) → prompt."""
         transcript = self.query_one(TranscriptView)
-        (self.query_one(CommandPrompt).input if transcript.has_focus else transcript).focus()
+        inspector = self.query_one(Inspector)
+        if transcript.has_focus and inspector.display:
+            inspector.focus()
+        elif transcript.has_focus or inspector.has_focus:
+            self.query_one(CommandPrompt).input.focus()
+        else:
+            transcript.focus()
 
     def action_page(self, direction: int) -> None:
         self.query_one(TranscriptView).action_page(direction)

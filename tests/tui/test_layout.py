@@ -115,3 +115,22 @@ async def test_the_status_bar_always_shows_what_runs_and_how_to_abort_it(tmp_pat
         shown = str(status.render())
         assert "connect" in shown and shown.endswith("Esc aborts") and len(shown) <= status.content_region.width
         assert shown.startswith("○ smtps://a-rather-long")
+
+
+async def test_the_inspector_can_be_scrolled_from_the_keyboard(tmp_path):
+    from smtpdbg.tui.widgets.inspector import Inspector
+    from smtpdbg.tui.widgets.prompt import CommandPrompt
+
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.outcomes) == 2, what="startup")
+        inspector = app.query_one(Inspector)
+        assert inspector.display and inspector.max_scroll_y > 0  # more than fits on 24 rows
+        await pilot.press("f6")
+        assert app.query_one(TranscriptView).has_focus
+        await pilot.press("f6")
+        assert inspector.has_focus
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: inspector.scroll_y > 0, what="the inspector scrolled")
+        await pilot.press("f6")
+        assert app.query_one(CommandPrompt).input.has_focus

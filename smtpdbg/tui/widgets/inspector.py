@@ -183,8 +183,8 @@ SECTIONS = (
 )
 
 
-class Inspector(VerticalScroll, can_focus=False):
-    """Side panel showing the session snapshot."""
+class Inspector(VerticalScroll, can_focus=True):
+    """Side panel showing the session snapshot (F6 focuses it; arrows and Page keys scroll it)."""
 
     def compose(self) -> ComposeResult:
         for name, title, _ in SECTIONS:
