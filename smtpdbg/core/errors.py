@@ -96,7 +96,13 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     """
     name = type(exc).__qualname__
     module = type(exc).__module__
-    if module not in ("builtins", "smtplib", "smtpdbg.core.errors"):
+    if module == "smtpdbg.core.errors":
+        # our faults subclass smtplib's: name the smtplib exception code using smtplib would catch
+        base = next((c for c in type(exc).__mro__ if c.__module__ == "smtplib"), None)
+        name = f"{name} (smtplib.{base.__name__})" if base is not None else name
+    elif module == "smtplib":
+        name = f"smtplib.{name}"
+    elif module != "builtins":
         name = f"{module}.{name}"
     where = f" during {during}" if during else ""
 

@@ -415,7 +415,8 @@ def send_message(ctx, parsed: Parsed) -> Reply:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not parsed.opt("to") and not _header_recipients(message):  # smtplib would send MAIL first
         raise CommandError(f"{parsed.arg('file')} has no To, Cc or Bcc recipient: name one with --to ADDRESS")
-    refused = smtp.send_message(message, parsed.opt("from"), parsed.opt("to") or None)
+    refused = smtp.send_message(message, parsed.opt("from"), parsed.opt("to") or None,
+                                parsed.opt("mail_option") or (), parsed.opt("rcpt_option") or ())
     for address, (code, text) in refused.items():
         ctx.warn(f"recipient refused: {address}: {code} {_text(text)}")
     return _reply(smtp.data_replies[-1] if smtp.data_replies else smtp.last_reply, *smtp.data_replies)

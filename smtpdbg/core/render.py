@@ -116,6 +116,14 @@ def _stamp(event: Event, timestamps: str, previous: list[float]) -> str:
     return ""
 
 
+def error_text(event: Error) -> str:
+    """An error's sentence, with the smtplib exception it came as (for readers of smtplib's documentation)."""
+    text = safe_text(event.message)
+    if "smtplib." in event.exception:
+        text += f"  [{event.exception}]"
+    return text
+
+
 class TextRenderer:
     """Turns events into printable lines (stateful only for delta timestamps).
 
@@ -157,7 +165,7 @@ class TextRenderer:
                 return [stamp + _paint("!!! " + safe_text(event.text), "warning", color)]
             return [stamp + _paint("=== " + safe_text(event.text), "info", color)]
         if isinstance(event, Error):
-            return [stamp + _paint("*** " + safe_text(event.message), "error", color)]
+            return [stamp + _paint("*** " + error_text(event), "error", color)]
         if isinstance(event, CommandEnd) and self.timing:
             return [_paint(f"=== {event.text.split(' ', 1)[0]}: {event.elapsed * 1000:.1f} ms", "info", color)]
         return []

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from smtpdbg.core import Error, Info, InfoKind, Session, SessionOptions, Wire, parse_target
-from smtpdbg.core.errors import classify
+from smtpdbg.core.errors import CommandTimeout, classify
 
 from tests.servers import Conn, FakeServer, esmtp
 
@@ -329,3 +329,14 @@ def test_an_address_that_never_answers_does_not_take_the_whole_timeout(monkeypat
     for filler in fillers:
         filler.close()
     blackhole.close()
+
+
+def test_errors_name_the_smtplib_exception_they_came_as(session):
+    from smtpdbg.core.render import TextRenderer
+
+    session.execute("ehlo")
+    session.execute("sendmail a@sandbox.smtpdbg.test reject@sandbox.smtpdbg.test", body=b"x\r\n")
+    lines = [line for e in session.transcript.snapshot() if isinstance(e, Error) for line in TextRenderer().render(e)]
+    assert lines[-1].startswith("*** the server refused every recipient")
+    assert lines[-1].endswith("[smtplib.SMTPRecipientsRefused]")
+    assert classify(CommandTimeout("t")).exception == "CommandTimeout (smtplib.SMTPServerDisconnected)"

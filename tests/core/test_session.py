@@ -399,3 +399,13 @@ def test_a_password_typed_as_the_variable_name_is_not_echoed(session):
     assert not outcome.ok and "hunter2" not in outcome.message and "not the secret itself" in outcome.message
     named = session.execute("login alice --password-env MISSING_PW")
     assert "MISSING_PW is not set" in named.message
+
+
+def test_send_message_passes_mail_and_rcpt_options(session, sandbox, tmp_path):
+    session.execute("ehlo")
+    message = tmp_path / "dsn.eml"
+    message.write_bytes(b"From: a@sandbox.smtpdbg.test\r\nTo: b@sandbox.smtpdbg.test\r\nSubject: dsn\r\n\r\nx\r\n")
+    outcome = session.execute(f"send_message @{message} --mail-option RET=HDRS --rcpt-option NOTIFY=NEVER")
+    assert outcome.ok, outcome
+    got = sandbox.wait_for_messages(1)[0]
+    assert "RET=HDRS" in got.mail_options and got.rcpt_options == (("NOTIFY=NEVER",),)

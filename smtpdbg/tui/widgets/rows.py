@@ -19,7 +19,7 @@ from typing import Iterable
 from smtpdbg.core.catalog import explain_enhanced, explain_reply, parse_enhanced
 from smtpdbg.core.describe import annotate_reply
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, StateChange, Wire
-from smtpdbg.core.render import body_summary, human_size, safe_text
+from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
 
 # Row kinds (the low six bits of a kind byte).
@@ -228,7 +228,7 @@ class RowStore:
                 else:
                     add(_INFO_KINDS.get(event.kind, INFO), text, event.wall)
             elif kind is Error:
-                add(ERROR, safe_text(event.message), event.wall)
+                add(ERROR, error_text(event), event.wall)
                 if event.category != "parse":
                     for line in explain_failure(event.code, event.message) if event.code else ():
                         add(EXPLAIN, line, event.wall)
