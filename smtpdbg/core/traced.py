@@ -39,6 +39,8 @@ from smtpdbg.core.wire import Limits, ReplyReader, prepare_body, split_head_tail
 
 SEND = Direction.SEND
 RECV = Direction.RECV
+_CAPPED_KEEP = 80
+"""Bytes of a line kept once the session's transcript limit is reached."""
 _ONE_WRITE = 1 << 20
 """Bodies up to this size are sent together with their final dot in one write."""
 _PARTIAL_KEEP = 1024
@@ -158,7 +160,18 @@ class TraceMixin:
 
     # -- recording ---------------------------------------------------------------------
     def _record(self, direction: Direction, data: bytes, **extra) -> None:
-        self.transcript.add(Wire, direction=direction, data=data, tls=self._tls, **extra)
+        transcript = self.transcript
+        size = len(data)
+        transcript.wire_bytes += size
+        if size > _CAPPED_KEEP and transcript.wire_bytes > self.limits.max_session_bytes:
+            if not transcript.capped:
+                transcript.capped = True
+                self._warn(f"this session's transcript passed {self.limits.max_session_bytes:,} bytes: from now on "
+                           f"each line keeps its first {_CAPPED_KEEP} bytes (a --log file keeps everything)")
+            note = f"{size:,} bytes; the start is kept (transcript limit)"
+            extra["note"] = f"{extra['note']}; {note}" if extra.get("note") else note
+            data = data[:_CAPPED_KEEP]
+        transcript.add(Wire, direction=direction, data=data, tls=self._tls, **extra)
 
     def _info(self, kind: InfoKind, text: str, **extra) -> None:
         self.transcript.add(Info, kind=kind, text=text, **extra)

@@ -24,6 +24,10 @@ class Transcript:
         self._events: list[Event] = []
         self._lock = threading.Lock()
         self._listeners: tuple[Listener, ...] = ()
+        self.wire_bytes = 0
+        """Bytes of wire lines recorded so far (for the session's memory ceiling)."""
+        self.capped = False
+        """The memory ceiling was reached: later lines keep only their start."""
         self.listener_errors = 0
         """Exceptions raised by listeners (swallowed so a frontend bug cannot break the session)."""
 

@@ -38,6 +38,8 @@ class Limits:
     """Lines of a large DATA body kept at its end."""
     body_keep_bytes: int = 256 << 10
     """Bodies up to this size (and up to head+tail lines) are kept whole."""
+    max_session_bytes: int = 256 << 20
+    """Wire bytes a session's transcript keeps whole; past it, each line keeps its start (``--log`` keeps all)."""
 
 
 class ReplyReader:

@@ -345,3 +345,19 @@ def test_a_line_without_a_code_is_quoted_whole(pki):
             assert outcome.category == "garbage-reply"
             assert outcome.message == "the server answered with a line that has no reply code: 'HELLO I AM NOT SMTP'"
             assert outcome.text == "HELLO I AM NOT SMTP"
+
+
+def test_a_session_transcript_has_a_memory_ceiling():
+    long_reply = b"250-" + b"x" * 4000 + b"\r\n250 ok\r\n"
+    with FakeServer(esmtp(NOOP=long_reply)) as server:
+        options = SessionOptions(timeout=TIMEOUT, limits=Limits(max_session_bytes=20_000))
+        with Session(parse_target(server.target), options) as session:
+            session.execute("connect")
+            for _ in range(10):
+                assert session.execute("noop").code == 250
+            wires = [e for e in session.transcript.snapshot() if isinstance(e, Wire)]
+            kept = sum(len(e.data) for e in wires)
+            assert kept < 30_000  # 10 × 4 KB arrived; past 20 KB only line starts are kept
+            assert any("transcript limit" in e.note for e in wires)
+            warnings = [e.text for e in session.transcript.snapshot() if isinstance(e, Info) and e.kind is InfoKind.WARNING]
+            assert sum("passed 20,000 bytes" in w for w in warnings) == 1
