@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import dns.flags
 import dns.message
@@ -15,7 +16,9 @@ import dns.rrset
 class DnsServer:
     """Answers from ``records``: {(name, rdtype): [rdata text, ...]}; names absent entirely get NXDOMAIN."""
 
-    def __init__(self, records: dict[tuple[str, str], list[str]]) -> None:
+    def __init__(self, records: dict[tuple[str, str], list[str]], *, delay: float = 0.0) -> None:
+        self.delay = delay
+        """Seconds to hold every answer (a slow resolver)."""
         self.records = {(name.rstrip(".").lower() + ".", rdtype): values for (name, rdtype), values in records.items()}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -42,17 +45,28 @@ class DnsServer:
                 continue
             except OSError:
                 return
-            query = dns.message.from_wire(data)
-            response = dns.message.make_response(query)
-            response.flags |= dns.flags.AA
-            question = query.question[0]
-            name = question.name.to_text().lower()
-            rdtype = dns.rdatatype.to_text(question.rdtype)
-            self.queries.append((name, rdtype))
-            values = self.records.get((name, rdtype))
-            if values:
-                response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", rdtype, values))
-            elif not any(key[0] == name for key in self.records):
-                response.set_rcode(dns.rcode.NXDOMAIN)
+            if self.delay:
+                threading.Thread(target=self._answer, args=(data, peer), daemon=True).start()
+            else:
+                self._answer(data, peer)
+
+    def _answer(self, data: bytes, peer) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        question = query.question[0]
+        name = question.name.to_text().lower()
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        self.queries.append((name, rdtype))
+        values = self.records.get((name, rdtype))
+        if values:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", rdtype, values))
+        elif not any(key[0] == name for key in self.records):
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        try:
             self.sock.sendto(response.to_wire(), peer)
+        except OSError:  # stopped while a slow answer was waiting
+            pass
 
