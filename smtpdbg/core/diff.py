@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 from smtpdbg.core.export.jsonl import read_jsonl
 
@@ -106,9 +107,7 @@ class _Differ:
     def extensions(self) -> None:
         ea = [r["extensions"] for r in _replies(self.a) if r.get("extensions")]
         eb = [r["extensions"] for r in _replies(self.b) if r.get("extensions")]
-        for index in range(max(len(ea), len(eb))):
-            x = ea[index] if index < len(ea) else None
-            y = eb[index] if index < len(eb) else None
+        for index, (x, y) in enumerate(zip_longest(ea, eb)):
             label = f"EHLO #{index + 1} extensions"
             if x is None or y is None:
                 self.add(f"{label}: only in {self.na if y is None else self.nb}")
@@ -124,9 +123,7 @@ class _Differ:
     def certificates(self) -> None:
         ta = [r for r in self.a if r.get("type") == "tls"]
         tb = [r for r in self.b if r.get("type") == "tls"]
-        for index in range(max(len(ta), len(tb))):
-            x = ta[index] if index < len(ta) else None
-            y = tb[index] if index < len(tb) else None
+        for index, (x, y) in enumerate(zip_longest(ta, tb)):
             label = f"TLS #{index + 1}"
             if x is None or y is None:
                 self.add(f"{label}: only in {self.na if y is None else self.nb}")
