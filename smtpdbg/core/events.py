@@ -14,7 +14,9 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from smtpdbg.core.ledger import Transaction
     from smtpdbg.core.state import SessionState, TlsInfo
+    from smtpdbg.core.verdict import ReplyClass, Verdict
 
 
 class Direction(str, Enum):
@@ -106,6 +108,10 @@ class Info(Event):
     peer: str = ""
     local: str = ""
     tls_info: "TlsInfo | None" = None
+    rule: str = ""
+    """For a protocol-rule warning: the rule it breaks, e.g. ``RFC 5321 §3.3``."""
+    exchange: int = 0
+    """The exchange the warning is about (0: none in particular)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +154,68 @@ class CommandEnd(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reply(Event):
+    """A whole server reply, paired with the exchange it answers and judged in that context.
+
+    Recorded right after the reply's last :class:`Wire` line. The core decides
+    everything here once; frontends, exports and summaries only read it.
+    """
+
+    exchange: int
+    """Id of the exchange it answers (unique in the session); 0 when nothing was waiting for it."""
+    command: str
+    """What it answers: a verb (``EHLO``, ``RCPT``) or ``<greeting>``, ``<end of data>``, ``<auth response>``;
+    empty when unsolicited."""
+    argument: str = ""
+    """The command's argument as sent (``TO:<a@b>``); never an AUTH secret."""
+    stage: str = ""
+    """The protocol stage when the command was sent (a :class:`smtpdbg.core.protocol.Stage` value)."""
+    connection: int = 0
+    code: int
+    """-1 when the reply had no valid code."""
+    enhanced: str | None = None
+    """The RFC 3463 enhanced status code, when the reply starts with one."""
+    text: str = ""
+    """The lines' texts joined by newlines, as smtplib returns them."""
+    reply_class: "ReplyClass"
+    verdict: "Verdict"
+    violation: str = ""
+    """Why the reply breaks the protocol here (with the RFC section), when it does."""
+    recipient: str = ""
+    """For a per-recipient reply after the message (LMTP, PRDR): the recipient it decides."""
+    unsolicited: bool = False
+    late: bool = False
+    """It answers a command that had stopped reading (``raw`` read fewer replies than it sent)."""
+    latency: float | None = None
+    """Seconds from the command line it answers to the reply's first line."""
+    first_seq: int = 0
+    """Sequence number of the reply's first wire line."""
+    lines: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unanswered(Event):
+    """An exchange that got no reply: the connection was lost, it timed out or was aborted."""
+
+    exchange: int
+    command: str
+    argument: str = ""
+    stage: str = ""
+    connection: int = 0
+    cause: str
+    """``connection lost``, ``timed out``, ``aborted``, ``closed by the client``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerChange(Event):
+    """A transaction's ledger changed: a recipient's fate was decided, or the transaction ended."""
+
+    transaction: "Transaction" = field(repr=False)
+    decided: tuple[int, ...] = ()
+    """Indexes (in ``transaction.recipients``) of the recipients whose fate this change decided."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StateChange(Event):
     """The session state changed; carries the new immutable snapshot."""
 
@@ -163,6 +231,9 @@ __all__ = [
     "Event",
     "Info",
     "InfoKind",
+    "LedgerChange",
+    "Reply",
     "StateChange",
+    "Unanswered",
     "Wire",
 ]

@@ -103,8 +103,6 @@ def bdat(ctx, parsed: Parsed):
 
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
-    if not smtp.has_extn("chunking"):
-        ctx.warn("the server did not advertise CHUNKING (RFC 3030): sending BDAT anyway")
     chunk = int(parsed.opt("chunk") or 65536)
     if chunk < 1:
         raise CommandError("--chunk must be at least 1 byte")

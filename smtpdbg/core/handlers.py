@@ -387,11 +387,8 @@ def data(ctx, parsed: Parsed) -> Reply:
     if smtp.tracker.in_data:  # 354 already received (after a pipelined DATA): send the body only
         from smtpdbg.core.wire import prepare_body
 
-        expected = smtp.tracker.expected_data_replies
         smtp.send_body(prepare_body(message))
-        smtp.data_replies = [smtp.getreply() for _ in range(expected)]
-        failing = [r for r in smtp.data_replies if r[0] != 250]
-        return _reply(failing[0] if failing else smtp.data_replies[-1], *smtp.data_replies)
+        return _reply(smtp.read_final_replies(), *smtp.data_replies)
     result = smtp.data(message)
     return _reply(result, *smtp.data_replies)
 

@@ -92,11 +92,11 @@ def _failed(key: str, expected, verb: str, outcome, state: SessionState) -> str 
     if key == "no_feature":
         return None if not state.features.has(str(expected)) else f"{expected} is still advertised"
     if key == "delivered":
-        delivery = state.last_delivery
-        done = delivery is not None and 200 <= delivery.code < 300
+        delivery = state.last_transaction
+        done = delivery is not None and delivery.status in ("delivered", "partly delivered")
         return None if done == expected else ("no message has been accepted yet" if expected else "the message was accepted")
     if key == "recipients":
-        delivery = state.last_delivery
+        delivery = state.last_transaction
         count = len(delivery.recipients) if delivery is not None else 0
         return None if count == expected else f"expected {expected} recipients in the last delivery, got {count}"
     if key == "replies":

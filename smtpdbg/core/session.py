@@ -23,10 +23,12 @@ from typing import Callable, Mapping
 from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.parser import ParseError, Parsed, parse
-from smtpdbg.core.protocol import Stage, out_of_order
+from smtpdbg.core.outcome import Outcome, judge
+from smtpdbg.core.protocol import Stage
 from smtpdbg.core.state import Features, SessionState
 from smtpdbg.core.target import Target
 from smtpdbg.core.transcript import Transcript
+from smtpdbg.core.verdict import ReplyClass, classify_reply
 from smtpdbg.core.wire import Limits
 
 DEFAULT_TIMEOUT = 30.0
@@ -72,24 +74,6 @@ class SessionOptions:
     limits: Limits = field(default_factory=Limits)
     log: str | None = None
     """Append every event to this file as it happens (crash-safe session log)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one command ended."""
-
-    command: str
-    ok: bool
-    code: int | None = None
-    text: str = ""
-    category: str = ""
-    """Empty on success; an error category (``timeout``, ``reply-5xx``, ``parse``...) otherwise."""
-    message: str = ""
-    elapsed: float = 0.0
-    connected: bool = False
-    """Whether the connection is usable after the command."""
-    replies: tuple[tuple[int, str], ...] = ()
-    """Every reply the command read (several for ``raw --replies``, ``pipeline``, LMTP DATA)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +341,7 @@ class Session:
             from smtpdbg.core.history import mask_payload
 
             job.shown = mask_payload(job.shown)
-        self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
+        started = self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
@@ -365,7 +349,8 @@ class Session:
         try:
             if smtp is not None and spec.network and spec.name != "drain":
                 self._catch_up(smtp)
-                self._flag_out_of_order(job, smtp)
+                self._close_if_closing(smtp)
+                self._flag_message_text(job, smtp)
             context = _Context(self, job, timeout, start)
             reply = HANDLERS[spec.name](context, job.parsed)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
@@ -387,6 +372,8 @@ class Session:
                         pass
                 smtp.deadline = None
                 smtp.aborted = False
+        if spec.network:
+            outcome = self._after_replies(job, outcome, started.seq)
         if job.aborted and outcome.connected:
             outcome = replace(outcome, connected=False)
         self._commands_run += 1
@@ -397,13 +384,36 @@ class Session:
         self._publish(busy=False, running="")
         job.future.set_result(outcome)
 
-    def _flag_out_of_order(self, job: _Job, smtp) -> None:
-        if smtp.sock is None:
-            return
-        tracker = smtp.tracker
-        reason = out_of_order(job.parsed.name, tracker.stage, tls=tracker.tls, authenticated=tracker.authenticated)
-        if reason:
-            self.transcript.add(Info, kind=InfoKind.WARNING, text=f"out of order (sent anyway): {reason}")
+    def _flag_message_text(self, job: _Job, smtp) -> None:
+        """After a 354 everything sent is message text (RFC 5321 §4.1.1.4), whatever command sends it."""
+        if smtp.sock is not None and smtp.tracker.in_data and job.parsed.name not in ("data", "raw", "quit", "close"):
+            self.transcript.add(Info, kind=InfoKind.WARNING, rule="RFC 5321 §4.1.1.4",
+                                text=f"inside message text (after 354): what {job.parsed.name} sends becomes part of "
+                                     "the message, not a command; end the message with `data` or `raw .`")
+
+    @staticmethod
+    def _close_if_closing(smtp) -> None:
+        """The server said 421 (RFC 5321 §3.8): it is closing, so nothing more is sent on this connection."""
+        if smtp.sock is not None and smtp.tracker.closing:
+            smtp.close_reason = smtp.tracker.closing_reason
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def _after_replies(self, job: _Job, outcome: Outcome, since: int) -> Outcome:
+        """Judge the command by its exchanges; close the connection the server said it is closing (421)."""
+        smtp = self.smtp
+        if smtp is not None and smtp.sock is not None and smtp.tracker.closing and job.parsed.name != "quit":
+            smtp.close_reason = smtp.tracker.closing_reason
+            try:
+                smtp.close()
+            except OSError:
+                pass
+            message = outcome.message or f"{outcome.code} {outcome.text}".strip()
+            outcome = replace(outcome, connected=False,
+                              message=f"{message}; the server is closing the connection: not connected now (use `reconnect`)")
+        return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
 
     @staticmethod
     def _catch_up(smtp) -> None:
@@ -419,14 +429,18 @@ class Session:
             return Outcome(job.shown, True, elapsed=elapsed, connected=connected)
         code, text = reply.code, reply.text
         message = text
+        reply_class = classify_reply(code)
         if code < 0:
             category, ok = "garbage-reply", False
             from smtpdbg.core.render import safe_text
 
             message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
-        elif code >= 500:
+        elif reply_class is ReplyClass.VIOLATION:
+            category, ok = "reply-violation", False
+            message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
+        elif reply_class is ReplyClass.PERMANENT:
             category, ok = "reply-5xx", False
-        elif code >= 400:
+        elif reply_class is ReplyClass.TRANSIENT:
             category, ok = "reply-4xx", False
         else:
             category, ok = "", reply.ok
@@ -522,8 +536,8 @@ class Session:
             auth_mechanism=tracker.auth_mechanism if authenticated else None,
             stage=tracker.stage if connected else Stage.DISCONNECTED,
             mail_from=tracker.mail_from,
-            recipients=tuple(tracker.recipients),
-            last_delivery=tracker.last_delivery,
+            transaction=tracker.transaction,
+            last_transaction=tracker.last_transaction,
             deliveries=tracker.deliveries,
         )
         return fields

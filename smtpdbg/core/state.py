@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from smtpdbg.core.protocol import Delivery, RecipientResult, Stage, valid_next
+from smtpdbg.core.ledger import Recipient, Transaction
+from smtpdbg.core.protocol import Stage, valid_next
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +117,22 @@ class SessionState:
     auth_mechanism: str | None = None
     stage: Stage = Stage.DISCONNECTED
     mail_from: str | None = None
-    recipients: tuple[RecipientResult, ...] = ()
-    last_delivery: Delivery | None = None
+    """The open transaction's accepted MAIL FROM."""
+    transaction: Transaction | None = None
+    """The open transaction's ledger (MAIL refused or accepted, recipients and their fates so far)."""
+    last_transaction: Transaction | None = None
+    """The last transaction that ended on this connection, with every recipient's fate."""
     deliveries: int = 0
+    """Transactions on this connection that delivered to at least one recipient."""
     busy: bool = False
     running: str = ""
     """The command running now, if any."""
     commands_run: int = 0
+
+    @property
+    def recipients(self) -> tuple[Recipient, ...]:
+        """The open transaction's recipients, each with its fate so far."""
+        return self.transaction.recipients if self.transaction is not None else ()
 
     @property
     def valid_next(self) -> tuple[str, ...]:

@@ -133,7 +133,7 @@ class TraceMixin:
         self.tls_info: TlsInfo | None = None
         self.tls_cafile: str | None = None
         """The CA file verification uses (for the would-a-verifying-client-accept verdict)."""
-        self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP))
+        self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP), transcript=transcript)
         self.deadline: float | None = None
         """Wall-clock (monotonic) deadline of the running command, set by the session."""
         self.aborted = False
@@ -141,9 +141,9 @@ class TraceMixin:
         self.banner: tuple[int, bytes] | None = None
         self.last_reply: tuple[int, bytes] | None = None
         self.data_replies: list[tuple[int, bytes]] = []
+        """Replies after the final dot: one for SMTP, one per accepted recipient for LMTP (and PRDR's)."""
         self.last_pairing = None
-        """Which command the last reply answered (:class:`smtpdbg.core.protocol.Pairing`)."""
-        """Replies after the final dot: one for SMTP, one per accepted recipient for LMTP."""
+        """The :class:`~smtpdbg.core.events.Reply` event of the last reply: which exchange it answered."""
         self._reader: ReplyReader | None = None
         self._masker = AuthMasker()
         self._send_partial = b""
@@ -171,7 +171,7 @@ class TraceMixin:
             note = f"{size:,} bytes; the start is kept (transcript limit)"
             extra["note"] = f"{extra['note']}; {note}" if extra.get("note") else note
             data = data[:_CAPPED_KEEP]
-        transcript.add(Wire, direction=direction, data=data, tls=self._tls, **extra)
+        return transcript.add(Wire, direction=direction, data=data, tls=self._tls, **extra)
 
     def _info(self, kind: InfoKind, text: str, **extra) -> None:
         self.transcript.add(Info, kind=kind, text=text, **extra)
@@ -269,7 +269,7 @@ class TraceMixin:
                 sock = self._handshake(sock, self.context, implicit=True)
         except BaseException as exc:  # the socket never reaches smtplib: close it here, and say so
             sock.close()
-            self.tracker.on_close()
+            self.tracker.on_close("aborted" if self.aborted else "connection lost")
             reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
             self._info(InfoKind.CLOSED, f"connection closed: {'TLS handshake' if self._implicit_tls else 'setup'} "
                                         f"failed ({reason})")
@@ -457,7 +457,7 @@ class TraceMixin:
                     shown = MASK + line[len(line.rstrip(b"\r\n")):]
                 self._record(SEND, shown, redacted=redacted, note=note, pipelined=pipelined)
                 if complete:
-                    tracker.on_send(full, auth_continuation=continuation)
+                    tracker.on_send(full, auth_continuation=continuation, redacted=redacted)
                 if masker.user:
                     tracker.note_auth(masker.user, masker.mechanism)
                 continue
@@ -495,12 +495,17 @@ class TraceMixin:
         code, repl = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, repl)
-        expected = self.tracker.expected_data_replies
-        body = prepare_body(msg)
-        self.send_body(body)
-        self.data_replies = [self.getreply() for _ in range(expected)]
+        self.send_body(prepare_body(msg))
+        return self.read_final_replies()
+
+    def read_final_replies(self) -> tuple[int, bytes]:
+        """Read every reply the end of the message gets: one (SMTP), one per accepted recipient (LMTP),
+        or PRDR's 353, per-recipient replies and the message's reply. Returns the first failure, else the last."""
+        self.data_replies = [self.getreply()]
+        while self.sock is not None and self.tracker.awaiting_final:
+            self.data_replies.append(self.getreply())
         for code, repl in self.data_replies:
-            if code != 250:
+            if code != 250 and code != 353:
                 return code, repl
         return self.data_replies[-1]
 
@@ -563,12 +568,14 @@ class TraceMixin:
             self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
                                 tls=self._tls, stuffed=0)
             self._sendall(line + chunk)
-            expected = self.tracker.expected_data_replies if final and self.tracker.lmtp else 1
-            for _ in range(expected):
-                replies.append(self.getreply())
-            if any(code >= 400 or code < 0 for code, _ in replies[-expected:]):
+            chunk_replies = [self.getreply()]
+            # LMTP: BDAT LAST gets one reply per accepted recipient (RFC 2033 + RFC 3030)
+            while self.sock is not None and any(p.verb == "BDAT" for p in self.tracker.pending):
+                chunk_replies.append(self.getreply())
+            replies += chunk_replies
+            self.data_replies = chunk_replies
+            if any(code >= 400 or code < 0 for code, _ in chunk_replies):
                 break
-        self.data_replies = replies[-(self.tracker.expected_data_replies if self.tracker.lmtp else 1):]
         return replies
 
     # -- receiving -------------------------------------------------------------------------
@@ -585,7 +592,8 @@ class TraceMixin:
             reader = self._reader = ReplyReader(self.sock, self.limits)
         return reader
 
-    def read_reply(self, deadline: float | None = None, *, quiet: bool = False) -> tuple[int, bytes, list[bytes]]:
+    def read_reply(self, deadline: float | None = None, *, quiet: bool = False,
+                   late: bool = False) -> tuple[int, bytes, list[bytes]]:
         """Read one (possibly multi-line) reply, record it, and pair it with its command.
 
         Returns:
@@ -597,8 +605,12 @@ class TraceMixin:
             deadline = self.deadline
         limits = self.limits
         texts: list[bytes] = []
+        shown: list[bytes] = []
+        """The texts as recorded (secrets scrubbed): what the Reply event carries."""
         lines: list[bytes] = []
         first = None
+        first_seq = 0
+        first_at = None
         size = 0
         errcode = -1
         while True:
@@ -625,13 +637,18 @@ class TraceMixin:
             lines.append(line)
             size += len(line)
             code = line[:3]
-            valid = len(code) == 3 and code.isdigit()
+            # RFC 5321 §4.2: three digits, then a space, a hyphen or the line's end ("2500" is no 250)
+            valid = len(code) == 3 and code.isdigit() and line[3:4] in (b" ", b"-", b"\r", b"\n", b"")
             note = ""
             if valid and self._masker.active:
                 note = self._masker.on_reply(int(code), line[4:].strip(b" \t\r\n")) if line[3:4] != b"-" else ""
-            self._record(RECV, line, note=note)
+            recorded = self._record(RECV, line, note=note)
+            if first_at is None:
+                first_seq, first_at = recorded.seq, recorded.mono
             # smtplib keeps line[4:]; a line without a code is kept whole, it is all there is to read
             texts.append((line[4:] if valid else line).strip(b" \t\r\n"))
+            seen = recorded.data
+            shown.append((seen[4:] if valid else seen).strip(b" \t\r\n"))
             if not line.endswith(b"\r\n"):
                 self._warn_line_ending(line)
             if not valid:
@@ -662,15 +679,16 @@ class TraceMixin:
                     )
                 )
         text = b"\n".join(texts)
-        pairing = self.tracker.on_reply(errcode, text.decode("utf-8", "replace"))
+        pairing = self.tracker.on_reply(errcode, b"\n".join(shown).decode("utf-8", "replace"), first_seq=first_seq,
+                                        lines=len(lines), received=first_at, late=late)
         self.last_pairing = pairing
-        if pairing.command == "XCLIENT" and errcode == 220:
+        if pairing is not None and pairing.command == "XCLIENT" and errcode == 220:
             # Postfix answers XCLIENT with a new greeting: what EHLO said no longer holds
             # (however XCLIENT was sent: the xclient command, docmd or raw).
             self.helo_resp = self.ehlo_resp = None
             self.esmtp_features = {}
             self.does_esmtp = False
-        if pairing.unsolicited and not quiet:
+        if pairing is not None and pairing.unsolicited and not quiet and errcode != 421:
             self._warn(f"unsolicited reply {errcode}: no command was waiting for it")
         if self._masker.active and errcode != 334:
             self._masker.on_reply(errcode, b"")
@@ -716,7 +734,8 @@ class TraceMixin:
                     break
             read_by = now + max(wait, _DRAIN_GRACE)
             try:
-                code, text, lines = self.read_reply(read_by if deadline is None else min(read_by, deadline), quiet=True)
+                code, text, lines = self.read_reply(read_by if deadline is None else min(read_by, deadline), quiet=True,
+                                                    late=bool(self.tracker.pending))
             except CommandTimeout:
                 break
             read += sum(len(line) for line in lines)
@@ -760,10 +779,20 @@ class TraceMixin:
         finally:
             self._reader = None
             if sock is not None:
-                self.tracker.on_close()
+                self.tracker.on_close(self._close_cause(reason))
                 self._tls = False
                 self._info(InfoKind.CLOSED, f"connection closed: {reason}")
             self.close_reason = ""
+
+    def _close_cause(self, reason: str) -> str:
+        """How an exchange still waiting for its reply ended, for :class:`~smtpdbg.core.events.Unanswered`."""
+        if self.aborted or reason.startswith("aborted"):
+            return "aborted"
+        if "timed out" in reason:
+            return "timed out"
+        if reason in ("closed by the client", "QUIT", "reconnecting", "the session ended") or reason.startswith("the server sent 421"):
+            return "closed by the client"
+        return "connection lost"
 
     def quit(self):
         result = self.docmd("quit")

@@ -30,6 +30,14 @@ class Transcript:
         """The memory ceiling was reached: later lines keep only their start."""
         self.listener_errors = 0
         """Exceptions raised by listeners (swallowed so a frontend bug cannot break the session)."""
+        self._numbers: dict[str, int] = {}
+
+    def next_number(self, kind: str) -> int:
+        """The next number of a ``kind`` (``exchange``, ``connection``, ``transaction``), from 1, session-wide."""
+        with self._lock:
+            number = self._numbers.get(kind, 0) + 1
+            self._numbers[kind] = number
+            return number
 
     def add(self, cls: type[Event], **fields) -> Event:
         """Create an event of ``cls`` with the next sequence number and append it."""

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from smtpdbg.core.commands import COMMANDS, Kind, names
 from smtpdbg.core.completion import Completions, complete, spec_hint
-from smtpdbg.core.protocol import RecipientResult, Stage
+from smtpdbg.core.ledger import Recipient, Transaction
+from smtpdbg.core.protocol import Stage
+from smtpdbg.core.verdict import Fate
 from smtpdbg.core.state import Features, SessionState
 from tests.fuzz import fuzz
 
@@ -336,8 +338,9 @@ def test_hostname_completion_offers_local_hostname() -> None:
 
 
 def test_address_completion_offers_session_addresses() -> None:
-    state = SessionState(mail_from="a@example.org", recipients=(RecipientResult("b@example.org", 250, "ok"),
-                                                                RecipientResult("a@example.org", 250, "ok")))
+    recipients = (Recipient("b@example.org", 250, "ok", Fate.PENDING), Recipient("a@example.org", 250, "ok", Fate.PENDING))
+    state = SessionState(mail_from="a@example.org", transaction=Transaction(1, 1, "a@example.org", 250,
+                                                                            recipients=recipients))
     assert texts(complete("rcpt ", None, state)) == ["a@example.org", "b@example.org"]
     assert "alice@sandbox.smtpdbg.test" in texts(complete("mail ", None, SessionState(sandbox=True)))
 

@@ -48,7 +48,7 @@ def test_dialogue_rebuilds_transactions_and_recipient_outcomes(recorded):
     dialogue = analyze(recorded.transcript.snapshot())
     assert len(dialogue.connections) == 1
     assert [t.mail_from for t in dialogue.transactions] == ["alice@example.org"]
-    outcomes = {r.address: (r.outcome, r.final_code) for r in dialogue.recipients}
+    outcomes = {r.address: (r.fate.value, r.code) for r in dialogue.recipients}
     assert outcomes == {"bob@example.org": ("accepted", 250), "greylist@example.org": ("temporary failure", 451),
                         "reject@example.org": ("permanent failure", 550)}
     extensions = dialogue.connections[0].extensions
@@ -61,7 +61,7 @@ def test_lmtp_recipients_get_their_own_delivery_reply(make_session):
     dialogue = analyze(session.transcript.snapshot())
     transaction = dialogue.transactions[0]
     assert transaction.lmtp and len(transaction.final) == 1
-    assert {r.address: r.outcome for r in transaction.recipients}["bob@example.org"] == "accepted"
+    assert {r.address: r.fate.value for r in transaction.recipients}["bob@example.org"] == "accepted"
 
 
 def test_text_export_is_swaks_notation_with_recipient_summary(recorded):
@@ -78,7 +78,7 @@ def test_jsonl_validates_against_its_schema_and_round_trips_bytes(recorded):
     text = render("jsonl", Recording.from_session(recorded))
     records = read_jsonl(text)
     assert validate_records(records, load_schema()) == []
-    assert records[0]["type"] == "header" and records[0]["version"] == 1
+    assert records[0]["type"] == "header" and records[0]["version"] == 2
     assert records[-1]["type"] == "summary"
     kinds = {r["type"] for r in records}
     assert {"command", "command_end", "wire", "reply", "body", "info", "tls"} <= kinds

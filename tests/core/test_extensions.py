@@ -57,7 +57,7 @@ def test_bdat_sends_binary_chunks_exactly_and_reads_each_reply(tmp_path):
         assert b"".join(d for _, _, d in received) == payload
         assert [last for _, last, _ in received] == [False, False, True]
         assert [s for s, _, _ in received] == [4096, 4096, len(payload) - 8192]
-        assert session.state.last_delivery is not None and session.state.last_delivery.code == 250
+        assert session.state.last_transaction is not None and session.state.last_transaction.status == "delivered"
         lines = [l for l in sent_lines(session) if l.startswith(b"BDAT")]
         assert lines == [b"BDAT 4096\r\n", b"BDAT 4096\r\n", b"BDAT %d LAST\r\n" % (len(payload) - 8192)]
         chunks = [e for e in session.transcript.snapshot() if isinstance(e, Body)]

@@ -70,7 +70,7 @@ def test_bdat_binary_message_arrives_byte_exact(rich_sandbox, tmp_path, chunk):
         message = rich_sandbox.wait_for_messages(1)[0]
         assert message.content == BINARY
         assert message.chunks == tuple(len(BINARY[i:i + chunk]) for i in range(0, len(BINARY), chunk))
-        assert session.state.stage.value == "identified" and session.state.last_delivery.code == 250
+        assert session.state.stage.value == "identified" and session.state.last_transaction.status == "delivered"
 
 
 def test_bdat_over_lmtp_reads_one_reply_per_recipient(rich_sandbox):

@@ -264,7 +264,7 @@ def test_bare_lf_and_code_changes_are_flagged():
 
 def test_unsolicited_reply_is_read_before_the_next_command_and_flagged():
     def double(conn: Conn, line: bytes) -> None:
-        conn.send(b"250 ok\r\n421 4.3.2 shutting down\r\n")
+        conn.send(b"250 ok\r\n250 2.0.0 and again\r\n")
 
     with FakeServer(esmtp(NOOP=double)) as server, open_session(server) as session:
         session.execute("connect")
@@ -273,7 +273,36 @@ def test_unsolicited_reply_is_read_before_the_next_command_and_flagged():
         outcome = session.execute("rset")
         assert outcome.code == 250
         warnings = [e.text for e in session.transcript.snapshot() if isinstance(e, Info) and e.kind is InfoKind.WARNING]
-        assert any("unsolicited reply 421" in w for w in warnings)
+        assert any("unsolicited reply 250" in w for w in warnings)
+
+
+def test_an_unsolicited_421_closes_the_session_before_the_next_command():
+    def closing(conn: Conn, line: bytes) -> None:
+        conn.send(b"250 ok\r\n421 4.3.2 shutting down\r\n")
+
+    with FakeServer(esmtp(NOOP=closing)) as server, open_session(server) as session:
+        session.execute("connect")
+        session.execute("noop")
+        time.sleep(0.2)
+        outcome = session.execute("rset")
+        assert not outcome.ok and outcome.category == "not-connected" and not outcome.sent, outcome
+        assert "reconnect" in outcome.message
+        events = session.transcript.snapshot()
+        assert not [e for e in events if isinstance(e, Wire) and e.is_send and e.data.startswith(b"RSET")]
+        closed = [e.text for e in events if isinstance(e, Info) and e.kind is InfoKind.CLOSED]
+        assert closed and "421" in closed[-1]
+        assert not session.state.connected
+
+
+def test_a_421_reply_closes_the_connection_and_says_reconnect():
+    with FakeServer(esmtp(MAIL=b"421 4.7.0 too many connections from your host\r\n")) as server, \
+            open_session(server) as session:
+        session.execute("connect")
+        session.execute("ehlo")
+        outcome = session.execute("mail a@example.org")
+        assert outcome.code == 421 and not outcome.connected and "reconnect" in outcome.message
+        assert not session.state.connected
+        assert session.execute("noop").category == "not-connected"
 
 
 def test_concurrent_abort_and_submit_from_threads_is_safe():

@@ -166,12 +166,12 @@ def test_data_sent_with_its_body_in_one_raw_write_leaves_the_data_stage(session,
     outcome = session.execute("raw --replies 2 DATA\\r\\nSubject: smuggled\\r\\n\\r\\nhi\\r\\n.")
     assert [c for c, _ in outcome.replies] == [354, 250]
     assert session.state.stage is not Stage.DATA
-    assert session.state.last_delivery is not None and session.state.last_delivery.code == 250
+    assert session.state.last_transaction is not None and session.state.last_transaction.status == "delivered"
     assert session.execute("noop").code == 250
     assert session.execute("mail carol@sandbox.smtpdbg.test").code == 250
     assert session.state.stage is Stage.MAIL
     dialogue = Recording.from_session(session).dialogue
     [transaction] = dialogue.transactions[:1]
-    assert transaction.final_code == 250
-    assert [r.outcome for r in transaction.recipients] == ["accepted"]
+    assert transaction.final[-1][0] == 250 and transaction.status == "delivered"
+    assert [r.fate.value for r in transaction.recipients] == ["accepted"]
     assert not [r for r in dialogue.replies if r.unsolicited]

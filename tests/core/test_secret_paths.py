@@ -131,7 +131,7 @@ def test_commands_pipelined_after_an_auth_initial_response_are_not_taken_for_aut
     from smtpdbg.core.export import Recording
 
     [transaction] = Recording.from_session(session).dialogue.transactions  # exports pair replies the same way
-    assert transaction.mail_from == "alice@sandbox.smtpdbg.test" and transaction.final_code == 250
+    assert transaction.mail_from == "alice@sandbox.smtpdbg.test" and transaction.final[-1][0] == 250
 
 
 def test_a_blind_auth_response_after_an_initial_response_is_still_masked(session):

@@ -155,7 +155,7 @@ def test_data_is_dot_stuffed_and_received_exactly(session, sandbox):
     assert bodies[-1].stuffed == 3
     assert b"..leading dot\r\n" in bodies[-1].head and bodies[-1].head[-1] == b".\r\n"
     assert session.state.stage is Stage.IDENTIFIED
-    assert session.state.last_delivery.code == 250
+    assert session.state.last_transaction.status == "delivered"
 
 
 @settings(max_examples=fuzz(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -199,8 +199,8 @@ def test_lmtp_reads_one_reply_per_recipient_and_stays_in_sync(make_session, sand
     outcome = session.execute("data", body=b"Subject: lmtp\r\n\r\nhi\r\n")
     assert [code for code, _ in outcome.replies] == [250, 452, 250]
     assert not outcome.ok and outcome.code == 452
-    delivery = session.state.last_delivery
-    assert [(r.address, r.outcome) for r in delivery.recipients] == [
+    delivery = session.state.last_transaction
+    assert [(r.address, r.fate.value) for r in delivery.recipients] == [
         ("bob@sandbox.smtpdbg.test", "accepted"),
         ("full@sandbox.smtpdbg.test", "temporary failure"),
         ("carol@sandbox.smtpdbg.test", "accepted"),
@@ -237,7 +237,7 @@ def test_pipeline_pairs_replies_in_order(session, sandbox):
     pipelined = [e for e in wire(session) if e.pipelined]
     assert len(pipelined) == 3
     assert session.state.stage is Stage.RCPT
-    assert [r.code for r in session.state.recipients] == [550, 250]
+    assert [r.rcpt_code for r in session.state.recipients] == [550, 250]
     outcome = session.execute("data", body=b"Subject: p\r\n\r\nx\r\n")
     assert outcome.ok
     assert sandbox.wait_for_messages(1)[0].rcpt_tos == ("b@sandbox.smtpdbg.test",)
@@ -328,7 +328,9 @@ def test_send_message_and_sendmail(session, sandbox, tmp_path):
     sandbox.clear_messages()
     outcome = session.execute("sendmail a@sandbox.smtpdbg.test b@sandbox.smtpdbg.test,reject@sandbox.smtpdbg.test",
                               body=b"Subject: s\r\n\r\nx\r\n")
-    assert outcome.ok
+    # the message went to b, but a refused recipient fails the command at RCPT however it was sent
+    assert not outcome.ok and outcome.category == "recipient-refused" and outcome.stage == "rcpt", outcome
+    assert "reject@sandbox.smtpdbg.test" in outcome.message and outcome.code == 250
     assert sandbox.wait_for_messages(1)[0].rcpt_tos == ("b@sandbox.smtpdbg.test",)
     texts = [e.text for e in session.transcript.snapshot() if isinstance(e, Info)]
     assert any("recipient refused: reject@sandbox.smtpdbg.test: 550" in t for t in texts)

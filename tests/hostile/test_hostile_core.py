@@ -186,7 +186,8 @@ CASES = [
     Case("close-mid-data", esmtp(DATA=_close_mid_data), ["connect", "ehlo", "mail a@b.test", "rcpt c@d.test", "data"],
          "disconnected"),
     Case("close-before-quit-reply", esmtp(QUIT=lambda conn, line: conn.close()), ["connect", "quit"], "disconnected"),
-    Case("unsolicited-421", esmtp(NOOP=b"250 ok\r\n421 4.4.2 idle timeout\r\n"), ["connect", "noop", "noop", "rset"], None,
+    # RFC 5321 §3.8: after a 421 the server closes; the next command is not sent and says so
+    Case("unsolicited-421", esmtp(NOOP=b"250 ok\r\n421 4.4.2 idle timeout\r\n"), ["connect", "noop", "noop"], "not-connected",
          ["unsolicited reply 421"], kept=b"421 4.4.2 idle timeout\r\n"),
     # TLS
     Case("starttls-refused", esmtp(EHLO=TLS_EHLO, STARTTLS=b"454 4.7.0 TLS not available\r\n"), ["connect", "ehlo", "starttls"],

@@ -15,7 +15,11 @@ from types import MappingProxyType
 
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Info, InfoKind, StateChange, Wire
 from smtpdbg.core.parser import ParseError, parse
-from smtpdbg.core.protocol import RecipientResult, Stage
+from dataclasses import replace as _replace
+
+from smtpdbg.core.ledger import Recipient, Transaction
+from smtpdbg.core.protocol import Stage
+from smtpdbg.core.verdict import Fate
 from smtpdbg.core.session import Needs, Outcome, SessionOptions
 from smtpdbg.core.state import Certificate, Features, SessionState, TlsInfo
 from smtpdbg.core.target import Target
@@ -132,7 +136,8 @@ class FakeSession:
     def _mail(self, parsed, body):
         sender = parsed.arg("sender")
         self._line("send", f"mail FROM:<{sender}>")
-        return 250, self._reply(250, "2.1.0 Sender OK"), dict(mail_from=sender, stage=Stage.MAIL)
+        return 250, self._reply(250, "2.1.0 Sender OK"), dict(mail_from=sender, stage=Stage.MAIL,
+                                                                       transaction=Transaction(1, 1, sender, 250, "2.1.0 Sender OK"))
 
     def _rcpt(self, parsed, body):
         address = parsed.arg("recipient")
@@ -143,14 +148,17 @@ class FakeSession:
         else:
             text, code = "2.1.5 Recipient OK", 250
         self._reply(code, text)
-        recipients = self._state.recipients + (RecipientResult(address, code, text),)
-        stage = Stage.RCPT if any(r.accepted for r in recipients) else Stage.MAIL
-        return code, text, dict(recipients=recipients, stage=stage)
+        fate = Fate.PENDING if code < 300 else Fate.PERMANENT
+        recipient = Recipient(address, code, text, fate, "" if code < 300 else "RCPT", None if code < 300 else code, text)
+        transaction = self._state.transaction or Transaction(1, 1, None)
+        transaction = _replace(transaction, recipients=transaction.recipients + (recipient,))
+        stage = Stage.RCPT if any(r.accepted for r in transaction.recipients) else Stage.MAIL
+        return code, text, dict(transaction=transaction, stage=stage)
 
     def _rset(self, parsed, body):
         self._line("send", "RSET")
         stage = Stage.AUTHENTICATED if self._state.authenticated else Stage.IDENTIFIED
-        return 250, self._reply(250, "2.0.0 Reset state"), dict(mail_from=None, recipients=(), stage=stage)
+        return 250, self._reply(250, "2.0.0 Reset state"), dict(mail_from=None, transaction=None, stage=stage)
 
     def _data(self, parsed, body):
         self._line("send", "data")
@@ -158,5 +166,10 @@ class FakeSession:
         lines = tuple(line + b"\r\n" for line in (body or b"").split(b"\r\n")[:-1]) + (b".\r\n",)
         self.transcript.add(Body, size=len(body or b"") + 3, line_count=len(lines), head=lines, tls=self._state.tls is not None)
         reply = self._reply(250, "2.0.0 Ok: queued as 4XyZ1234")
-        return 250, reply, dict(mail_from=None, recipients=(), stage=Stage.AUTHENTICATED if self._state.authenticated
+        done = self._state.transaction
+        if done is not None:
+            done = _replace(done, closed=True, body_sent=True, method="DATA", recipients=tuple(
+                _replace(r, fate=Fate.ACCEPTED, decided_at="end of data", code=250, text="2.0.0 Ok: queued as 4XyZ1234")
+                if r.fate is Fate.PENDING else r for r in done.recipients))
+        return 250, reply, dict(mail_from=None, transaction=None, last_transaction=done, stage=Stage.AUTHENTICATED if self._state.authenticated
                                 else Stage.IDENTIFIED, deliveries=self._state.deliveries + 1)

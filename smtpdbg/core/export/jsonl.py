@@ -1,9 +1,9 @@
 """JSON Lines export: one JSON object per event, with a versioned schema.
 
 The schema is ``smtpdbg/core/export/schema.json`` (JSON Schema 2020-12,
-documented in docs/jsonl-schema.md). Version 1 records: ``header``,
+documented in docs/jsonl-schema.md). Version 2 records: ``header``,
 ``command``, ``command_end``, ``wire``, ``reply``, ``body``, ``info``,
-``tls``, ``error`` and a final ``summary``. A wire line's bytes are in
+``tls``, ``unanswered``, ``error`` and a final ``summary``. A wire line's bytes are in
 ``text`` when they are valid UTF-8, else in ``b64``; a reader rebuilds the
 exact bytes either way. New optional fields may appear within a version;
 removing or changing a field bumps :data:`SCHEMA_VERSION`.
@@ -17,17 +17,17 @@ import json
 from importlib import resources
 from typing import Any
 
-from smtpdbg.core.events import Body, CommandEnd, CommandStart, Error, Event, Info, InfoKind, Wire
+from smtpdbg.core.events import Body, CommandEnd, CommandStart, Error, Event, Info, InfoKind, Unanswered, Wire
 from smtpdbg.core.export.dialogue import Reply
-from smtpdbg.core.export.summary import recipient_records
+from smtpdbg.core.export.summary import recipient_records, transaction_records
 from smtpdbg.core.state import TlsInfo
 
 SCHEMA_NAME = "smtpdbg-transcript"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def load_schema() -> dict:
-    """The JSON Schema every line of a version-1 export validates against."""
+    """The JSON Schema every line of an export of this version validates against."""
     return json.loads(resources.files("smtpdbg.core.export").joinpath("schema.json").read_text("utf-8"))
 
 
@@ -67,6 +67,10 @@ def reply_record(reply: Reply, base: dict) -> dict[str, Any]:
                   lines=len(reply.lines), answers=reply.answers, argument=reply.argument,
                   unsolicited=reply.unsolicited, tls=reply.tls,
                   latency=round(reply.latency, 6) if reply.latency is not None else None)
+    event = reply.event
+    if event is not None:
+        record.update(exchange=event.exchange, reply_class=event.reply_class.value, verdict=event.verdict.value,
+                      violation=event.violation, recipient=event.recipient, late=event.late, stage=event.stage)
     extensions = reply.extensions()
     if extensions:
         record["extensions"] = extensions
@@ -107,7 +111,11 @@ def event_records(event: Event, start: float, reply_of: dict[int, Reply]) -> lis
     if isinstance(event, Info):
         if event.kind is InfoKind.TLS and event.tls_info is not None:
             return [dict(base, type="tls", text=event.text, **tls_record(event.tls_info))]
-        return [dict(base, type="info", kind=event.kind.value, text=event.text, peer=event.peer, local=event.local)]
+        return [dict(base, type="info", kind=event.kind.value, text=event.text, peer=event.peer, local=event.local,
+                     rule=event.rule)]
+    if isinstance(event, Unanswered):
+        return [dict(base, type="unanswered", exchange=event.exchange, answers=event.command, argument=event.argument,
+                     cause=event.cause)]
     if isinstance(event, Error):
         return [dict(base, type="error", category=event.category, message=event.message, exception=event.exception,
                      connected=event.connected, code=event.code)]
@@ -131,9 +139,7 @@ def records(recording) -> list[dict[str, Any]]:
         "commands": len(commands),
         "failed": len(dialogue.failed()),
         "connections": len(dialogue.connections),
-        "transactions": [{"index": t.index, "connection": t.connection, "mail_from": t.mail_from,
-                          "data_code": t.data_code, "final": [{"code": c, "text": x} for c, x in t.final]}
-                         for t in dialogue.transactions],
+        "transactions": transaction_records(dialogue),
         "recipients": recipient_records(dialogue),
     })
     return out

@@ -16,7 +16,8 @@ import shlex
 import time
 
 from smtpdbg.core.events import Info, InfoKind
-from smtpdbg.core.export.dialogue import Connection, Span, Transaction
+from smtpdbg.core.export.dialogue import Connection, Span
+from smtpdbg.core.ledger import Transaction
 
 _INEXPRESSIBLE = {
     "raw": "raw bytes (`raw`)", "docmd": "arbitrary commands (`docmd`)", "pipeline": "a hand-built pipelined group",
@@ -58,9 +59,8 @@ def _connected(span: Span) -> bool:
     return any(isinstance(e, Info) and e.kind is InfoKind.CONNECTED for e in span.events)
 
 
-def _message(transaction: Transaction) -> bytes | None:
+def _message(body) -> bytes | None:
     """The message of a transaction, un-dot-stuffed, without its final dot."""
-    body = transaction.body
     if body is None:
         return None
     wire = b"".join(body.head + body.tail)
@@ -176,14 +176,15 @@ def render_swaks(recording) -> str:
             recipients = [r.address for r in transaction.recipients]
             if recipients:
                 command += ["--to", ",".join(recipients)]
-            message = _message(transaction)
-            if transaction.data_code is None:
+            body = dialogue.body_of(transaction)
+            message = _message(body)
+            if not transaction.method:
                 command += ["--quit-after", "RCPT"]
                 message = None
             elif message is None:
                 note("a message body was not recorded; swaks will send its default test message")
-            elif transaction.body is not None and transaction.body.omitted:
-                note(f"a large message was recorded in part only ({transaction.body.omitted:,} lines missing)")
+            elif body is not None and body.omitted:
+                note(f"a large message was recorded in part only ({body.omitted:,} lines missing)")
             commands.append(command)
             messages.append(message)
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))

@@ -139,23 +139,44 @@ def auth_panel(state: SessionState) -> Text:
     return text
 
 
-def transaction_panel(state: SessionState) -> Table | Text:
-    if state.mail_from is None and not state.recipients:
-        delivery = state.last_delivery
-        text = Text("no transaction", style="dim")
-        if delivery is not None:
-            text.append(f"\nlast: {delivery.code} ", style=f"bold {PALETTE['success']}" if 200 <= delivery.code < 300 else f"bold {PALETTE['error']}")
-            text.append(safe_text(delivery.text.splitlines()[0] if delivery.text else ""))
-        if state.deliveries:
-            text.append(f"\n{state.deliveries} message(s) accepted this session", style="dim")
-        return text
-    table = _grid()
-    table.add_row("MAIL FROM", _value(f"<{state.mail_from or ''}>", "bold"))
-    for recipient in state.recipients:
-        style = PALETTE["success"] if recipient.accepted else PALETTE["error"]
-        enhanced = recipient.text.split(" ", 1)[0] if recipient.text[:1].isdigit() and "." in recipient.text[:6] else ""
+_FATE_STYLE = {"accepted": "success", "pending": "success", "temporary failure": "warning",
+               "permanent failure": "error", "unknown": "warning", "not sent": "warning"}
+
+
+def _recipient_rows(table: Table, transaction) -> None:
+    for recipient in transaction.recipients:
+        style = PALETTE[_FATE_STYLE.get(recipient.fate.value, "warning")]
+        if recipient.fate.value == "pending":
+            verdict = f"{recipient.rcpt_code} accepted at RCPT"
+        else:
+            where = f" at {recipient.decided_at}" if recipient.decided_at else ""
+            code = f"{recipient.code} {recipient.enhanced or ''}".rstrip() if recipient.code is not None else ""
+            verdict = f"{recipient.fate.value}{where}" + (f" ({code})" if code else "")
         table.add_row("RCPT TO", Text.assemble((safe_text(f"<{recipient.address}> "), "bold"),
-                                               (f"{recipient.code} {enhanced}".rstrip(), style)))
+                                               (safe_text(verdict), style)))
+
+
+def transaction_panel(state: SessionState) -> Table | Text:
+    """The ledger: the open transaction's envelope and each recipient's fate, or how the last one ended."""
+    transaction = state.transaction
+    if transaction is None:
+        last = state.last_transaction
+        if last is None:
+            text = Text("no transaction", style="dim")
+            if state.deliveries:
+                text.append(f"\n{state.deliveries} message(s) accepted on this connection", style="dim")
+            return text
+        table = _grid()
+        table.add_row("last", _value(f"transaction {last.index}: {last.status}", "bold"))
+        table.add_row("MAIL FROM", _value(f"<{last.mail_from or ''}>", "bold"))
+        _recipient_rows(table, last)
+        return table
+    table = _grid()
+    sender = f"<{transaction.mail_from or ''}>"
+    if not transaction.mail_accepted and transaction.mail_code is not None:
+        sender += f" refused {transaction.mail_code}"
+    table.add_row("MAIL FROM", _value(sender, "bold"))
+    _recipient_rows(table, transaction)
     return table
 
 

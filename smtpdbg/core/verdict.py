@@ -1,0 +1,111 @@
+"""What a reply means for the command it answers: its class and the exchange's verdict.
+
+This is the one place that classifies a reply code. Every frontend, export,
+summary and lesson reads the class and verdict the core put on its events;
+none of them looks at the digits again.
+
+RFC 5321 §4.2.1: the first digit says whether the command succeeded (2),
+needs more input (3), failed for now (4) or failed for good (5). A reply that
+is not exactly three digits from 200 to 599 (``099``, ``150``, ``600``,
+``2500``, no code at all) is a protocol violation, whatever its first digit.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+
+
+def enhanced_code(text: str) -> str | None:
+    """The RFC 3463 enhanced status code at the start of a reply text, if any."""
+    match = _ENHANCED.match(text)
+    return match.group(0) if match else None
+
+
+class ReplyClass(str, Enum):
+    """The class of one reply code."""
+
+    POSITIVE = "2xx"
+    """Positive completion."""
+    INTERMEDIATE = "3xx"
+    """Positive intermediate: the server waits for more (354 to DATA, 334 to AUTH)."""
+    TRANSIENT = "4xx"
+    """Transient negative: the same command may succeed later."""
+    PERMANENT = "5xx"
+    """Permanent negative: do not repeat it unchanged."""
+    VIOLATION = "violation"
+    """Not a valid SMTP reply code at all."""
+
+
+def classify_reply(code: int | None) -> ReplyClass:
+    """The class of a reply code (``-1`` or ``None``: a line without a code)."""
+    if code is None or not 200 <= code <= 599:
+        return ReplyClass.VIOLATION
+    return (ReplyClass.POSITIVE, ReplyClass.INTERMEDIATE, ReplyClass.TRANSIENT, ReplyClass.PERMANENT)[code // 100 - 2]
+
+
+class Verdict(str, Enum):
+    """How an exchange (a command and what answered it) ended."""
+
+    OK = "ok"
+    """The reply the command hoped for (2xx, or the 3xx it needs to go on)."""
+    TEMPORARY = "temporary"
+    """Refused for now (4xx)."""
+    PERMANENT = "permanent"
+    """Refused for good (5xx)."""
+    VIOLATION = "violation"
+    """The server answered with something the protocol does not allow here."""
+    NO_REPLY = "no reply"
+    """Nothing answered: the connection was lost, the command timed out or was aborted."""
+    NOT_SENT = "not sent"
+    """The command never went on the wire (refused locally)."""
+
+    @property
+    def failed(self) -> bool:
+        return self is not Verdict.OK
+
+
+def verdict_for(code: int, reply_class: ReplyClass, violation: str) -> Verdict:
+    """The verdict of a reply, once the pairing has said whether it violates the protocol here."""
+    if violation or reply_class is ReplyClass.VIOLATION:
+        return Verdict.VIOLATION
+    if reply_class is ReplyClass.TRANSIENT:
+        return Verdict.TEMPORARY
+    if reply_class is ReplyClass.PERMANENT:
+        return Verdict.PERMANENT
+    return Verdict.OK
+
+
+class Fate(str, Enum):
+    """What happened to the message for one recipient."""
+
+    PENDING = "pending"
+    """Accepted at RCPT; the message has not been sent (yet)."""
+    ACCEPTED = "accepted"
+    """The server took responsibility for the message for this recipient."""
+    TEMPORARY = "temporary failure"
+    """Deferred (4xx): the client should try again later."""
+    PERMANENT = "permanent failure"
+    """Refused (5xx): do not retry unchanged."""
+    UNKNOWN = "unknown"
+    """The whole message was sent but no verdict came back (or the server's answer was not SMTP):
+    it may have been delivered, and a retry may deliver a duplicate."""
+    NOT_SENT = "not sent"
+    """The transaction ended before the message was sent for this recipient."""
+
+
+def fate_of(reply_class: ReplyClass) -> Fate:
+    """The fate a deciding reply gives a recipient."""
+    return {
+        ReplyClass.POSITIVE: Fate.ACCEPTED,
+        ReplyClass.TRANSIENT: Fate.TEMPORARY,
+        ReplyClass.PERMANENT: Fate.PERMANENT,
+    }.get(reply_class, Fate.UNKNOWN)
+
+
+UNKNOWN_WARNING = "the message may have been delivered: a retry may deliver a duplicate"
+"""Said wherever an outcome is unknown."""
+
+__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "fate_of", "verdict_for"]
