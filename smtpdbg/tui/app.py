@@ -41,7 +41,7 @@ from smtpdbg.core.target import Target
 from smtpdbg.tui.actions import AppActions
 from smtpdbg.tui.lessons import LessonActions
 from smtpdbg.tui.messages import CommandFinished, EventPump, SessionEvents
-from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.explain import LineExplainer
 from smtpdbg.tui.widgets.inspector import Inspector
 from smtpdbg.tui.widgets.lesson import LessonPane, TryCommand

@@ -21,7 +21,7 @@ from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.session import Outcome, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.tui.screens.pickers import LessonScreen
-from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.lesson import LessonPane
 from smtpdbg.tui.widgets.prompt import CommandPrompt
 from smtpdbg.tui.widgets.transcript import TranscriptView

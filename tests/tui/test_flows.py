@@ -8,7 +8,7 @@ from smtpdbg.core import SessionOptions, Target
 from smtpdbg.tui.app import SmtpdbgApp
 from smtpdbg.tui.screens.composer import ComposerScreen
 from smtpdbg.tui.screens.password import PasswordScreen
-from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.inspector import Inspector
 from smtpdbg.tui.widgets.prompt import CommandPrompt, CompletionMenu
 from smtpdbg.tui.widgets.transcript import TranscriptView

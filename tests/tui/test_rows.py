@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Info, InfoKind, Wire
-from smtpdbg.tui.widgets import rows as R
-from smtpdbg.tui.widgets.rows import FILTERS, RowStore, explain_failure, marker
+from smtpdbg.tui.model import rows as R
+from smtpdbg.tui.model.rows import FILTERS, RowStore, explain_failure, marker
 
 
 def wire(direction: str, data: bytes, **fields) -> Wire:

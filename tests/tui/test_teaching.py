@@ -12,7 +12,7 @@ from smtpdbg.core.lessons import find_lesson
 from smtpdbg.tui.app import SmtpdbgApp
 from smtpdbg.tui.screens.composer import ComposerScreen
 from smtpdbg.tui.screens.pickers import LessonScreen
-from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.explain import LineExplainer
 from smtpdbg.tui.widgets.lesson import LessonPane
 from smtpdbg.tui.widgets.prompt import CommandPrompt

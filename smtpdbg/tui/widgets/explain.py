@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from smtpdbg.core.render import safe_text
 from smtpdbg.tui.widgets.meaning import explain_row
-from smtpdbg.tui.widgets.rows import RowStore
+from smtpdbg.tui.model.rows import RowStore
 
 
 class LineExplainer(VerticalScroll, can_focus=False):

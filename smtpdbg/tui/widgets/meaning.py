@@ -18,8 +18,8 @@ from typing import Iterable
 from smtpdbg.core.catalog import EXTENSIONS, parse_enhanced
 from smtpdbg.core.describe import annotate_reply, explain_topic
 from smtpdbg.core.parser import ParseError, parse
-from smtpdbg.tui.widgets import rows as R
-from smtpdbg.tui.widgets.rows import RowStore
+from smtpdbg.tui.model import rows as R
+from smtpdbg.tui.model.rows import RowStore
 
 ANNOTATION = -2
 """The ``sub`` value of a display line that holds the annotation of its row."""

@@ -29,9 +29,9 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from smtpdbg.core.events import Event
-from smtpdbg.tui.widgets import rows as R
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.meaning import ANNOTATION, annotation, interleave
-from smtpdbg.tui.widgets.rows import FILTERS, Ingested, RowStore, marker
+from smtpdbg.tui.model.rows import FILTERS, Ingested, RowStore, marker
 
 FILTER_CYCLE = ("all", "client", "server", "errors")
 TIMESTAMP_CYCLE = ("", "absolute", "delta")
