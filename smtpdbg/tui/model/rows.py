@@ -6,6 +6,13 @@ arrays so a million rows fit in about 100 MB and appending a batch is a few
 list/array extends. Sparse side tables hold what few rows need (AUTH notes,
 command latencies, large DATA bodies kept collapsed). The widget in
 :mod:`smtpdbg.tui.widgets.transcript` renders only the rows on screen.
+
+What a row says comes from the core's decisions, never from the wire text: a
+received line takes the kind of the :class:`~smtpdbg.core.events.Reply` it
+belongs to (its class, or a violation as the core judged it), an exchange
+without a reply is said from its :class:`~smtpdbg.core.events.Unanswered`
+event, each recipient whose fate the ledger decided gets a compact line, and a
+protocol-rule warning is known by its ``rule`` field.
 """
 
 from __future__ import annotations
@@ -18,52 +25,19 @@ from typing import Iterable
 
 from smtpdbg.core.catalog import explain_enhanced, explain_reply, parse_enhanced
 from smtpdbg.core.describe import annotate_reply
-from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, StateChange, Wire
+from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, LedgerChange,
+                                 Reply, StateChange, Unanswered, Wire)
 from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
-
-# Row kinds (the low six bits of a kind byte).
-SEND, RECV2, RECV3, RECV4, RECV5, RECV_BAD, INFO, TLSINFO, WARN, ERROR, EXPLAIN, COMMAND, BODY, SUMMARY, DEBUG, \
-    OMITTED, ORDER = range(1, 18)
-TLS = 0x80
-"""Flag: the line travelled inside TLS."""
-MASKED = 0x40
-"""Flag: a redacted AUTH line (the secret replaced by asterisks)."""
-KIND = 0x3F
-
-RECV_KINDS = (RECV_BAD, RECV_BAD, RECV2, RECV3, RECV4, RECV5)
-"""Row kind by reply class (index 0: no code, 1: not a valid class either)."""
-
-FILTERS: dict[str, frozenset[int]] = {
-    "client": frozenset((SEND, COMMAND, BODY, SUMMARY)),
-    "server": frozenset((RECV2, RECV3, RECV4, RECV5, RECV_BAD)),
-    "errors": frozenset((RECV4, RECV5, RECV_BAD, WARN, ERROR, EXPLAIN, ORDER)),
-}
-"""Which row kinds each transcript filter keeps (``all`` keeps everything)."""
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply
+from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
+from smtpdbg.tui.model.outcomes import fate_kind, fate_lines, reply_kind, unanswered_text
 
 INLINE_BODY_LINES = 20
 """A DATA body with more lines than this is collapsed to one summary row."""
 
 _SEND = Direction.SEND
 _INFO_KINDS = {InfoKind.TLS: TLSINFO, InfoKind.WARNING: WARN, InfoKind.DEBUG: DEBUG}
-OUT_OF_ORDER = "out of order (sent anyway): "
-"""How the session words its warning about a command that breaks the protocol order (``Session._flag_out_of_order``)."""
-
-
-def marker(kind: int) -> str:
-    """The swaks-style prefix for a row kind byte (see :mod:`smtpdbg.core.render`)."""
-    base, tls = kind & KIND, kind & TLS
-    if base in (SEND, BODY, SUMMARY):
-        return " ~> " if tls else " -> "
-    if base in (RECV2, RECV3):
-        return "<~  " if tls else "<-  "
-    if base in (RECV4, RECV5, RECV_BAD):
-        return "<~* " if tls else "<** "
-    return _MARKERS.get(base, "    ")
-
-
-_MARKERS = {INFO: "=== ", TLSINFO: "=== ", DEBUG: "=== ", WARN: "!!! ", ERROR: "*** ", EXPLAIN: "  ↳ ",
-            COMMAND: "  ▸ ", OMITTED: "    ", ORDER: "!!! "}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +56,15 @@ class Ingested:
     added: int = 0
     """Rows appended."""
     changed: list[int] = field(default_factory=list)
-    """Existing rows whose decoration changed (command latency)."""
+    """Existing rows whose decoration changed (command latency, a reply's lines judged)."""
+    rejudged: bool = False
+    """Rows appended in an earlier batch changed kind (a reply completed later): filtered views must be rebuilt."""
     notices: list[Notice] = field(default_factory=list)
     state: SessionState | None = None
     """The last state snapshot in the batch."""
-    timeline: list[CommandEnd | SessionState] = field(default_factory=list)
-    """Commands that ended and state snapshots, in the order they happened (the stage strip follows them)."""
+    timeline: list[Reply | Unanswered | LedgerChange | SessionState] = field(default_factory=list)
+    """The core's replies, unanswered exchanges, ledger changes and state snapshots, in the order they happened
+    (the stage strip follows them)."""
 
 
 EXPLAIN_WIDTH = 72
@@ -143,6 +120,12 @@ class RowStore:
         """Command id to its row, until the command ends."""
         self._error_explained = False
         """The running command's failure was already explained and notified (its Error event had a reply code)."""
+        self.violations: dict[int, str] = {}
+        """Rows of a reply the core judged a protocol violation: why (with the RFC section)."""
+        self._unjudged: list[tuple[int, int]] = []
+        """(seq, row) of received lines whose reply is not complete yet (their kind is :data:`RECV` until it is)."""
+        self._violations: set[int] = set()
+        """Exchanges whose reply the core judged a protocol violation (its rule warning is the server's, not ours)."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -190,13 +173,11 @@ class RowStore:
                         text = safe_text(line)
                 except UnicodeDecodeError:
                     text = safe_text(line)
-                if event.direction is _SEND:
-                    row_kind = SEND
-                else:
-                    first = data[0] if data else 0
-                    row_kind = RECV_KINDS[first - 48] if 50 <= first <= 53 and data[1:3].isdigit() else RECV_BAD
+                row_kind = SEND if event.direction is _SEND else RECV  # judged when its Reply arrives
                 if event.tls:
                     row_kind |= TLS
+                if row_kind & KIND == RECV:
+                    self._unjudged.append((event.seq, len(self.texts)))
                 if event.redacted or event.note or line is data:
                     if event.redacted:
                         row_kind |= MASKED
@@ -208,6 +189,15 @@ class RowStore:
                 walls_append(event.wall)
                 if len(text) > width:
                     width = self.width = len(text)
+            elif kind is Reply:
+                self._judge(event, before, result)
+                result.timeline.append(event)
+            elif kind is LedgerChange:
+                self._ledger(event, result)
+                result.timeline.append(event)
+            elif kind is Unanswered:
+                add(NO_REPLY, unanswered_text(event), event.wall)
+                result.timeline.append(event)
             elif kind is StateChange:
                 result.state = event.state
                 result.timeline.append(event.state)
@@ -222,9 +212,11 @@ class RowStore:
                 self._body(event)
             elif kind is Info:
                 text = safe_text(event.text)
-                if event.kind is InfoKind.WARNING and text.startswith(OUT_OF_ORDER):
-                    add(ORDER, text, event.wall)
-                    result.notices.append(Notice("Out of order (sent anyway)", text[len(OUT_OF_ORDER):], "warning"))
+                if event.rule and event.exchange in self._violations:  # the server broke the rule: its reply
+                    add(WARN, text, event.wall)
+                elif event.rule:  # what the client sent breaks a protocol rule (sent anyway)
+                    add(RULE, text, event.wall)
+                    result.notices.append(Notice(f"Breaks {safe_text(event.rule)} (sent anyway)", text, "warning"))
                 else:
                     add(_INFO_KINDS.get(event.kind, INFO), text, event.wall)
             elif kind is Error:
@@ -243,7 +235,6 @@ class RowStore:
         if row is not None:
             self.latency[row] = (event.elapsed, event.ok, event.code)
             result.changed.append(row)
-        result.timeline.append(event)
         explained, self._error_explained = self._error_explained, False
         if not event.ok and event.code is not None and event.category.startswith("reply-") and not explained:
             for line in explain_failure(event.code, event.reply):
@@ -251,7 +242,40 @@ class RowStore:
             reply = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}".rstrip()
             meaning = annotate_reply(reply).partition(" → ")[2]  # "permanent failure: bad destination mailbox address"
             result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", reply + (f"\n→ {meaning}" if meaning else ""),
-                                         "error" if event.code >= 500 else "warning"))
+                                         "warning" if classify_reply(event.code) is ReplyClass.TRANSIENT else "error"))
+
+    def _judge(self, reply: Reply, batch_start: int, result: Ingested) -> None:
+        """A reply is complete: its lines take the kind of the core's verdict on it."""
+        unjudged, self._unjudged = self._unjudged, []
+        kind = reply_kind(reply)
+        if reply.violation:
+            self._violations.add(reply.exchange)
+        kinds = self.kinds
+        for seq, row in unjudged:
+            if seq < reply.first_seq:
+                continue  # a fragment of a reply that never completed: it stays unjudged
+            kinds[row] = (kinds[row] & ~KIND) | kind
+            if reply.violation:
+                self.violations[row] = reply.violation
+            if row < batch_start:
+                result.changed.append(row)
+                result.rejudged = True
+
+    def _ledger(self, change: LedgerChange, result: Ingested) -> None:
+        """A compact line per recipient whose fate this change decided (a refusal at RCPT is its reply's line)."""
+        recipients = change.transaction.recipients
+        unknown = []
+        for index in change.decided:
+            if not 0 <= index < len(recipients) or recipients[index].decided_at == "RCPT":
+                continue
+            recipient = recipients[index]
+            kind = fate_kind(recipient)
+            for line in fate_lines(recipient):
+                self.add(kind, line, change.wall)
+            if recipient.fate is Fate.UNKNOWN:
+                unknown.append(safe_text(recipient.address))
+        if unknown:
+            result.notices.append(Notice("Outcome unknown", f"{', '.join(unknown)}: {UNKNOWN_WARNING}", "warning"))
 
     def _body(self, event: Body) -> None:
         flags = TLS if event.tls else 0

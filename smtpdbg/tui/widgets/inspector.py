@@ -18,6 +18,7 @@ from textual.widgets import Static
 from smtpdbg.core.catalog import explain_extension
 from smtpdbg.core.render import safe_text
 from smtpdbg.core.state import SessionState
+from smtpdbg.core.verdict import UNKNOWN_WARNING
 
 
 PALETTE = {"success": "green", "warning": "yellow", "error": "red", "accent": "cyan"}
@@ -126,7 +127,7 @@ def tls_panel(state: SessionState) -> Table | Text:
 
 
 def auth_panel(state: SessionState) -> Text:
-    if state.authenticated:
+    if state.authenticated and state.connected:  # an authentication ends with its connection
         text = Text("✓ ", style=f"bold {PALETTE['success']}")
         text.append(safe_text(state.auth_user or "?"), style="bold")
         text.append(f" via {state.auth_mechanism}")
@@ -170,6 +171,8 @@ def transaction_panel(state: SessionState) -> Table | Text:
         table.add_row("last", _value(f"transaction {last.index}: {last.status}", "bold"))
         table.add_row("MAIL FROM", _value(f"<{last.mail_from or ''}>", "bold"))
         _recipient_rows(table, last)
+        if last.status == "unknown":
+            table.add_row("", Text(UNKNOWN_WARNING, style=f"bold {PALETTE['warning']}"))
         return table
     table = _grid()
     sender = f"<{transaction.mail_from or ''}>"

@@ -99,7 +99,8 @@ def explain_row(store: RowStore, row: int) -> list[str]:
         if note:
             lines.append(f"decoded: {note}")
     elif kind == R.RECV_BAD:
-        lines.append("not a valid reply line: RFC 5321 §4.2 wants three digits (2xx-5xx), then a space or a dash")
+        lines.append(store.violations.get(row)
+                     or "not a valid reply line: RFC 5321 §4.2 wants three digits (2xx-5xx), then a space or a dash")
     elif kind == R.SEND:
         verb = text.split(" ", 1)[0].lower()
         lines += _command_lines(_WIRE_VERBS.get(verb, verb), "" if note else f"the client sent {verb.upper()}")

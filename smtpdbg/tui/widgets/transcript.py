@@ -40,6 +40,8 @@ _STYLE_OF = {
     R.SEND: "send", R.BODY: "body", R.SUMMARY: "summary", R.RECV2: "recv-2", R.RECV3: "recv-3", R.RECV4: "recv-4",
     R.RECV5: "recv-5", R.RECV_BAD: "recv-bad", R.INFO: "info", R.TLSINFO: "tls", R.DEBUG: "info", R.WARN: "warning",
     R.ERROR: "error", R.EXPLAIN: "explain", R.COMMAND: "command", R.OMITTED: "info", R.ORDER: "out-of-order",
+    R.RECV: "recv", R.NO_REPLY: "error", R.FATE_OK: "fate-ok", R.FATE_TEMPORARY: "fate-temporary",
+    R.FATE_PERMANENT: "fate-permanent", R.FATE_UNKNOWN: "fate-unknown", R.FATE_NOT_SENT: "fate-not-sent",
 }
 def format_elapsed(seconds: float) -> str:
     """A command's latency: ``2.4 ms`` below a second, ``10.0 s`` above."""
@@ -59,7 +61,9 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--warning", "transcript--error", "transcript--explain", "transcript--command",
         "transcript--note", "transcript--timestamp", "transcript--latency", "transcript--tls-marker",
         "transcript--masked", "transcript--match", "transcript--cursor", "transcript--ok", "transcript--failed",
-        "transcript--out-of-order", "transcript--annotation",
+        "transcript--out-of-order", "transcript--annotation", "transcript--recv", "transcript--fate-ok",
+        "transcript--fate-temporary", "transcript--fate-permanent", "transcript--fate-unknown",
+        "transcript--fate-not-sent",
     }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -131,6 +135,12 @@ class TranscriptView(ScrollView, can_focus=True):
         store = self.store
         start = len(store)
         result = store.ingest(batch)
+        if result.rejudged and self._view_rows is not None:  # a filter chose rows by a kind that has changed since
+            self._rebuild_view()  # the rows just appended included
+            if result.added and not self.follow:
+                self.unseen += result.added
+                self._update_subtitle()
+            return result
         for row in result.changed:
             self._refresh_row(row)
         if result.added:
