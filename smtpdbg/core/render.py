@@ -1,7 +1,8 @@
 """Rendering events as text lines in swaks-style notation, terminal-safe.
 
-`` -> `` client, ``<-  `` server, ``<** `` server error reply, `` ~> ``/``<~  ``/``<~* ``
-the same inside TLS, ``===`` information, ``*** `` errors, ``!!! `` protocol
+`` -> `` client, ``<-  `` server, ``<** `` a reply the core judged refused (4xx,
+5xx) or a protocol violation (:mod:`smtpdbg.core.verdict`: this module never reads
+a code's digits), `` ~> ``/``<~  ``/``<~* `` the same inside TLS, ``===`` information, ``*** `` errors, ``!!! `` protocol
 warnings. Server bytes are never written raw: control characters, escape
 sequences and invalid UTF-8 are shown escaped (``\\x1b``), so a hostile reply
 cannot drive the user's terminal.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import re
 import time
+from typing import NamedTuple
 
-from smtpdbg.core.events import Body, CommandEnd, Error, Event, Info, InfoKind, Wire
+from smtpdbg.core.events import Body, CommandEnd, Error, Event, Info, InfoKind, Reply, Wire
+from smtpdbg.core.verdict import ReplyClass, Verdict
 
 _UNSAFE_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -55,18 +58,23 @@ def safe_text(data: bytes | str, *, strip_eol: bool = True) -> str:
     return text
 
 
-def reply_class(data: bytes) -> int:
-    """The first digit of a reply line's code (2, 3, 4, 5), or 0 when it has none."""
-    if len(data) >= 3 and data[:3].isdigit():
-        return data[0] - 48
-    return 0
+_STYLE_OF_CLASS = {ReplyClass.POSITIVE: "2", ReplyClass.INTERMEDIATE: "3", ReplyClass.TRANSIENT: "4",
+                   ReplyClass.PERMANENT: "5", ReplyClass.VIOLATION: "0"}
 
 
-def marker(event: Wire) -> str:
-    """The swaks-style prefix for a wire line."""
+def reply_style(reply: Reply | None) -> str:
+    """The colour of a reply's lines: its class as the core judged it (``0``: a violation), ``recv`` before it is judged."""
+    if reply is None:
+        return "recv"
+    return "0" if reply.verdict is Verdict.VIOLATION else _STYLE_OF_CLASS[reply.reply_class]
+
+
+def marker(event: Wire, reply: Reply | None = None) -> str:
+    """The swaks-style prefix for a wire line; a received line is marked failed when the core's verdict on its
+    reply is (refused or a protocol violation), plain while its reply is not complete."""
     if event.is_send:
         return " ~> " if event.tls else " -> "
-    failed = reply_class(event.data) in (4, 5) or reply_class(event.data) == 0
+    failed = reply is not None and reply.verdict.failed
     if event.tls:
         return "<~* " if failed else "<~  "
     return "<** " if failed else "<-  "
@@ -97,12 +105,13 @@ ANSI = {
     "warning": "\x1b[35m",
     "error": "\x1b[31;1m",
     "note": "\x1b[2;3m",
+    "recv": "",
 }
 RESET = "\x1b[0m"
 
 
 def _paint(text: str, style: str, color: bool) -> str:
-    return f"{ANSI[style]}{text}{RESET}" if color else text
+    return f"{ANSI[style]}{text}{RESET}" if color and ANSI[style] else text
 
 
 def _stamp(event: Event, timestamps: str, previous: list[float]) -> str:
@@ -124,8 +133,31 @@ def error_text(event: Error) -> str:
     return text
 
 
+class Line(NamedTuple):
+    """One rendered line, with what it came from."""
+
+    text: str
+    style: str
+    """A key of :data:`ANSI` (``send``, ``2``-``5``, ``0`` for a violation, ``recv``, ``info``, ...)."""
+    event: Event
+    reply: Reply | None = None
+    """For a received line: the whole reply it belongs to, as the core judged it."""
+
+
+def _holds(event: Event) -> bool:
+    """Whether the event can come inside a reply being read (its lines, warnings about them)."""
+    return (type(event) is Wire and not event.is_send) or (
+        type(event) is Info and event.kind in (InfoKind.WARNING, InfoKind.DEBUG))
+
+
 class TextRenderer:
-    """Turns events into printable lines (stateful only for delta timestamps).
+    """Turns events into printable lines (stateful: delta timestamps, and the lines of a reply being read).
+
+    A received line is marked and coloured by the core's verdict on the whole
+    reply it belongs to (the :class:`~smtpdbg.core.events.Reply` event that
+    follows its last line), so its lines are held until that event and come
+    out with it; anything else that arrives first (the connection lost in the
+    middle of a reply) lets them out unjudged, and :meth:`flush` does on request.
 
     Args:
         color: add ANSI colours (callers honour ``NO_COLOR`` and ``isatty``).
@@ -140,34 +172,66 @@ class TextRenderer:
         self.notes = notes
         self.timing = timing
         self._previous = [0.0]
+        self._held: list[Event] = []
 
     def render(self, event: Event) -> list[str]:
+        return [line.text for line in self.render_lines(event)]
+
+    def render_lines(self, event: Event) -> list[Line]:
+        """The lines ``event`` lets out (none while a reply is being read; all of its lines with its Reply)."""
+        held = self._held
+        if held or (type(event) is Wire and not event.is_send):
+            if type(event) is Reply:
+                return self._release(event)
+            if _holds(event):
+                held.append(event)
+                return []
+            return self._release(None) + self._lines(event, None)
+        return self._lines(event, None)
+
+    def flush(self) -> list[str]:
+        """Let out the lines held for a reply not complete yet, unjudged (a server slow in the middle of a reply)."""
+        return [line.text for line in self.flush_lines()]
+
+    def flush_lines(self) -> list[Line]:
+        return self._release(None)
+
+    def _release(self, reply: Reply | None) -> list[Line]:
+        held, self._held = self._held, []
+        return [line for event in held for line in self._lines(event, reply)]
+
+    def _lines(self, event: Event, reply: Reply | None) -> list[Line]:
         stamp = _stamp(event, self.timestamps, self._previous) if self.timestamps and not isinstance(event, CommandEnd) else ""
         color = self.color
         if isinstance(event, Wire):
             text = safe_text(event.data)
-            style = "send" if event.is_send else str(reply_class(event.data))
-            line = stamp + _paint(marker(event) + text, style, color)
+            if event.is_send:
+                style = "send"
+            else:
+                reply = reply if reply is not None and event.seq >= reply.first_seq else None
+                style = reply_style(reply)
+            line = stamp + _paint(marker(event, reply) + text, style, color)
             if self.notes and event.note:
                 line += "  " + _paint(f"# {safe_text(event.note)}", "note", color)
             elif not event.data.endswith(b"\n"):
                 line += "  " + _paint("# (no line ending)", "note", color)
-            return [line]
+            return [Line(line, style, event, reply)]
         if isinstance(event, Body):
             prefix = " ~> " if event.tls else " -> "
             lines = [stamp + _paint(prefix + safe_text(l), "send", color) for l in event.head]
             if event.omitted:
                 lines.append(_paint(f"    [... {event.omitted:,} lines omitted; {body_summary(event)} ...]", "info", color))
             lines += [_paint(prefix + safe_text(l), "send", color) for l in event.tail]
-            return lines
+            return [Line(line, "send", event) for line in lines]
         if isinstance(event, Info):
             if event.kind is InfoKind.WARNING:
-                return [stamp + _paint("!!! " + safe_text(event.text), "warning", color)]
-            return [stamp + _paint("=== " + safe_text(event.text), "info", color)]
+                return [Line(stamp + _paint("!!! " + safe_text(event.text), "warning", color), "warning", event)]
+            return [Line(stamp + _paint("=== " + safe_text(event.text), "info", color), "info", event)]
         if isinstance(event, Error):
-            return [stamp + _paint("*** " + error_text(event), "error", color)]
+            return [Line(stamp + _paint("*** " + error_text(event), "error", color), "error", event)]
         if isinstance(event, CommandEnd) and self.timing:
-            return [_paint(f"=== {event.text.split(' ', 1)[0]}: {event.elapsed * 1000:.1f} ms", "info", color)]
+            return [Line(_paint(f"=== {event.text.split(' ', 1)[0]}: {event.elapsed * 1000:.1f} ms", "info", color),
+                         "info", event)]
         return []
 
 

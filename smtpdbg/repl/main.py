@@ -30,12 +30,14 @@ from prompt_toolkit.styles import Style
 
 from smtpdbg import __version__
 from smtpdbg.core.describe import annotate_reply
-from smtpdbg.core.events import Direction, Event, StateChange, Wire
+from smtpdbg.core.events import CommandEnd, Event, LedgerChange, StateChange, Wire
 from smtpdbg.core.history import History
+from smtpdbg.core.ledger import Transaction
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.render import ANSI as ANSI_CODES, RESET, TextRenderer, safe_text
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
+from smtpdbg.core.verdict import Fate
 from smtpdbg.repl.completer import SessionCompleter
 from smtpdbg.repl.history import NoHistory, SessionHistory
 from smtpdbg.repl.toolbar import toolbar
@@ -75,6 +77,11 @@ def use_color(choice: str, stream: TextIO) -> bool:
 class TranscriptPrinter:
     """A session listener that prints each event's lines (called on the session thread).
 
+    A reply's lines are marked and coloured by the core's verdict on it (see
+    :class:`~smtpdbg.core.render.TextRenderer`); after a command in which a
+    message was sent (``data``, ``sendmail``, ``bdat``, a pipeline, ``raw .``),
+    the ledger's words on that transaction: how it ended and each recipient's fate.
+
     Args:
         explain: after each reply (and each extension of an EHLO reply), a dim line with its meaning.
     """
@@ -86,8 +93,8 @@ class TranscriptPrinter:
         self._lock = threading.Lock()
         self.explain = explain
         """Annotate replies (``--explain``, ``set explain on``)."""
-        self._ehlo = False
-        """The last line sent was EHLO/LHLO: the reply lists extensions."""
+        self._messages: dict[int, Transaction] = {}
+        """Transactions whose message was sent, as the ledger left them during the running command."""
 
     @property
     def stream(self) -> TextIO:
@@ -100,24 +107,51 @@ class TranscriptPrinter:
 
     def lines(self, event: Event) -> list[str]:
         """The printed lines of ``event``, with its annotation when explaining."""
-        lines = self.renderer.render(event)
-        if type(event) is Wire:
-            if event.direction is Direction.SEND:
-                self._ehlo = event.data[:4].upper() in (b"EHLO", b"LHLO")
-            elif self.explain:
-                meaning = annotate_reply(safe_text(event.data), ehlo=self._ehlo)
+        out: list[str] = []
+        for line in self.renderer.render_lines(event):
+            out.append(line.text)
+            reply = line.reply
+            if self.explain and reply is not None and type(line.event) is Wire:
+                meaning = annotate_reply(safe_text(line.event.data), ehlo=reply.command in ("EHLO", "LHLO"))
                 if meaning:
-                    lines.append(self.dim(f"      ↳ {meaning}"))
-        return lines
+                    out.append(self.dim(f"      ↳ {meaning}"))
+        kind = type(event)
+        if kind is LedgerChange and event.transaction.body_sent:
+            self._messages[event.transaction.index] = event.transaction
+        elif kind is CommandEnd and self._messages:
+            out += self.outcome_lines(list(self._messages.values()))
+            self._messages.clear()
+        return out
+
+    def outcome_lines(self, transactions: list[Transaction]) -> list[str]:
+        """The ledger's account of each transaction whose message was sent: its status, then each recipient."""
+        out = []
+        for transaction in transactions:
+            out.append(self.paint(f"=== {transaction.summary()}: {transaction.status}", "info"))
+            for recipient in transaction.recipients:
+                out.append(self.paint(f"===   {safe_text(recipient.line())}", _FATE_STYLE.get(recipient.fate, "info")))
+        return out
+
+    def flush(self) -> list[str]:
+        """The lines of a reply still being read, let out unjudged (the server went quiet in the middle of it)."""
+        return self.renderer.flush()
 
     def dim(self, text: str) -> str:
-        return f"{ANSI_CODES['note']}{text}{RESET}" if self.color else text
+        return self.paint(text, "note")
+
+    def paint(self, text: str, style: str) -> str:
+        return f"{ANSI_CODES[style]}{text}{RESET}" if self.color and ANSI_CODES[style] else text
 
     def write(self, lines: list[str]) -> None:
         with self._lock:
             stream = self.stream
             stream.write("\n".join(lines) + "\n")
             stream.flush()
+
+
+_FATE_STYLE = {Fate.ACCEPTED: "2", Fate.TEMPORARY: "4", Fate.PERMANENT: "5", Fate.UNKNOWN: "0", Fate.PENDING: "info",
+               Fate.NOT_SENT: "info"}
+"""The colour of a recipient's line in the outcome after a message (ANSI keys of :mod:`smtpdbg.core.render`)."""
 
 
 class Repl:
@@ -175,8 +209,9 @@ class Repl:
         command's transcript is always printed before the next prompt appears.
         """
         lines = self.printer.lines(event)
-        if lines:
+        if lines or type(event) is Wire:  # a reply's lines are held until it is complete: the server is not silent
             self._last_output = time.monotonic()
+        if lines:
             print_formatted_text(ANSI("\n".join(lines)))
 
     def show(self, lines: list[str]) -> None:
@@ -324,7 +359,8 @@ class Repl:
         if silent < QUIET_HINT:
             self._hint = asyncio.get_running_loop().call_later(QUIET_HINT - silent, self._quiet, verb, started)
             return
-        self.show([self.printer.dim(f"=== {verb}: waiting for the server ({now - started:.0f} s) · Ctrl-C aborts")])
+        self.show(self.printer.flush()  # what a server stuck in the middle of a reply sent so far
+                  + [self.printer.dim(f"=== {verb}: waiting for the server ({now - started:.0f} s) · Ctrl-C aborts")])
 
 
 def history_for(choice) -> History:

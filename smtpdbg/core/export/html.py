@@ -14,7 +14,7 @@ import time
 
 from smtpdbg.core.events import Body, Error, Info, InfoKind, Wire
 from smtpdbg.core.export.summary import summary_lines
-from smtpdbg.core.render import TextRenderer, reply_class, safe_text
+from smtpdbg.core.render import Line, TextRenderer, safe_text
 
 _CSS = """
 body { background: #1e1f22; color: #d4d4d4; font-family: ui-monospace, Menlo, Consolas, monospace; margin: 2em; }
@@ -28,9 +28,10 @@ pre { line-height: 1.35; white-space: pre-wrap; }
 """
 
 
-def _classes(event) -> str:
-    if isinstance(event, Wire):
-        base = "send" if event.is_send else f"r{reply_class(event.data)}"
+def _classes(line: Line) -> str:
+    event = line.event
+    if isinstance(event, Wire):  # a reply's class as the core judged it (r0: a violation), from the renderer
+        base = "send" if event.is_send else "recv" if line.style == "recv" else f"r{line.style}"
         return base + (" tls" if event.tls else "")
     if isinstance(event, Body):
         return "send" + (" tls" if event.tls else "")
@@ -44,16 +45,12 @@ def _classes(event) -> str:
 def render_html(recording) -> str:
     renderer = TextRenderer(color=False, notes=False)
     rows: list[str] = []
-    for event in recording.events:
-        lines = renderer.render(event)
-        if not lines:
-            continue
-        classes = _classes(event)
-        for index, line in enumerate(lines):
-            cell = f'<span class="{classes}">{html.escape(line)}</span>'
-            if index == 0 and isinstance(event, Wire) and event.note:
-                cell += f'  <span class="note"># {html.escape(safe_text(event.note))}</span>'
-            rows.append(cell)
+    for line in [line for event in recording.events for line in renderer.render_lines(event)] + renderer.flush_lines():
+        event = line.event
+        cell = f'<span class="{_classes(line)}">{html.escape(line.text)}</span>'
+        if isinstance(event, Wire) and event.note:
+            cell += f'  <span class="note"># {html.escape(safe_text(event.note))}</span>'
+        rows.append(cell)
     summary = summary_lines(recording.dialogue)
     if summary:
         rows.append('<span class="summary">=== summary</span>')

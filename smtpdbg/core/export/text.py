@@ -21,7 +21,7 @@ def transcript_lines(recording, *, timestamps: str = "", color: bool = False) ->
     lines: list[str] = []
     for event in recording.events:
         lines.extend(renderer.render(event))
-    return lines
+    return lines + renderer.flush()  # a reply cut short at the very end
 
 
 def render_text(recording, *, timestamps: str = "") -> str:
