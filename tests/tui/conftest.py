@@ -25,10 +25,14 @@ class RemoteSandbox:
 
     smtp: tuple[str, int]
     smtps: tuple[str, int]
+    lmtp: str
+    """The LMTP listener's unix socket."""
     ca: str
     spool: Path
 
     def target(self, transport: str = "smtp") -> Target:
+        if transport == "lmtp":
+            return Target("lmtp", self.lmtp, None, sandbox=True)
         host, port = self.smtps if transport == "smtps" else self.smtp
         return Target(transport, host, port, sandbox=True)
 
@@ -57,7 +61,7 @@ def remote_sandbox(tmp_path_factory) -> RemoteSandbox:
     try:
         line = process.stdout.readline()
         info = json.loads(line)
-        yield RemoteSandbox(tuple(info["smtp"]), tuple(info["smtps"]), info["ca"], spool)
+        yield RemoteSandbox(tuple(info["smtp"]), tuple(info["smtps"]), info["lmtp"], info["ca"], spool)
     finally:
         process.stdin.close()
         try:

@@ -141,6 +141,10 @@ class FakeSession:
         future.set_result(outcome)
         return future
 
+    def execute(self, text: str, **kwargs) -> Outcome:
+        """Submit and wait for the outcome (it is ready at once)."""
+        return self.submit(text, **kwargs).result()
+
     def _outcome(self, text: str, code: int | None, reply: str) -> Outcome:
         if code is None:
             return Outcome(text, True, elapsed=LATENCY, connected=self._connected)

@@ -32,7 +32,7 @@ def main() -> None:
     sandbox = Sandbox(SandboxConfig(extra_extensions=("PIPELINING", "ENHANCEDSTATUSCODES", "DSN", "ETRN")),
                       on_message=on_message)
     endpoints = sandbox.start()
-    print(json.dumps({"smtp": list(endpoints.smtp), "smtps": list(endpoints.smtps), "ca": endpoints.ca_path,
+    print(json.dumps({"smtp": list(endpoints.smtp), "smtps": list(endpoints.smtps), "lmtp": endpoints.lmtp, "ca": endpoints.ca_path,
                       "user": endpoints.user, "password": endpoints.password}), flush=True)
     try:
         sys.stdin.read()

@@ -8,7 +8,8 @@ reply is complete its lines are :data:`RECV` (received, not judged yet).
 from __future__ import annotations
 
 SEND, RECV2, RECV3, RECV4, RECV5, RECV_BAD, INFO, TLSINFO, WARN, ERROR, EXPLAIN, COMMAND, BODY, SUMMARY, DEBUG, \
-    OMITTED, ORDER, RECV, NO_REPLY, FATE_OK, FATE_TEMPORARY, FATE_PERMANENT, FATE_UNKNOWN, FATE_NOT_SENT = range(1, 25)
+    OMITTED, ORDER, RECV, NO_REPLY, FATE_OK, FATE_TEMPORARY, FATE_PERMANENT, FATE_UNKNOWN, FATE_NOT_SENT, \
+    FATE_WARNING = range(1, 26)
 RULE = ORDER
 """A protocol-rule warning about what the client sent (``Info.rule``): sent anyway."""
 TLS = 0x80
@@ -20,13 +21,14 @@ KIND = 0x3F
 REPLY_KINDS = frozenset((RECV2, RECV3, RECV4, RECV5, RECV_BAD, RECV))
 """Every kind of a received reply line."""
 FATES = frozenset((FATE_OK, FATE_TEMPORARY, FATE_PERMANENT, FATE_UNKNOWN, FATE_NOT_SENT))
-"""Lines saying how the message ended for one recipient (from the ledger)."""
+"""Lines saying how the message ended for one recipient (from the ledger); an unknown one is followed by a
+:data:`FATE_WARNING` line (a retry may deliver a duplicate)."""
 
 FILTERS: dict[str, frozenset[int]] = {
     "client": frozenset((SEND, COMMAND, BODY, SUMMARY)),
     "server": REPLY_KINDS,
     "errors": frozenset((RECV4, RECV5, RECV_BAD, WARN, ERROR, EXPLAIN, ORDER, NO_REPLY, FATE_TEMPORARY,
-                         FATE_PERMANENT, FATE_UNKNOWN)),
+                         FATE_PERMANENT, FATE_UNKNOWN, FATE_WARNING)),
 }
 """Which row kinds each transcript filter keeps (``all`` keeps everything)."""
 

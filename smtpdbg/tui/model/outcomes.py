@@ -46,12 +46,8 @@ def unanswered_text(event: Unanswered) -> str:
     return safe_text(f"{what}: {event.cause}")
 
 
-def fate_kind(recipient: Recipient) -> int:
-    return _BY_FATE.get(recipient.fate, K.FATE_NOT_SENT)
-
-
-def fate_lines(recipient: Recipient) -> list[str]:
-    """One compact line for a recipient whose fate was decided (two when unknown: the duplicate warning).
+def fate_lines(recipient: Recipient) -> list[tuple[int, str]]:
+    """(kind, text): one compact line for a recipient whose fate was decided (two when unknown: the duplicate warning).
 
     ``bob@x: accepted at end of data (250 2.0.0)``, ``carol@x: temporary failure at end of data (LMTP): 452 4.2.2``,
     ``dave@x: unknown after end of data: no reply …`` then ``the message may have been delivered: …``.
@@ -60,15 +56,15 @@ def fate_lines(recipient: Recipient) -> list[str]:
     fate = recipient.fate
     if fate is Fate.UNKNOWN:
         why = f": {recipient.why}" if recipient.why else ""
-        return [safe_text(f"{address}: unknown after {recipient.decided_at or 'end of data'}{why}"),
-                f"  {UNKNOWN_WARNING}"]
+        return [(K.FATE_UNKNOWN, safe_text(f"{address}: unknown after {recipient.decided_at or 'end of data'}{why}")),
+                (K.FATE_WARNING, UNKNOWN_WARNING)]
     if fate is Fate.NOT_SENT:
-        return [safe_text(f"{address}: not sent" + (f" ({recipient.why})" if recipient.why else ""))]
+        return [(K.FATE_NOT_SENT, safe_text(f"{address}: not sent" + (f" ({recipient.why})" if recipient.why else "")))]
     where = recipient.decided_at
     code = f"{recipient.code} {recipient.enhanced or ''}".rstrip() if recipient.code is not None else ""
     if code:
         code = f": {code}" if where.endswith(")") else f" ({code})"
-    return [safe_text(f"{address}: {fate.value} at {where}{code}")]
+    return [(_BY_FATE.get(fate, K.FATE_NOT_SENT), safe_text(f"{address}: {fate.value} at {where}{code}"))]
 
 
-__all__ = ["fate_kind", "fate_lines", "reply_kind", "unanswered_text"]
+__all__ = ["fate_lines", "reply_kind", "unanswered_text"]

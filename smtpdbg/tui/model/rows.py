@@ -31,7 +31,7 @@ from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply
 from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
-from smtpdbg.tui.model.outcomes import fate_kind, fate_lines, reply_kind, unanswered_text
+from smtpdbg.tui.model.outcomes import fate_lines, reply_kind, unanswered_text
 
 INLINE_BODY_LINES = 20
 """A DATA body with more lines than this is collapsed to one summary row."""
@@ -269,8 +269,7 @@ class RowStore:
             if not 0 <= index < len(recipients) or recipients[index].decided_at == "RCPT":
                 continue
             recipient = recipients[index]
-            kind = fate_kind(recipient)
-            for line in fate_lines(recipient):
+            for kind, line in fate_lines(recipient):
                 self.add(kind, line, change.wall)
             if recipient.fate is Fate.UNKNOWN:
                 unknown.append(safe_text(recipient.address))

@@ -128,7 +128,9 @@ def explain_row(store: RowStore, row: int) -> list[str]:
 
 _SAID_BY_SMTPDBG = {R.ERROR: "what went wrong, in full:", R.WARN: "a warning from smtpdbg, in full:",
                     R.INFO: "a note from smtpdbg, in full:", R.TLSINFO: "the TLS handshake, in full:",
-                    R.EXPLAIN: "smtpdbg's explanation of the failure above:", R.DEBUG: "a debug line, in full:"}
+                    R.EXPLAIN: "smtpdbg's explanation of the failure above:", R.DEBUG: "a debug line, in full:",
+                    R.NO_REPLY: "an exchange that got no reply:",
+                    **dict.fromkeys(R.FATES | {R.FATE_WARNING}, "how the message ended for this recipient (the ledger):")}
 """Rows written by smtpdbg rather than sent or received: the panel repeats them whole."""
 
 

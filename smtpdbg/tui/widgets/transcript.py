@@ -42,6 +42,7 @@ _STYLE_OF = {
     R.ERROR: "error", R.EXPLAIN: "explain", R.COMMAND: "command", R.OMITTED: "info", R.ORDER: "out-of-order",
     R.RECV: "recv", R.NO_REPLY: "error", R.FATE_OK: "fate-ok", R.FATE_TEMPORARY: "fate-temporary",
     R.FATE_PERMANENT: "fate-permanent", R.FATE_UNKNOWN: "fate-unknown", R.FATE_NOT_SENT: "fate-not-sent",
+    R.FATE_WARNING: "fate-warning",
 }
 def format_elapsed(seconds: float) -> str:
     """A command's latency: ``2.4 ms`` below a second, ``10.0 s`` above."""
@@ -63,7 +64,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--masked", "transcript--match", "transcript--cursor", "transcript--ok", "transcript--failed",
         "transcript--out-of-order", "transcript--annotation", "transcript--recv", "transcript--fate-ok",
         "transcript--fate-temporary", "transcript--fate-permanent", "transcript--fate-unknown",
-        "transcript--fate-not-sent",
+        "transcript--fate-not-sent", "transcript--fate-warning",
     }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
