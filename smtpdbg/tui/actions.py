@@ -74,6 +74,9 @@ class AppActions:
                         for line in renderer.render(event):
                             handle.write(line + "\n")
                             count += 1
+                    for line in renderer.flush():  # a reply cut short at the end of a session
+                        handle.write(line + "\n")
+                        count += 1
         except OSError as error:
             self.call_from_thread(self.notify, f"cannot save {path}: {error.strerror or error}", severity="error",
                                   markup=False)

@@ -87,3 +87,23 @@ def test_piped_repl_on_lmtp_prints_the_fates(endpoints, sandbox):
     assert "===   <full@example.org>: temporary failure at end of data (LMTP): 452 4.2.2" in done.stdout, done.stdout
     assert "===   <bob@example.org>: accepted at end of data (LMTP)" in done.stdout
     assert done.returncode != 0  # a deferred recipient is a failure, however it was sent
+
+
+def test_an_unknown_outcome_is_printed_as_unknown_with_the_duplicate_warning():
+    from smtpdbg.core import SessionOptions, Target
+    from smtpdbg.core.session import Session
+    from tests.servers import FakeServer, esmtp
+
+    def drop(conn, line):  # the whole message and its final dot arrived; no reply, the connection goes
+        conn.close()
+
+    with FakeServer(esmtp(END=drop)) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10))
+        try:
+            out = printed(session, "connect", "ehlo", "mail a@example.org", "rcpt bob@example.org", "data")
+        finally:
+            session.shutdown()
+    assert "=== transaction 1 (connection 1) from <a@example.org>: 1 unknown: unknown" in out
+    [line] = [line for line in out.splitlines() if line.startswith("===   <bob@example.org>")]
+    assert "unknown after end of data" in line and line.endswith("a retry may deliver a duplicate")
+    assert out.index("*** ") < out.index("=== transaction 1")  # after the failure, once the command ended

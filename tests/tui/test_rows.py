@@ -82,7 +82,7 @@ def test_lines_wait_unjudged_until_their_reply_is_complete_then_a_filtered_view_
     events = exchange(b"VRFY x@y\r\n", 550, b"550-5.1.1 no\r\n", b"550 5.1.1 really\r\n")
     store = RowStore()
     first = store.ingest(events[:2])  # the command and the first line: the reply is not complete
-    assert store.kinds[1] == R.RECV and marker(store.kinds[1]) == "<-  " and not first.rejudged
+    assert store.kinds[1] == R.RECV and marker(store.kinds[1]) == "<-  " and not first.rejudged and store.unjudged == 1
     assert list(store.matching(FILTERS["server"])) == [1] and list(store.matching(FILTERS["errors"])) == []
     second = store.ingest(events[2:])
     assert second.rejudged and second.changed == [1]
@@ -283,3 +283,10 @@ def test_codes_outside_the_classes_are_violations_in_the_app(code):
     [row] = [i for i in range(len(store)) if store.texts[i] == f"{code} odd reply"]
     assert store.kinds[row] == R.RECV_BAD and marker(store.kinds[row]) == "<** "
     assert "not a valid reply code" in store.violations[row]
+
+
+def test_lines_no_reply_ever_judges_are_not_kept_waiting_without_bound():
+    store = RowStore()
+    store.ingest([Wire(seq=n, mono=0.0, wall=0.0, direction=Direction.RECV, data=b"250 x\r\n") for n in range(1, 5001)])
+    assert len(store) == 5000 and store.kinds[4999] == R.RECV
+    assert store.unjudged <= R.UNJUDGED_LIMIT

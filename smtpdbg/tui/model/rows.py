@@ -29,9 +29,14 @@ from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Erro
                                  Reply, StateChange, Unanswered, Wire)
 from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
+from smtpdbg.core.wire import Limits
 from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply
 from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
 from smtpdbg.tui.model.outcomes import fate_lines, reply_kind, unanswered_text
+
+MAX_REPLY_LINES = Limits().max_reply_lines
+"""The core cuts a reply at this many lines: older lines still waiting for a verdict will never get one."""
+UNJUDGED_LIMIT = 2 * MAX_REPLY_LINES
 
 INLINE_BODY_LINES = 20
 """A DATA body with more lines than this is collapsed to one summary row."""
@@ -130,6 +135,11 @@ class RowStore:
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def unjudged(self) -> int:
+        """Received lines still waiting for the verdict on their reply."""
+        return len(self._unjudged)
+
     # -- appending -------------------------------------------------------------------------------
     def add(self, kind: int, text: str, wall: float = 0.0, note: str = "") -> int:
         row = len(self.texts)
@@ -177,7 +187,10 @@ class RowStore:
                 if event.tls:
                     row_kind |= TLS
                 if row_kind & KIND == RECV:
-                    self._unjudged.append((event.seq, len(self.texts)))
+                    unjudged = self._unjudged
+                    unjudged.append((event.seq, len(self.texts)))
+                    if len(unjudged) > UNJUDGED_LIMIT:  # lines no Reply followed (a transcript without them)
+                        del unjudged[:-MAX_REPLY_LINES]
                 if event.redacted or event.note or line is data:
                     if event.redacted:
                         row_kind |= MASKED
