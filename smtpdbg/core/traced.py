@@ -320,6 +320,14 @@ class TraceMixin:
             if self.aborted:
                 raise CommandAborted("aborted by the user during the TLS handshake")
             tls_sock.do_handshake()
+        except ssl.SSLError as exc:
+            plaintext = None if self.aborted else self._plaintext_after_handshake_error(exc, tls_sock)
+            (tls_sock if tls_sock is not None else sock).close()
+            if self.aborted:
+                raise CommandAborted("aborted by the user during the TLS handshake") from None
+            if plaintext is not None:
+                raise plaintext from None
+            raise
         except BaseException:
             (tls_sock if tls_sock is not None else sock).close()
             if self.aborted:
@@ -345,6 +353,29 @@ class TraceMixin:
             self.tracker.on_tls()
         self._info(InfoKind.TLS, summary(self.tls_info), tls_info=self.tls_info)
         return tls_sock
+
+    def _plaintext_after_handshake_error(self, exc: ssl.SSLError, tls_sock) -> ServerFault | None:
+        """A server that answers the ClientHello in plaintext (``421 4.7.0 TLS not available``) makes the TLS
+        layer report only WRONG_VERSION_NUMBER: read what is left of its line and name it for what it is.
+
+        The TLS layer took the first bytes (a record header, 5 bytes); the rest is still on the socket.
+        """
+        if tls_sock is None or getattr(exc, "reason", "") not in (
+                "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                "HTTP_REQUEST", "UNEXPECTED_RECORD", "RECORD_TOO_LARGE"):
+            return None
+        try:
+            tls_sock.settimeout(0.3)
+            rest = socket.socket.recv(tls_sock, 4096)
+        except OSError:
+            rest = b""
+        if not rest or not rest.rstrip(b"\r\n").isascii() or not rest.endswith(b"\n"):
+            return None
+        self._record(RECV, rest, note="plaintext during the TLS handshake; its first bytes were taken by the TLS layer")
+        shown = safe_text(rest.decode("ascii").rstrip("\r\n")[:120])
+        return ServerFault(
+            f"the server answered the TLS handshake in plaintext (…{shown}): most likely an SMTP reply such as "
+            f"421, not TLS ({exc.reason})", category="tls-plaintext")
 
     def starttls(self, keyfile=None, certfile=None, context=None, *, force: bool = False):
         """smtplib's ``starttls()`` with a verifying default context and an injection check.
@@ -651,6 +682,8 @@ class TraceMixin:
             shown.append((seen[4:] if valid else seen).strip(b" \t\r\n"))
             if not line.endswith(b"\r\n"):
                 self._warn_line_ending(line)
+            if b"\r" in line[:-2 if line.endswith(b"\r\n") else -1 if line.endswith(b"\n") else len(line)]:
+                self._warn("bare CR inside a reply line, kept as data (RFC 5321 §2.3.8: only CRLF ends a line)")
             if not valid:
                 errcode = -1
                 if not quiet:

@@ -73,6 +73,15 @@ def starttls_then(context: ssl.SSLContext, *, hang: bool = False):
 TLS_EHLO = b"250-fake.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
 
 
+def starttls_then_plaintext(conn: Conn, line: bytes) -> None:
+    """220 to STARTTLS, then a plaintext 421 in answer to the ClientHello."""
+    conn.send(b"220 2.0.0 ready\r\n")
+    conn.sock.settimeout(5)
+    conn.sock.recv(65536)  # the ClientHello
+    conn.send(b"421 4.7.0 TLS not available due to local problem\r\n")
+    conn.hang()
+
+
 # -- cases --------------------------------------------------------------------------------------------
 @dataclass
 class Case:
@@ -163,7 +172,9 @@ CASES = [
          ["without a valid 3-digit code", "unsolicited reply 220"]),
     # framing
     Case("bare-lf", esmtp(EHLO=b"250-fake.test\n250 8BITMIME\n"), ["connect", "ehlo"], None, ["bare LF"]),
-    Case("bare-cr", esmtp(EHLO=b"250-fake.test\r250 8BITMIME\r\n"), ["connect", "ehlo"], None, ["bare CR"]),
+    # only CRLF (or a flagged bare LF) ends a line: a bare CR is data, so this continuation line never ends
+    Case("bare-cr", esmtp(EHLO=b"250-fake.test\r250 8BITMIME\r\n"), ["connect", "ehlo"], "timeout", ["bare CR"]),
+    Case("cr-cr-lf", esmtp(EHLO=b"250 fake.test\r\r\n"), ["connect", "ehlo", "noop"], None, ["bare CR inside"]),
     Case("no-line-ending-then-close", esmtp(NOOP=_close_after(b"250 ok")), ["connect", "noop"], None,
          ["no line ending"], kept=b"250 ok"),
     Case("line-too-long", esmtp(NOOP=lambda conn, line: conn.send(b"250 " + b"x" * 100_000 + b"\r\n")), ["connect", "noop"],
@@ -192,6 +203,8 @@ CASES = [
     # TLS
     Case("starttls-refused", esmtp(EHLO=TLS_EHLO, STARTTLS=b"454 4.7.0 TLS not available\r\n"), ["connect", "ehlo", "starttls"],
          "reply-error", code=454),
+    Case("starttls-plaintext-421", esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then_plaintext), ["connect", "ehlo", "starttls"],
+         "tls-plaintext", kept=b"TLS not available due to local problem\r\n"),
     Case("starttls-no-handshake", lambda pki: esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then(pki["contexts"]["good"], hang=True)),
          ["connect", "ehlo", "starttls"], "timeout"),
     Case("tls-wrong-host", lambda pki: esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then(pki["contexts"]["wrong-host"])),
