@@ -103,6 +103,8 @@ def bdat(ctx, parsed: Parsed):
 
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
+    if not isinstance(message, bytes):
+        message = message.read_all("bdat")
     chunk = int(parsed.opt("chunk") or 65536)
     if chunk < 1:
         raise CommandError("--chunk must be at least 1 byte")

@@ -58,22 +58,22 @@ def _smtp(ctx):
     return smtp
 
 
-def _read_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise CommandError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise CommandError(f"{path} is a directory, not a message file") from None
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+def _read_file(path: str, what: str = "send_message") -> bytes:
+    from smtpdbg.core.body import FileBody
+
+    return FileBody(path).read_all(what)
 
 
-def _message(ctx, parsed: Parsed) -> bytes:
+def _message(ctx, parsed: Parsed):
+    """The message: typed lines (bytes), or a :class:`~smtpdbg.core.body.FileBody` streamed from disk."""
     path = parsed.arg("file")
     if path:
-        return _read_file(path)
+        from smtpdbg.core.body import FileBody
+
+        max_body = parsed.opt("max_body")
+        body = FileBody(path, max_body=int(max_body) if max_body is not None else None)
+        _check_size(ctx, parsed, body)
+        return body
     if ctx.body is None:
         raise CommandError(f"{parsed.name} needs a message: type its lines ended by a line with a single '.', or use @FILE")
     return ctx.body
@@ -381,13 +381,29 @@ def rcpt(ctx, parsed: Parsed) -> Reply:
     return _envelope(ctx, parsed, "rcpt", "TO", _smtp(ctx).rcpt)
 
 
+def _check_size(ctx, parsed: Parsed, body) -> None:
+    """A file over the server's announced SIZE (RFC 1870 §4) is refused before anything is sent."""
+    smtp = ctx.session.smtp
+    if smtp is None or body.size is None or parsed.opt("over_size") or parsed.name not in ("data", "bdat"):
+        return
+    limit = (smtp.esmtp_features.get("size") or "").strip()
+    if limit.isdigit() and int(limit) and body.size > int(limit):
+        body.close()
+        raise CommandError(f"{parsed.arg('file')} is {body.size:,} bytes and the server announced SIZE {int(limit):,} "
+                           "(RFC 1870): it would refuse it; add --over-size to send it anyway")
+
+
 def data(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
     if smtp.tracker.in_data:  # 354 already received (after a pipelined DATA): send the body only
+        from smtpdbg.core.body import FileBody
         from smtpdbg.core.wire import prepare_body
 
-        smtp.send_body(prepare_body(message))
+        if isinstance(message, FileBody):
+            smtp.send_body_stream(message)
+        else:
+            smtp.send_body(prepare_body(message))
         return _reply(smtp.read_final_replies(), *smtp.data_replies)
     result = smtp.data(message)
     return _reply(result, *smtp.data_replies)

@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Callable
 
+from smtpdbg.core.body import BodyEncoder, BodySummary, FileBody
 from smtpdbg.core.errors import CommandAborted, CommandError, CommandTimeout, LineTooLong, ServerFault, TlsInjection
 from smtpdbg.core.events import Body, Direction, Info, InfoKind, Wire
 from smtpdbg.core.protocol import ProtocolTracker
@@ -526,7 +527,10 @@ class TraceMixin:
         code, repl = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, repl)
-        self.send_body(prepare_body(msg))
+        if isinstance(msg, FileBody):
+            self.send_body_stream(msg)
+        else:
+            self.send_body(prepare_body(msg))
         return self.read_final_replies()
 
     def read_final_replies(self) -> tuple[int, bytes]:
@@ -552,6 +556,44 @@ class TraceMixin:
         else:  # large: no 50 MB copy; TCP_NODELAY (set at connect) keeps the dot from waiting
             self._sendall(body.payload)
             self._sendall(body.terminator)
+
+    def send_body_stream(self, source: FileBody) -> None:
+        """Send a message file a chunk at a time (CRLF, dot-stuffed), then the final dot.
+
+        Memory stays bounded whatever the file's size; the command's deadline and an abort stop it
+        within a chunk. If the file cannot be sent whole, the connection is closed before the final
+        dot, so the server discards the partial message (and nothing else can be taken for it).
+        """
+        encoder = BodyEncoder()
+        summary = BodySummary(self.limits)
+        try:
+            for chunk in source.chunks():
+                if self.aborted:
+                    raise CommandAborted("aborted by the user while sending the message")
+                out = encoder.feed(chunk)
+                summary.feed(out)
+                self._sendall(out)
+            out = encoder.finish()
+            summary.feed(out)
+            self._sendall(out)
+        except BaseException as exc:
+            source.close()
+            self._add_body(summary, encoder, complete=False)
+            self._warn(f"the message was cut off after {encoder.size:,} bytes, before the final dot: not delivered")
+            if self.sock is not None:
+                self.close_reason = f"the message could not be sent whole ({exc})"
+                self.close()
+            raise
+        self._add_body(summary, encoder, complete=True)
+        self.tracker.on_body_sent()
+        self._sendall(b".\r\n")
+
+    def _add_body(self, summary: BodySummary, encoder: BodyEncoder, *, complete: bool) -> None:
+        if complete:
+            summary.feed(b".\r\n")
+        head, tail, omitted, line_count = summary.result()
+        self.transcript.add(Body, size=summary.size, line_count=line_count, head=head, tail=tail, omitted=omitted,
+                            tls=self._tls, stuffed=encoder.stuffed)
 
     def _record_body(self, body, head, tail, omitted, line_count) -> None:
         if omitted or tail:
