@@ -20,7 +20,7 @@ from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, OAUTH_MECHAN
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.events import InfoKind
 from smtpdbg.core.parser import ParseError, Parsed, unescape
-from smtpdbg.core.secrets import answers_auth, guard_plaintext_auth, sends_auth
+from smtpdbg.core.secrets import answers_auth, guard_plaintext_auth, scrubbing_replies, sends_auth
 from smtpdbg.core.target import Target, TargetError, parse_target
 
 
@@ -638,37 +638,6 @@ def _extensions():
     return extensions
 
 
-def _scrubbed(handler: Callable) -> Callable:
-    """``handler`` with the connection's secrets scrubbed from the replies it returns or raises.
-
-    The wire lines are scrubbed as they are recorded (a server quoting the AUTH
-    line it got); this does the same for the reply texts that become outcomes,
-    errors and summaries.
-    """
-    def run(ctx, parsed: Parsed):
-        try:
-            reply = handler(ctx, parsed)
-        except smtplib.SMTPResponseException as exc:
-            masker = _masker(ctx)
-            if masker is not None and isinstance(exc.smtp_error, bytes):
-                exc.smtp_error = masker.scrub_reply(exc.smtp_error)
-                exc.args = (exc.smtp_code, exc.smtp_error, *exc.args[2:])
-            raise
-        masker = _masker(ctx)
-        if masker is None or reply is None:
-            return reply
-        return Reply(reply.code, masker.scrub_text(reply.text),
-                     tuple((code, masker.scrub_text(text)) for code, text in reply.replies), reply.ok)
-
-    return run
-
-
-def _masker(ctx):
-    smtp = ctx.session.smtp
-    masker = getattr(smtp, "_masker", None)
-    return masker if masker is not None and masker.known else None
-
-
 HANDLERS: dict[str, Callable] = {
     "connect": connect, "reconnect": reconnect, "starttls": starttls, "quit": quit_, "close": close,
     "abort": abort, "set_debuglevel": set_debuglevel, "timeout": timeout,
@@ -682,4 +651,4 @@ HANDLERS: dict[str, Callable] = {
     "xforward": lambda ctx, parsed: _extensions().xforward(ctx, parsed),
     "show": show, "explain": explain, "?": commands_help, "save": save, "set": set_,
 }
-HANDLERS = {name: _scrubbed(handler) for name, handler in HANDLERS.items()}
+HANDLERS = {name: scrubbing_replies(handler) for name, handler in HANDLERS.items()}  # a server quoting a secret

@@ -130,41 +130,25 @@ def _mask_surplus_words(line: str) -> str:
     return line
 
 
-class History:
-    """An ordered list of past command lines, oldest first, saved as it grows."""
+class ExchangeScrubber:
+    """:func:`scrub`, plus what only the order of the lines tells: the answers of a hand-typed AUTH.
 
-    def __init__(self, path: Path | str | None = None, *, persist: bool = True) -> None:
-        self.path = Path(path) if path is not None else default_path()
-        self.persist = persist
-        self.entries: list[str] = []
+    ``raw AUTH LOGIN`` opens an exchange; the ``raw``/``docmd`` lines after it
+    that are no SMTP command answer its 334s (a base64 user name, a password
+    too short for any length rule) and are masked whole, until a command ends
+    it. Pieces sent with ``raw --no-crlf`` are judged as the line they make.
+    History uses one; so can anything that shows a sequence of typed lines
+    (a script's summary).
+    """
+
+    def __init__(self) -> None:
         self._auth_open = False
         """A hand-typed AUTH exchange was started and not ended: raw/docmd lines now answer its 334s."""
         self._partial = b""
         """What ``raw --no-crlf`` lines sent since the last line ending (an AUTH line typed in pieces)."""
-        if persist:
-            self.load()
 
-    def load(self) -> None:
-        try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return
-        self.entries = [line for line in text.splitlines() if line.strip()][-MAX_ENTRIES:]
-
-    def append(self, line: str) -> str:
-        """Add a line (scrubbed, not repeating the previous one); returns what was stored."""
-        line = self._scrub_exchange(line.strip())
-        if not line or (self.entries and self.entries[-1] == line):
-            return line
-        self.entries.append(line)
-        if len(self.entries) > MAX_ENTRIES:
-            del self.entries[: len(self.entries) - MAX_ENTRIES]
-        if self.persist:
-            self._write_line(line)
-        return line
-
-    def _scrub_exchange(self, line: str) -> str:
-        """:func:`scrub`, plus what only the order of the lines tells: the answers of a hand-typed AUTH."""
+    def __call__(self, line: str) -> str:
+        """``line`` as it may be stored or shown (call it for each line, in the order they are run)."""
         if not _PROTOCOL_VERB.match(line):
             self._auth_open, self._partial = False, b""
             return scrub(line)
@@ -192,6 +176,37 @@ class History:
         if answers:
             return mask_payload(line)
         return scrub(line)
+
+
+class History:
+    """An ordered list of past command lines, oldest first, saved as it grows."""
+
+    def __init__(self, path: Path | str | None = None, *, persist: bool = True) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.persist = persist
+        self.entries: list[str] = []
+        self._scrub = ExchangeScrubber()
+        if persist:
+            self.load()
+
+    def load(self) -> None:
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+        self.entries = [line for line in text.split("\n") if line.strip()][-MAX_ENTRIES:]
+
+    def append(self, line: str) -> str:
+        """Add a line (scrubbed, not repeating the previous one); returns what was stored."""
+        line = self._scrub(line.strip())
+        if not line or (self.entries and self.entries[-1] == line):
+            return line
+        self.entries.append(line)
+        if len(self.entries) > MAX_ENTRIES:
+            del self.entries[: len(self.entries) - MAX_ENTRIES]
+        if self.persist:
+            self._write_line(line)
+        return line
 
     def _write_line(self, line: str) -> None:
         from smtpdbg.core.files import make_private_dir, open_private

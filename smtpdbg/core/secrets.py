@@ -211,6 +211,39 @@ class AuthMasker:
         return f"{mech} response <hidden, {len(decoded)} bytes>"
 
 
+def scrubbing_replies(handler):
+    """A command handler with the connection's secrets scrubbed from the replies it returns or raises.
+
+    The wire lines are scrubbed as they are recorded (``TraceMixin._record``);
+    this does the same for the reply texts that become outcomes, errors and
+    run summaries.
+    """
+    import dataclasses
+    import smtplib
+
+    def known(ctx) -> AuthMasker | None:
+        masker = getattr(ctx.session.smtp, "_masker", None)
+        return masker if masker is not None and masker.known else None
+
+    def run(ctx, parsed):
+        try:
+            reply = handler(ctx, parsed)
+        except smtplib.SMTPResponseException as exc:
+            masker = known(ctx)
+            if masker is not None and isinstance(exc.smtp_error, bytes):
+                exc.smtp_error = masker.scrub_reply(exc.smtp_error)
+                exc.args = (exc.smtp_code, exc.smtp_error, *exc.args[2:])
+            raise
+        masker = known(ctx)
+        if masker is None or reply is None:
+            return reply
+        return dataclasses.replace(reply, text=masker.scrub_text(reply.text),
+                                   replies=tuple((code, masker.scrub_text(text)) for code, text in reply.replies))
+
+    run.__wrapped__ = handler
+    return run
+
+
 # -- consent for cleartext credentials -----------------------------------------------------------
 class PlaintextAuthRefused(CommandError):
     """A secret would have been sent on a connection without TLS, and the user has not allowed it."""
