@@ -359,7 +359,7 @@ def _starttls_failure(transcript) -> tuple[str, bool]:
                 return "", earlier
             failed_command = True
         elif failed_command and isinstance(event, Error):
-            return safe_text(event.message), earlier
+            return safe_text(event.message.split("; not connected now", 1)[0]), earlier
         elif isinstance(event, Wire):
             if event.is_send and event.data.strip().upper() == b"STARTTLS":
                 if reply and not reply.startswith(b"220"):
