@@ -391,11 +391,13 @@ def main_learn(argv: list[str]) -> int:
         print("Guided lessons on the embedded sandbox. `smtpdbg learn ID` starts one in the app,\n"
               "`smtpdbg learn --repl ID` in line mode.\n")
         room = max(40, shutil.get_terminal_size((80, 24)).columns - 25)
-        for lesson in lessons:
+        from smtpdbg.core.render import safe_output
+
+        for lesson in lessons:  # lesson files may come from anywhere ($SMTPDBG_LESSONS): their text is escaped
             summary = " ".join(lesson.summary.split()).split(". ", 1)[0].rstrip(".")
-            print(f"  {lesson.id:<22} {lesson.title}")
+            print(safe_output(f"  {lesson.id:<22} {lesson.title}"))
             if summary:
-                print(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}")
+                print(safe_output(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}"))
         return 0
     [lesson] = lessons
     if not args.repl and not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -173,3 +173,16 @@ def test_safe_output_itself(text, color):
     assert_terminal_safe(out.encode("utf-8"), repr(text), color=color)
     assert "\n" not in text or "\n" in out
     assert json.loads(safe_output(json.dumps(text, ensure_ascii=False), json=True)) == text
+
+
+def test_learn_lists_a_lesson_file_with_escapes_escaped(tmp_path):
+    (tmp_path / "evil.toml").write_text(
+        'id = "evil"\ntitle = "Evil \\u001b]0;title\\u0007 \\u202e lesson"\n'
+        'summary = "It \\u001b[2J clears. More."\n\n[[step]]\ntitle = "s"\nexplain = "e"\ncommand = "noop"\n'
+        'check = { command = "noop", code = 250 }\n', encoding="utf-8")
+    env = repo_env()
+    env["SMTPDBG_LESSONS"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "smtpdbg", "learn"], capture_output=True, env=env, timeout=60)
+    assert b"evil" in done.stdout, done.stdout + done.stderr
+    assert_terminal_safe(done.stdout, "learn stdout")
+    assert_terminal_safe(done.stderr, "learn stderr")
