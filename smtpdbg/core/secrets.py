@@ -258,8 +258,8 @@ HOW_TO_ALLOW = ("run `starttls` first, or allow it explicitly: `set plaintext-au
 def sends_auth(data: bytes) -> bool:
     """Whether bytes about to be sent hold an AUTH command: on any line, after a CR or LF, after blanks."""
     for piece in re.split(rb"[\r\n]", data):
-        piece = piece.lstrip(b" \t")
-        if piece[:4].upper() == b"AUTH" and (len(piece) == 4 or piece[4:5] in (b" ", b"\t")):
+        piece = piece.lstrip()  # any ASCII blank: a lax server may skip a vertical tab as well as a space
+        if piece[:4].upper() == b"AUTH" and (len(piece) == 4 or piece[4:5].isspace()):
             return True
     return False
 

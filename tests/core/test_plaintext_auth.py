@@ -72,6 +72,8 @@ WAYS = [
     [f"raw \\x41UTH PLAIN {PLAIN}"],
     [f"raw \\x61\\x75\\x74\\x68 PLAIN {PLAIN}"],
     ["raw \\tAUTH LOGIN"],
+    [f"raw \\x0bAUTH\\x0bPLAIN {PLAIN}"],
+    [f"raw AUTH\\x0cPLAIN {PLAIN}"],
     [f"raw NOOP\\r\\nAUTH PLAIN {PLAIN}"],
     [f"raw NOOP\\rAUTH PLAIN {PLAIN}"],
     [f"raw NOOP\\nAUTH PLAIN {PLAIN}"],
