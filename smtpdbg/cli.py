@@ -121,6 +121,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--insecure", action="store_true",
                        help="do NOT verify TLS certificates (shown as unverified everywhere)")
     group.add_argument("--password-env", metavar="NAME", help="read AUTH passwords from this environment variable")
+    group.add_argument("--allow-plaintext-auth", action="store_true",
+                       help="allow AUTH to send credentials on a connection without TLS (refused otherwise)")
     group.add_argument("--log", metavar="FILE", help="append every event to FILE as it happens (crash-safe session log)")
     family = group.add_mutually_exclusive_group()
     family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="connect over IPv4 only")
@@ -182,11 +184,14 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         raise die("--proxy-source needs --proxy-header v1|v2")
     if args.log and not os.path.isdir(os.path.dirname(os.path.abspath(args.log))):
         raise die(f"--log {args.log}: its directory does not exist")
-    if args.log:
-        try:
-            os.close(os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        except OSError as exc:
-            raise die(f"--log {args.log}: {exc.strerror or exc}") from None
+    for flag, path in (("--log", args.log), ("--tls-keylog", args.tls_keylog)):
+        if path:
+            from smtpdbg.core.files import check_private
+
+            try:
+                check_private(path)  # created or tightened to 0600; another user's file is refused
+            except OSError as exc:
+                raise die(f"{flag} {path}: {exc.strerror or exc}") from None
     if args.tls_min and args.tls_max and float(args.tls_min) > float(args.tls_max):
         raise die(f"--tls-min {args.tls_min} is above --tls-max {args.tls_max}: no TLS version is left")
     _check_tls_files(args)
@@ -204,6 +209,7 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         ca=args.ca,
         insecure=args.insecure,
         password_env=args.password_env,
+        allow_plaintext_auth=args.allow_plaintext_auth,
         log=args.log,
         ip_version=args.ip_version,
         tls_name=args.tls_sni,
@@ -293,14 +299,15 @@ def main_diff(argv: list[str]) -> int:
     parser.add_argument("b", metavar="B.jsonl")
     args = parser.parse_args(argv)
     from smtpdbg.core.diff import diff_files, report
+    from smtpdbg.core.render import safe_output
 
     try:
         result = diff_files(args.a, args.b)
     except (OSError, ValueError) as exc:
-        print(f"smtpdbg diff: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        print(safe_output(f"smtpdbg diff: {getattr(exc, 'strerror', None) or exc}"), file=sys.stderr)
         return 2
     for line in report(result, args.a, args.b):
-        print(line)
+        print(safe_output(line))
     return 0 if result.same else 1
 
 
@@ -384,11 +391,13 @@ def main_learn(argv: list[str]) -> int:
         print("Guided lessons on the embedded sandbox. `smtpdbg learn ID` starts one in the app,\n"
               "`smtpdbg learn --repl ID` in line mode.\n")
         room = max(40, shutil.get_terminal_size((80, 24)).columns - 25)
-        for lesson in lessons:
+        from smtpdbg.core.render import safe_output
+
+        for lesson in lessons:  # lesson files may come from anywhere ($SMTPDBG_LESSONS): their text is escaped
             summary = " ".join(lesson.summary.split()).split(". ", 1)[0].rstrip(".")
-            print(f"  {lesson.id:<22} {lesson.title}")
+            print(safe_output(f"  {lesson.id:<22} {lesson.title}"))
             if summary:
-                print(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}")
+                print(safe_output(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}"))
         return 0
     [lesson] = lessons
     if not args.repl and not (sys.stdin.isatty() and sys.stdout.isatty()):

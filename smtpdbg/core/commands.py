@@ -41,6 +41,8 @@ class Kind(str, Enum):
     EXPORT_FORMAT = "export-format"
     OUTPUT = "output"
     """A path to write (no ``@``)."""
+    SETTING = "setting"
+    SETTING_VALUE = "setting-value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 args=(Arg("format", Kind.EXPORT_FORMAT, "script, text, jsonl, python, swaks or html", required=True),
                       Arg("file", Kind.OUTPUT, "the file to write (created owner-only, mode 0600)", required=True)),
                 aliases=("export",), network=False),
+    CommandSpec("set", "change a session setting: set plaintext-auth allow|once|deny", "tool", "",
+                args=(Arg("setting", Kind.SETTING, "plaintext-auth", required=True),
+                      Arg("value", Kind.SETTING_VALUE, "allow, once or deny (without: show the current value)")),
+                network=False),
     CommandSpec("?", "list commands, or describe one", "tool", "",
                 args=(Arg("command", Kind.COMMAND, "a command name"),), aliases=("commands",), network=False),
 )
@@ -258,6 +264,15 @@ ATTRIBUTES = (
     "timeout", "local_hostname", "source_address", "default_port", "sock", "file", "_host",
 )
 """smtplib.SMTP attributes ``show`` can display."""
+
+SETTINGS: dict[str, dict[str, str]] = {
+    "plaintext-auth": {
+        "deny": "refuse to send AUTH credentials without TLS (the default)",
+        "allow": "send AUTH credentials without TLS for the rest of this session (anyone on the path can read them)",
+        "once": "allow the next AUTH exchange only without TLS",
+    },
+}
+"""Settings ``set`` changes, with their values and what each means (completion shows the meaning)."""
 
 MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
 """AUTH mechanisms smtpdbg speaks: smtplib's ``auth_plain``/``auth_login``/``auth_cram_md5``, and OAuth (RFC 7628)."""

@@ -20,6 +20,7 @@ from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, OAUTH_MECHAN
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.events import InfoKind
 from smtpdbg.core.parser import ParseError, Parsed, unescape
+from smtpdbg.core.secrets import answers_auth, guard_plaintext_auth, scrubbing_replies, sends_auth
 from smtpdbg.core.target import Target, TargetError, parse_target
 
 
@@ -54,6 +55,14 @@ def needs(session, parsed: Parsed):
 def _smtp(ctx):
     smtp = ctx.session.smtp
     if smtp is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    return smtp
+
+
+def _live(ctx):
+    """The smtplib object of a connection that is still open (a closed one says "not connected", not "no AUTH")."""
+    smtp = _smtp(ctx)
+    if smtp.sock is None:
         raise smtplib.SMTPServerDisconnected("please run connect() first")
     return smtp
 
@@ -312,15 +321,16 @@ def run_auth(smtp, call: Callable):
 
 
 def login(ctx, parsed: Parsed) -> Reply:
-    smtp = _smtp(ctx)
+    smtp = _live(ctx)
     password = _password(ctx, parsed)
+    guard_plaintext_auth(ctx, smtp, "the password (login: AUTH CRAM-MD5, PLAIN or LOGIN)")
     result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
                                                initial_response_ok=not parsed.opt("no_initial_response")))
     return _reply(result)
 
 
 def auth(ctx, parsed: Parsed) -> Reply:
-    smtp = _smtp(ctx)
+    smtp = _live(ctx)
     mechanism = parsed.arg("mechanism").upper()
     if mechanism not in MECHANISMS:
         raise CommandError(f"smtpdbg speaks AUTH {', '.join(MECHANISMS)}; for {mechanism} use raw")
@@ -334,9 +344,13 @@ def auth(ctx, parsed: Parsed) -> Reply:
                 raise CommandError(f"{_env_label(env)} is not set (it should hold the bearer token)")
         else:
             token = _password(ctx, parsed)
+        guard_plaintext_auth(ctx, smtp, f"the bearer token (AUTH {mechanism})")
         return oauth(ctx, parsed, mechanism, token)
+    password = _password(ctx, parsed)
+    # CRAM-MD5 sends no password, but its response lets an eavesdropper guess it offline: refused alike.
+    guard_plaintext_auth(ctx, smtp, f"the password (AUTH {mechanism})")
     smtp.user = parsed.arg("user")
-    smtp.password = _password(ctx, parsed)
+    smtp.password = password
     authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
     result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
                                               initial_response_ok=not parsed.opt("no_initial_response")))
@@ -469,8 +483,21 @@ def help_(ctx, parsed: Parsed) -> Reply:
 
 
 # -- raw ----------------------------------------------------------------------------------------
+def _guard_line(ctx, smtp, data: bytes, how: str) -> None:
+    """Refuse an AUTH line, or an answer to a 334, typed by hand on a connection without TLS (see guard_plaintext_auth)."""
+    if smtp.sock is None:
+        return  # sending fails with "not connected"
+    if sends_auth(data):
+        guard_plaintext_auth(ctx, smtp, f"an AUTH command typed with {how}")
+    elif answers_auth(smtp, data):
+        guard_plaintext_auth(ctx, smtp, f"an AUTH response typed with {how}", continuation=True)
+
+
 def docmd(ctx, parsed: Parsed) -> Reply:
-    return _reply(_smtp(ctx).docmd(parsed.arg("verb"), parsed.arg("args") or ""))
+    smtp = _smtp(ctx)
+    verb, args = parsed.arg("verb"), parsed.arg("args") or ""
+    _guard_line(ctx, smtp, f"{verb} {args}".encode("utf-8", "replace"), "docmd")
+    return _reply(smtp.docmd(verb, args))
 
 
 def raw(ctx, parsed: Parsed) -> Reply | None:
@@ -481,6 +508,7 @@ def raw(ctx, parsed: Parsed) -> Reply | None:
         raise CommandError(str(exc)) from None
     if not parsed.opt("no_crlf"):
         payload += b"\r\n"
+    _guard_line(ctx, smtp, smtp._send_partial + payload, "raw")
     count = int(parsed.opt("replies", 1))
     smtp.send(payload)
     replies = [smtp.getreply() for _ in range(count)]
@@ -494,9 +522,10 @@ def pipeline(ctx, parsed: Parsed) -> Reply:
     commands = [c.strip() for c in parsed.arg("commands").split(";") if c.strip()]
     if not commands:
         raise CommandError("pipeline needs commands separated by ';', e.g. MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA")
+    lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
+    _guard_line(ctx, smtp, b"".join(lines), "pipeline")
     if not smtp.has_extn("pipelining"):
         ctx.warn("the server did not advertise PIPELINING (RFC 2920): sending the group anyway")
-    lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
     smtp.send_pipelined(lines)
     replies = []
     for command in commands:
@@ -586,6 +615,32 @@ def save(ctx, parsed: Parsed) -> None:
     ctx.info(f"saved {fmt} of {commands} command(s) to {path} ({len(text.encode()):,} bytes, owner-only)")
 
 
+def set_(ctx, parsed: Parsed) -> None:
+    """``set plaintext-auth allow|once|deny``: consent to AUTH without TLS (see guard_plaintext_auth)."""
+    from dataclasses import replace
+
+    from smtpdbg.core.commands import SETTINGS
+
+    name = parsed.arg("setting").lower()
+    value = (parsed.arg("value") or "").lower()
+    if name not in SETTINGS:
+        raise CommandError(f"set knows {', '.join(SETTINGS)}, not {name!r}")
+    if value and value not in SETTINGS[name]:
+        raise CommandError(f"set {name} takes {', '.join(SETTINGS[name])}, not {value!r}")
+    session = ctx.session
+    if value:
+        session.options = replace(session.options, allow_plaintext_auth=value == "allow")
+        session.plaintext_auth_once = "granted" if value == "once" else ""
+    once = getattr(session, "plaintext_auth_once", "")
+    current = "allow" if session.options.allow_plaintext_auth else "once" if once == "granted" else "deny"
+    if current == "deny":
+        ctx.info("plaintext-auth deny: AUTH credentials are sent only inside TLS (the embedded sandbox excepted)")
+    else:
+        ctx.warn(f"plaintext-auth {current}: AUTH credentials may be sent without TLS "
+                 f"{'for the rest of this session' if current == 'allow' else 'for the next AUTH exchange'}; "
+                 "anyone on the path can read them")
+
+
 def abort(ctx, parsed: Parsed) -> None:
     ctx.info("abort: no command is running", InfoKind.INFO)
 
@@ -607,5 +662,6 @@ HANDLERS: dict[str, Callable] = {
     "bdat": lambda ctx, parsed: _extensions().bdat(ctx, parsed),
     "xclient": lambda ctx, parsed: _extensions().xclient(ctx, parsed),
     "xforward": lambda ctx, parsed: _extensions().xforward(ctx, parsed),
-    "show": show, "explain": explain, "?": commands_help, "save": save,
+    "show": show, "explain": explain, "?": commands_help, "save": save, "set": set_,
 }
+HANDLERS = {name: scrubbing_replies(handler) for name, handler in HANDLERS.items()}  # a server quoting a secret

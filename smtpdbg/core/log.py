@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 
 from smtpdbg.core.events import Event, StateChange
-from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.files import open_private
+from smtpdbg.core.render import TextRenderer, safe_output
 
 
 class SessionLog:
@@ -19,11 +20,7 @@ class SessionLog:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.fchmod(self._fd, 0o600)  # an existing file keeps its mode otherwise (as exports do: write_private)
-        except OSError:
-            pass
+        self._fd = open_private(path)  # created or tightened to 0600; another user's file is refused
         self._renderer = TextRenderer(timestamps="absolute", timing=True)
 
     def __call__(self, event: Event) -> None:
@@ -31,7 +28,7 @@ class SessionLog:
             return
         lines = self._renderer.render(event)
         if lines:
-            os.write(self._fd, ("\n".join(lines) + "\n").encode("utf-8"))
+            os.write(self._fd, safe_output("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -47,6 +47,8 @@ class SessionOptions:
     """PEM file of CAs to trust instead of the system store."""
     insecure: bool = False
     """Skip TLS verification (explicit opt-out, shown everywhere)."""
+    allow_plaintext_auth: bool = False
+    """Send AUTH secrets on a connection without TLS (explicit consent; the embedded sandbox needs none)."""
     password_env: str | None = None
     """Environment variable holding the password for ``login``/``auth``."""
     tls_name: str | None = None

@@ -161,6 +161,8 @@ class TraceMixin:
 
     # -- recording ---------------------------------------------------------------------
     def _record(self, direction: Direction, data: bytes, **extra) -> None:
+        if direction is RECV and self._masker.known:  # a server quoting a secret sent on this connection
+            data = self._masker.scrub_reply(data)
         transcript = self.transcript
         size = len(data)
         transcript.wire_bytes += size

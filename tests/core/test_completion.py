@@ -86,7 +86,7 @@ def test_starttls_not_preferred_once_in_tls() -> None:
 @pytest.mark.parametrize(("text", "stage", "expected"), [
     ("r", Stage.RCPT, ["rcpt", "rset", "raw", "reconnect"]),
     ("E", Stage.GREETED, ["ehlo", "ehlo_or_helo_if_needed", "expn", "explain"]),
-    ("  se", Stage.IDENTIFIED, ["sendmail", "send_message", "set_debuglevel"]),
+    ("  se", Stage.IDENTIFIED, ["sendmail", "send_message", "set_debuglevel", "set"]),
     ("ehlo", Stage.GREETED, ["ehlo_or_helo_if_needed"]),  # an exact match is not offered again
     ("zz", Stage.GREETED, []),
 ])

@@ -25,6 +25,7 @@ TYPICAL = [
     ("abort", "abort", {}, {}),
     ("set_debuglevel 2", "set_debuglevel", {"level": "2"}, {}),
     ("timeout 12.5", "timeout", {"seconds": "12.5"}, {}),
+    ("set plaintext-auth allow", "set", {"setting": "plaintext-auth", "value": "allow"}, {}),
     ("ehlo client.example.org", "ehlo", {"name": "client.example.org"}, {}),
     ("helo client.example.org", "helo", {"name": "client.example.org"}, {}),
     ("ehlo_or_helo_if_needed", "ehlo_or_helo_if_needed", {}, {}),

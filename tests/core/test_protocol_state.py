@@ -142,7 +142,7 @@ def test_an_auth_exchange_broken_by_a_bad_challenge_is_cancelled_so_the_session_
         conn.send(b"501 5.7.0 cancelled\r\n" if answer.strip() == b"*" else b"535 5.7.8 that was not a response\r\n")
 
     with FakeServer(esmtp(EHLO=ehlo, AUTH=bad_challenge)) as server:
-        session = Session(parse_target(server.target), SessionOptions(timeout=3))
+        session = Session(parse_target(server.target), SessionOptions(timeout=3, allow_plaintext_auth=True))
         try:
             session.execute("connect")
             session.execute("ehlo")

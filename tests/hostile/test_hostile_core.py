@@ -248,7 +248,8 @@ def _build(case: Case, pki):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_server(case: Case, pki):
     behaviour = _build(case, pki)
-    options = SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=pki["ca"], limits=case.limits or Limits())
+    options = SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=pki["ca"], limits=case.limits or Limits(),
+                             allow_plaintext_auth=True)  # the AUTH cases test the exchange, not the consent
     with FakeServer(behaviour) as server, Session(parse_target(server.target), options) as session:
         outcomes = []
         for command in case.commands:

@@ -21,7 +21,7 @@ import time
 from smtpdbg.core.events import Info, InfoKind
 from smtpdbg.core.export.dialogue import Exchange, Reply, Span
 
-SKIPPED = {"show", "explain", "?", "has_extn", "set_debuglevel", "timeout", "abort", "drain"}
+SKIPPED = {"show", "explain", "?", "has_extn", "set_debuglevel", "timeout", "abort", "drain", "set"}
 """Commands that put nothing on the wire (``drain`` only reads; its replies are noted)."""
 
 _PRELUDE = '''

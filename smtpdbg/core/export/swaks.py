@@ -70,11 +70,38 @@ def _message(body) -> bytes | None:
     return b"".join(line[1:] if line.startswith(b".") else line for line in lines)
 
 
+def _printf(text: str) -> str:
+    """A shell word that prints ``text`` exactly, written without a byte a terminal would act on.
+
+    ``printf '%b'`` turns ``\\0NNN`` back into the byte: how a value holding control
+    characters (an escape sequence in a message) stays in the script yet
+    leaves ``cat script.sh`` harmless.
+    """
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("'\\''")
+        elif ch.isprintable() or ch in " \n\t":
+            out.append(ch)
+        else:
+            out.extend(f"\\0{byte:03o}" for byte in ch.encode("utf-8", "surrogateescape"))
+    return "\"$(printf '%b' '" + "".join(out) + "')\""
+
+
+def _safe(text: str) -> bool:
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
+
+
 def _shell(command: list[str]) -> str:
     """``swaks`` and one ``--option value`` per continuation line."""
     lines = [command[0]]
     for word in command[1:]:
-        quoted = '"$SMTP_PASSWORD"' if word == "$SMTP_PASSWORD" else shlex.quote(word)
+        if word == "$SMTP_PASSWORD":
+            quoted = '"$SMTP_PASSWORD"'
+        else:
+            quoted = shlex.quote(word) if _safe(word) else _printf(word)
         if word.startswith("--"):
             lines.append("  " + quoted)
         else:
@@ -199,6 +226,9 @@ def render_swaks(recording) -> str:
         rendered = _shell(command)
         if message is not None:
             delimiter, text = _heredoc(message)
-            rendered += f" \\\n  --data - <<'{delimiter}'\n{text.rstrip(chr(10))}\n{delimiter}"
+            if _safe(text):
+                rendered += f" \\\n  --data - <<'{delimiter}'\n{text.rstrip(chr(10))}\n{delimiter}"
+            else:  # control characters in the message: a here-document would carry them raw
+                rendered += f" \\\n  --data {_printf(text.rstrip(chr(10)))}"
         lines.append(rendered)
     return "\n".join(lines) + "\n"
