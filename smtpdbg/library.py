@@ -81,14 +81,15 @@ def tracing(**options) -> Iterator[list[TraceMixin]]:
         def __init__(self, *args, **kwargs):
             for name, value in options.items():
                 kwargs.setdefault(name, value)
-            base.__init__(self, *args, **kwargs)
-
-        def _trace_init(self, *args, **kwargs):
-            base._trace_init(self, *args, **kwargs)
             sessions.append(self)  # before connecting: a failed connection is traced too
+            try:
+                base.__init__(self, *args, **kwargs)
+            except BaseException:
+                if not hasattr(self, "transcript"):  # refused before tracing began (bad arguments)
+                    sessions.remove(self)
+                raise
 
-        return type(base.__name__, (base,), {"__init__": __init__, "_trace_init": _trace_init,
-                                             "__module__": __name__, "__doc__": base.__doc__})
+        return type(base.__name__, (base,), {"__init__": __init__, "__module__": __name__, "__doc__": base.__doc__})
 
     saved = smtplib.SMTP, smtplib.SMTP_SSL, smtplib.LMTP
     smtplib.SMTP, smtplib.SMTP_SSL, smtplib.LMTP = traced(SMTP), traced(SMTP_SSL), traced(LMTP)
