@@ -69,18 +69,16 @@ _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 def explain_topic(topic: str) -> list[str]:
     """Explain a reply code, an enhanced status code, an EHLO keyword or a command."""
+    from smtpdbg.core import catalog
+
     topic = topic.strip()
-    try:
-        from smtpdbg.core import catalog
-    except ImportError:  # pragma: no cover - the catalog ships with the package
-        catalog = None
-    if _CODE.match(topic) and catalog is not None:
+    if _CODE.match(topic):
         info = catalog.explain_reply(int(topic))
         if info is None:
             return [f"{topic}: not a standard reply code. {catalog.reply_class_meaning(int(topic))}"]
         return [f"{info.code} {info.text} ({info.rfc})", f"  {info.meaning}", f"  next: {info.client_action}",
                 f"  ends the transaction: {'yes' if info.ends_transaction else 'no'}"]
-    if _ENHANCED.match(topic) and catalog is not None:
+    if _ENHANCED.match(topic):
         info = catalog.explain_enhanced(topic)
         if info is None:
             return [f"{topic}: not a known enhanced status code"]
@@ -95,16 +93,15 @@ def explain_topic(topic: str) -> list[str]:
         if spec.wire:
             lines.append(f"  wire: {spec.wire}" + (f" ({spec.rfc})" if spec.rfc else ""))
         return lines
-    if catalog is not None:
-        keyword, _, params = topic.partition(" ")
-        info = catalog.explain_extension(keyword, params)
-        if info is not None:
-            lines = [f"{info.keyword}: {info.title} ({info.rfc})", f"  {info.meaning}"]
-            if info.params_meaning:
-                lines.append(f"  parameters: {info.params_meaning}")
-            if info.template:
-                lines.append(f"  try: {info.template}")
-            return lines
+    keyword, _, params = topic.partition(" ")
+    info = catalog.explain_extension(keyword, params)
+    if info is not None:
+        lines = [f"{info.keyword}: {info.title} ({info.rfc})", f"  {info.meaning}"]
+        if info.params_meaning:
+            lines.append(f"  parameters: {info.params_meaning}")
+        if info.template:
+            lines.append(f"  try: {info.template}")
+        return lines
     return [f"nothing known about {topic!r}: try a reply code (550), an enhanced code (5.1.1), "
             "an EHLO keyword (SIZE) or a command (ehlo)"]
 

@@ -51,6 +51,11 @@ def _key(reply: dict) -> str:
     argument = reply.get("argument") or ""
     if answers in ("EHLO", "HELO", "LHLO"):
         argument = ""  # the client name may differ between machines
+    elif answers in ("MAIL", "RCPT"):
+        # FROM:/TO: are case-insensitive, and smtplib's spelling changed (3.13 sends "mail from:")
+        keyword, colon, rest = argument.partition(":")
+        if colon and keyword.upper() in ("FROM", "TO"):
+            argument = f"{keyword.upper()}:{rest}"
     return f"{answers} {argument}".strip()
 
 

@@ -38,16 +38,20 @@ class CommandAborted(ServerFault):
     category = "aborted"
 
 
-class LineTooLong(ServerFault):
-    """A reply line exceeded the configured limit."""
+class LineTooLong(ServerFault, smtplib.SMTPResponseException):
+    """A reply line exceeded the configured limit.
+
+    Also an ``SMTPResponseException`` with code 500, which is what smtplib raises
+    for a reply line over its own limit ("Line too long.").
+    """
 
     category = "line-too-long"
 
-
-class ReplyTooLong(ServerFault):
-    """A multi-line reply had too many lines or too many bytes."""
-
-    category = "reply-too-long"
+    def __init__(self, message: str) -> None:
+        # SMTPResponseException.__init__ takes (code, msg); ServerFault's would reach it with one argument.
+        smtplib.SMTPException.__init__(self, message)
+        self.smtp_code = 500
+        self.smtp_error = message
 
 
 class TlsInjection(ServerFault):

@@ -135,10 +135,11 @@ def _make_smtp(session, target: Target):
     if options.proxy_header:
         proxy = (options.proxy_header, options.proxy_source or ("192.0.2.1", 40000))
     smtp = cls(
-        session.transcript,
         local_hostname=options.local_hostname,
         timeout=options.timeout,
         source_address=options.source_address,
+        transcript=session.transcript,
+        debug_to_stderr=False,  # set_debuglevel output is shown in the transcript only
         limits=options.limits,
         tls_context=session._tls_context or tls_context,
         tls_name=options.tls_name,

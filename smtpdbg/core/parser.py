@@ -137,6 +137,19 @@ def _option_value(option: Option, value: str, column: int) -> Any:
     return value
 
 
+def quote_path(path: str) -> str:
+    """A path as one command word: in double quotes when it holds spaces or could pass for an option.
+
+    Raises:
+        ValueError: the path holds a double quote or a line break, which no command word can carry.
+    """
+    if any(c in path for c in '"\r\n'):
+        raise ValueError(f"a path with a double quote or a line break cannot be written in a command: {path!r}")
+    if path.startswith("-") or any(c.isspace() for c in path):
+        return f'"{path}"'
+    return path
+
+
 def _unquote(path: str) -> str:
     """``"a b.eml"`` -> ``a b.eml``: a path with spaces is written in double quotes."""
     return path[1:-1] if len(path) >= 2 and path[0] == path[-1] == '"' else path

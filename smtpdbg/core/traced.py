@@ -48,6 +48,9 @@ _PARTIAL_KEEP = 1024
 """How much of an unterminated command line is kept to judge (AUTH?) and track it when the rest follows."""
 _DRAIN_GRACE = 0.25
 """Seconds a partial unsolicited line may take to complete before a command is sent."""
+_SMTP = smtplib.SMTP
+"""smtplib's own class, also while :func:`smtpdbg.tracing` has put the traced ones in its place."""
+_DEFAULT_TIMEOUT = socket._GLOBAL_DEFAULT_TIMEOUT
 
 
 def run_bounded(call: Callable, *, deadline: float | None, aborted: Callable[[], bool], what: str):
@@ -109,7 +112,7 @@ class TraceMixin:
 
     def _trace_init(
         self,
-        transcript: Transcript,
+        transcript: Transcript | None = None,
         *,
         limits: Limits | None = None,
         tls_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
@@ -117,12 +120,13 @@ class TraceMixin:
         verify_name: str | None = None,
         proxy_header: tuple[str, tuple[str, int]] | None = None,
         family: int = socket.AF_UNSPEC,
+        debug_to_stderr: bool = True,
     ) -> None:
-        self.transcript = transcript
+        self.transcript = transcript if transcript is not None else Transcript()
         self.limits = limits or Limits()
         self.tls_context = tls_context
         """Context for ``starttls()`` and implicit TLS (or a function building it on first use);
-        smtplib's own default context does not verify."""
+        without it (and without a ``context`` argument) smtplib's default is used, which does not verify."""
         self.tls_name = tls_name
         """Name for SNI and certificate checks when it differs from the host connected to."""
         self.verify_name = verify_name
@@ -131,10 +135,12 @@ class TraceMixin:
         """``(version, (host, port))`` to send a PROXY protocol header before the greeting."""
         self.family = family
         """``socket.AF_INET``/``AF_INET6`` to force IPv4/IPv6; ``AF_UNSPEC`` for either."""
+        self.debug_to_stderr = debug_to_stderr
+        """Print ``set_debuglevel`` output to stderr as smtplib does (it is recorded either way)."""
         self.tls_info: TlsInfo | None = None
         self.tls_cafile: str | None = None
         """The CA file verification uses (for the would-a-verifying-client-accept verdict)."""
-        self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP), transcript=transcript)
+        self.tracker = ProtocolTracker(lmtp=isinstance(self, smtplib.LMTP), transcript=self.transcript)
         self.deadline: float | None = None
         """Wall-clock (monotonic) deadline of the running command, set by the session."""
         self.aborted = False
@@ -157,7 +163,7 @@ class TraceMixin:
         context = self.tls_context
         if callable(context):
             context = self.tls_context = context()
-        return context or ssl.create_default_context()
+        return context or ssl._create_stdlib_context()  # smtplib's default
 
     # -- recording ---------------------------------------------------------------------
     def _record(self, direction: Direction, data: bytes, **extra) -> None:
@@ -180,8 +186,20 @@ class TraceMixin:
         self.transcript.add(Info, kind=kind, text=text, **extra)
 
     def _print_debug(self, *args) -> None:
-        """smtplib's ``set_debuglevel`` output goes to the transcript, not stderr."""
-        self._info(InfoKind.DEBUG, "smtplib: " + " ".join(str(a) for a in args))
+        """smtplib's ``set_debuglevel`` output: recorded, and printed to stderr as smtplib does.
+
+        ``send:``/``reply:`` lines are not recorded (the wire lines are, with AUTH masked).
+        """
+        if not str(args[0] if args else "").startswith(("send:", "reply:")):
+            self._info(InfoKind.DEBUG, "smtplib: " + " ".join(str(a) for a in args))
+        if self.debug_to_stderr:
+            super()._print_debug(*args)
+
+    def _set_deadline(self, sock) -> None:
+        """Bound the next socket operation by the command's deadline; without one (library use)
+        the socket keeps smtplib's per-operation ``timeout``."""
+        if self.deadline is not None:
+            sock.settimeout(self._remaining())
 
     def _remaining(self) -> float | None:
         if self.deadline is None:
@@ -262,7 +280,19 @@ class TraceMixin:
         return 30.0 if remaining is None else remaining
 
     def _get_socket(self, host, port, timeout):
-        sock = self._open(host, port)
+        if self.deadline is None and self.family == socket.AF_UNSPEC:
+            # Library use: smtplib's own connect (its timeout semantics, debug output and errors).
+            sock = _SMTP._get_socket(self, host, port, timeout)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        else:
+            if timeout is not None and not timeout:
+                raise ValueError("Non-blocking socket (timeout=0) is not supported")
+            if self.debuglevel > 0:
+                self._print_debug("connect: to", (host, port), self.source_address)
+            sock = self._open_bounded(host, port, timeout)
         self._connected(sock)
         self._connecting = sock  # abort() reaches it before smtplib stores it as self.sock
         try:
@@ -270,6 +300,8 @@ class TraceMixin:
                 self._send_proxy_header(sock)
             if self._implicit_tls:
                 sock = self._handshake(sock, self.context, implicit=True)
+                if self.debuglevel > 0:
+                    self._print_debug("connect:", (host, port))
         except BaseException as exc:  # the socket never reaches smtplib: close it here, and say so
             sock.close()
             self.tracker.on_close("aborted" if self.aborted else "connection lost")
@@ -281,6 +313,20 @@ class TraceMixin:
             self._connecting = None
         return sock
 
+    def _open_bounded(self, host: str, port: int, timeout) -> socket.socket:
+        """:meth:`_open` under the command's deadline, or (library use) under smtplib's ``timeout``."""
+        if self.deadline is not None:
+            return self._open(host, port)
+        if timeout is _DEFAULT_TIMEOUT:
+            timeout = socket.getdefaulttimeout()
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            sock = self._open(host, port)
+        finally:
+            self.deadline = None
+        sock.settimeout(timeout)
+        return sock
+
     def _send_proxy_header(self, sock: socket.socket) -> None:
         """PROXY protocol header before anything else (HAProxy's spec, v1 text or v2 binary)."""
         from smtpdbg.core.proxy import proxy_header
@@ -290,7 +336,7 @@ class TraceMixin:
         shown = header if version == "v1" else header[:16] + b"..."
         self._record(SEND, header if version == "v1" else shown,
                      note=f"PROXY protocol {version} header ({len(header)} bytes): the server sees the client as {source[0]}:{source[1]}")
-        sock.settimeout(self._remaining())
+        self._set_deadline(sock)
         sock.sendall(header)
 
     def _connected(self, sock: socket.socket) -> None:
@@ -312,7 +358,7 @@ class TraceMixin:
         self._connecting = sock
         tls_sock = None
         try:
-            sock.settimeout(self._remaining())
+            self._set_deadline(sock)
             if split_check:
                 # SNI and the name to verify differ: the handshake checks the chain,
                 # the name is checked afterwards (ssl only checks server_hostname).
@@ -443,10 +489,12 @@ class TraceMixin:
     # -- sending ---------------------------------------------------------------------------
     def send(self, s):
         """Record and send a command (or raw bytes); smtplib's ``send()`` contract."""
-        if isinstance(s, str):
-            s = s.encode(self.command_encoding)
+        if self.debuglevel > 0:
+            self._print_debug("send:", repr(s))
         if not self.sock:
             raise smtplib.SMTPServerDisconnected("please run connect() first")
+        if isinstance(s, str):
+            s = s.encode(self.command_encoding)
         if self._reader is not None and not self.tracker.pending and self._reader.available():
             self.drain(0)
             if not self.sock:
@@ -503,7 +551,7 @@ class TraceMixin:
     def _sendall(self, data: bytes) -> None:
         sock = self.sock
         try:
-            sock.settimeout(self._remaining())
+            self._set_deadline(sock)
             sock.sendall(data)
         except (socket.timeout, TimeoutError):
             self._fail(CommandTimeout("timed out sending to the server (it stopped reading)"))
@@ -527,6 +575,8 @@ class TraceMixin:
         """Send DATA and the message; for LMTP read one reply per accepted recipient."""
         self.putcmd("data")
         code, repl = self.getreply()
+        if self.debuglevel > 0:
+            self._print_debug("data:", (code, repl))
         if code != 354:
             raise smtplib.SMTPDataError(code, repl)
         if isinstance(msg, FileBody):
@@ -541,6 +591,9 @@ class TraceMixin:
         self.data_replies = [self.getreply()]
         while self.sock is not None and self.tracker.awaiting_final:
             self.data_replies.append(self.getreply())
+        if self.debuglevel > 0:
+            for reply in self.data_replies:
+                self._print_debug("data:", reply)
         for code, repl in self.data_replies:
             if code != 250 and code != 353:
                 return code, repl
@@ -551,6 +604,8 @@ class TraceMixin:
         head, tail, omitted, line_count = split_head_tail(body.payload, self.limits)
         self._record_body(body, head, tail, omitted, line_count)
         self.tracker.on_body_sent()
+        if self.debuglevel > 0:
+            self._print_debug("send:", repr(body.payload + body.terminator))
         if len(body.payload) <= _ONE_WRITE:
             # One write: a body and its final dot in two small writes would wait for
             # the server's delayed ACK (Nagle), ~40 ms per message.
@@ -720,6 +775,8 @@ class TraceMixin:
             recorded = self._record(RECV, line, note=note)
             if first_at is None:
                 first_seq, first_at = recorded.seq, recorded.mono
+            if self.debuglevel > 0:
+                self._print_debug("reply:", repr(line))
             # smtplib keeps line[4:]; a line without a code is kept whole, it is all there is to read
             texts.append((line[4:] if valid else line).strip(b" \t\r\n"))
             seen = recorded.data
@@ -756,6 +813,8 @@ class TraceMixin:
                     )
                 )
         text = b"\n".join(texts)
+        if self.debuglevel > 0:
+            self._print_debug("reply: retcode (%s); Msg: %a" % (errcode, text))
         pairing = self.tracker.on_reply(errcode, b"\n".join(shown).decode("utf-8", "replace"), first_seq=first_seq,
                                         lines=len(lines), received=first_at, late=late)
         self.last_pairing = pairing
@@ -873,6 +932,10 @@ class TraceMixin:
 
     def quit(self):
         result = self.docmd("quit")
+        # smtplib's quit(): a new EHLO is required after reconnecting
+        self.ehlo_resp = self.helo_resp = None
+        self.esmtp_features = {}
+        self.does_esmtp = False
         self.close_reason = "QUIT"
         self.close()
         return result
@@ -896,23 +959,64 @@ class TraceMixin:
 
 
 class TracedSMTP(TraceMixin, smtplib.SMTP):
-    """``smtplib.SMTP`` with a wire transcript."""
+    """``smtplib.SMTP`` with a wire transcript: the same constructor, plus keyword-only tracing options."""
 
-    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
-        self._trace_init(transcript, **trace)
-        super().__init__("", 0, local_hostname, timeout, source_address)
+    def __init__(self, host="", port=0, local_hostname=None, timeout=_DEFAULT_TIMEOUT, source_address=None, *,
+                 transcript: Transcript | None = None, limits: Limits | None = None, tls_context=None,
+                 tls_name: str | None = None, verify_name: str | None = None, proxy_header=None,
+                 family: int = socket.AF_UNSPEC, debug_to_stderr: bool = True):
+        self._trace_init(transcript, limits=limits, tls_context=tls_context, tls_name=tls_name,
+                         verify_name=verify_name, proxy_header=proxy_header, family=family,
+                         debug_to_stderr=debug_to_stderr)
+        _SMTP.__init__(self, host, port, local_hostname, timeout, source_address)
 
 
 class TracedSMTP_SSL(TraceMixin, smtplib.SMTP_SSL):
-    """``smtplib.SMTP_SSL`` (implicit TLS) with a wire transcript."""
+    """``smtplib.SMTP_SSL`` (implicit TLS) with a wire transcript.
+
+    With neither ``context`` nor ``tls_context`` it uses smtplib's default context
+    (which, like smtplib's, does not verify the server's certificate).
+    """
 
     _implicit_tls = True
     transport = "smtps"
 
-    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
+    if sys.version_info < (3, 12):  # smtplib still takes (deprecated) keyfile and certfile
+        def __init__(self, host="", port=0, local_hostname=None, keyfile=None, certfile=None,
+                     timeout=_DEFAULT_TIMEOUT, source_address=None, context=None, *,
+                     transcript: Transcript | None = None, limits: Limits | None = None, tls_context=None,
+                     tls_name: str | None = None, verify_name: str | None = None, proxy_header=None,
+                     family: int = socket.AF_UNSPEC, debug_to_stderr: bool = True):
+            if context is not None and keyfile is not None:
+                raise ValueError("context and keyfile arguments are mutually exclusive")
+            if context is not None and certfile is not None:
+                raise ValueError("context and certfile arguments are mutually exclusive")
+            if keyfile is not None or certfile is not None:
+                import warnings
+
+                warnings.warn("keyfile and certfile are deprecated, use a custom context instead",
+                              DeprecationWarning, 2)
+                context = ssl._create_stdlib_context(certfile=certfile, keyfile=keyfile)
+            self.keyfile = keyfile
+            self.certfile = certfile
+            self._ssl_init(host, port, local_hostname, timeout, source_address, context, transcript,
+                           limits=limits, tls_context=tls_context, tls_name=tls_name, verify_name=verify_name,
+                           proxy_header=proxy_header, family=family, debug_to_stderr=debug_to_stderr)
+    else:
+        def __init__(self, host="", port=0, local_hostname=None, *, timeout=_DEFAULT_TIMEOUT, source_address=None,
+                     context=None, transcript: Transcript | None = None, limits: Limits | None = None,
+                     tls_context=None, tls_name: str | None = None, verify_name: str | None = None,
+                     proxy_header=None, family: int = socket.AF_UNSPEC, debug_to_stderr: bool = True):
+            self._ssl_init(host, port, local_hostname, timeout, source_address, context, transcript,
+                           limits=limits, tls_context=tls_context, tls_name=tls_name, verify_name=verify_name,
+                           proxy_header=proxy_header, family=family, debug_to_stderr=debug_to_stderr)
+
+    def _ssl_init(self, host, port, local_hostname, timeout, source_address, context, transcript, **trace):
+        # smtplib.SMTP_SSL.__init__ calls smtplib.SMTP.__init__ by its module-level name, which
+        # smtpdbg.tracing() replaces: do its work here instead.
         self._trace_init(transcript, **trace)
-        super().__init__("", 0, local_hostname, timeout=timeout, context=self._tls_context_now(),
-                         source_address=source_address)
+        self.context = context if context is not None else self._tls_context_now()
+        _SMTP.__init__(self, host, port, local_hostname, timeout, source_address)
 
 
 class TracedLMTP(TraceMixin, smtplib.LMTP):
@@ -920,26 +1024,41 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
 
     transport = "lmtp"
 
-    def __init__(self, transcript: Transcript, *, local_hostname=None, timeout=30.0, source_address=None, **trace):
-        self._trace_init(transcript, **trace)
-        super().__init__("", smtplib.LMTP_PORT, local_hostname, source_address, timeout)
+    def __init__(self, host="", port=smtplib.LMTP_PORT, local_hostname=None, source_address=None,
+                 timeout=_DEFAULT_TIMEOUT, *, transcript: Transcript | None = None, limits: Limits | None = None,
+                 tls_context=None, tls_name: str | None = None, verify_name: str | None = None, proxy_header=None,
+                 family: int = socket.AF_UNSPEC, debug_to_stderr: bool = True):
+        self._trace_init(transcript, limits=limits, tls_context=tls_context, tls_name=tls_name,
+                         verify_name=verify_name, proxy_header=proxy_header, family=family,
+                         debug_to_stderr=debug_to_stderr)
+        _SMTP.__init__(self, host, port, local_hostname, timeout, source_address)
 
     def connect(self, host="localhost", port=0, source_address=None):
         if not host or host[0] != "/":
             return super().connect(host, port, source_address)
         self._host = host
         self.close_reason = ""
+        if self.timeout is not None and not self.timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
         self._info(InfoKind.CONNECTING, f"connecting to unix socket {host}", peer=f"lmtp://{host}")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # smtplib.socket, as smtplib itself does (tests replace it)
+        sock = smtplib.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._connecting = sock
         try:
-            sock.settimeout(self._remaining())
+            if self.deadline is not None:
+                sock.settimeout(self._remaining())
+            elif self.timeout is not _DEFAULT_TIMEOUT:
+                sock.settimeout(self.timeout)
             sock.connect(host)
         except FileNotFoundError:
             sock.close()
+            if self.debuglevel > 0:
+                self._print_debug("connect fail:", host)
             raise FileNotFoundError(errno.ENOENT, "no unix socket at this path", host) from None
         except BaseException:
             sock.close()
+            if self.debuglevel > 0:
+                self._print_debug("connect fail:", host)
             raise
         finally:
             self._connecting = None
@@ -953,5 +1072,7 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
         self._send_partial = b""
         self._info(InfoKind.CONNECTED, f"connected to unix socket {host}", peer=host, local="")
         code, message = self.getreply()
+        if self.debuglevel > 0:
+            self._print_debug("connect:", message)
         self.banner = (code, message)
         return code, message

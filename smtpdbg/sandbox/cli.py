@@ -142,30 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"smtpdbg sandbox: cannot start: {error}", file=sys.stderr)
         return 1
+    stop = threading.Event()
+    # The handlers come before the endpoints are printed: a parent that reads them may send SIGTERM at once.
+    previous = _on_stop_signals(stop)
     try:
         if args.json:
             print(endpoints_json(endpoints), flush=True)
         else:
             print(describe_endpoints(endpoints), flush=True)
-        _serve_until_signal()
-    finally:
-        sandbox.stop()
-    return 0
-
-
-def _serve_until_signal() -> None:
-    """Block until SIGTERM or SIGINT (Ctrl-C)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if in_main_thread:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -173,6 +157,21 @@ def _serve_until_signal() -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sandbox.stop()
+    return 0
+
+
+def _on_stop_signals(stop: threading.Event) -> dict:
+    """Make SIGTERM and SIGINT (Ctrl-C) set ``stop``; returns the handlers they replaced."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    return previous
 
 
 def _show_mail_log() -> None:

@@ -96,6 +96,8 @@ class Case:
     """Bytes that must be in the transcript (the evidence)."""
     code: int | None = None
     limits: Limits | None = None
+    earlier: dict[str, str] = field(default_factory=dict)
+    """Commands before the last that fail, with their category; every other one must succeed."""
 
 
 def _drip(data: bytes, delay: float):
@@ -169,7 +171,7 @@ CASES = [
     Case("greeting-multiline", esmtp(greeting=b"220-fake.test first\r\n220-second\r\n220 third\r\n"), ["connect", "ehlo"],
          None, kept=b"220-second\r\n"),
     Case("talks-before-greeting", esmtp(greeting=b"hello?\r\n220 fake.test\r\n"), ["connect", "ehlo"], None,
-         ["without a valid 3-digit code", "unsolicited reply 220"]),
+         ["without a valid 3-digit code", "unsolicited reply 220"], earlier={"connect": "garbage-reply"}),
     # framing
     Case("bare-lf", esmtp(EHLO=b"250-fake.test\n250 8BITMIME\n"), ["connect", "ehlo"], None, ["bare LF"]),
     # only CRLF (or a flagged bare LF) ends a line: a bare CR is data, so this continuation line never ends
@@ -227,7 +229,8 @@ CASES = [
     # transaction
     Case("mixed-rcpt", esmtp(RCPT=lambda conn, line: conn.send({b"a": b"250 ok\r\n", b"b": b"550 5.1.1 no\r\n"}.get(
         line.split(b"<")[1][:1], b"452 4.5.3 too many\r\n"))), ["connect", "ehlo", "mail x@y.test", "rcpt a@t.test",
-                                                              "rcpt b@t.test", "rcpt c@t.test"], "reply-4xx", code=452),
+                                                              "rcpt b@t.test", "rcpt c@t.test"], "reply-4xx", code=452,
+         earlier={"rcpt b@t.test": "reply-5xx"}),
     Case("reject-after-dot", esmtp(END=b"554 5.7.1 spam\r\n"), ["connect", "ehlo", "mail a@b.test", "rcpt c@d.test", "data"],
          "reply-5xx", code=554),
     Case("extra-reply-after-data", esmtp(END=b"250 queued\r\n250 and again\r\n"),
@@ -258,8 +261,13 @@ def test_hostile_server(case: Case, pki):
             assert time.monotonic() - started < TIMEOUT + SLACK, f"{command} outlived its timeout"
             outcomes.append(outcome)
         last = outcomes[-1]
+        for command, outcome in zip(case.commands[:-1], outcomes[:-1]):
+            if command in case.earlier:
+                assert not outcome.ok and outcome.category == case.earlier[command], outcome
+            else:
+                assert outcome.ok, outcome
         if case.category is None:
-            assert all(o.ok or o.code is not None for o in outcomes), outcomes
+            assert last.ok, last
         else:
             expected = case.category if isinstance(case.category, tuple) else (case.category,)
             assert last.category in expected, (last, session.transcript.snapshot()[-12:])

@@ -181,11 +181,6 @@ class StageStrip(Widget):
             self.track.follow(timeline)
             self.refresh()
 
-    def show_state(self, state: SessionState) -> None:
-        """A snapshot that arrived outside a batch (a new session's first one)."""
-        self.track.follow([state])
-        self.refresh()
-
     def render(self) -> Text:
         width = self.content_region.width or self.size.width
         segments = self.track.segments()
