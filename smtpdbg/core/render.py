@@ -171,6 +171,22 @@ class TextRenderer:
         return []
 
 
+def failure_reason(outcome) -> str:
+    """Why a command failed, with the reply's basic code kept beside its enhanced code (``554 5.7.1 ...``)."""
+    message = outcome.message or outcome.text or ""
+    code = outcome.code
+    if code is not None and not re.search(rf"(?<!\d){code}(?!\d)", message):
+        message = f"{code} {message}".rstrip()
+    return message
+
+
+def failure_line(line: int, label: str, stage: str, outcome) -> str:
+    """A failed script command in ``run``'s summary: its script line, or ``(connect TARGET)`` for the
+    connection ``run`` opens before line 1, the stage, and :func:`failure_reason`."""
+    where = f"line {line}: {safe_text(label)}" if line > 0 else f"({safe_text(label)})"
+    return f"FAILED {where}  [{stage}] {safe_text(failure_reason(outcome))}"
+
+
 def is_printable_line(text: str) -> bool:
     """True when ``text`` holds nothing a terminal would interpret: every character printable or a space."""
     return text.isprintable()
