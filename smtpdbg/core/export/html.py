@@ -57,7 +57,7 @@ def render_html(recording) -> str:
     summary = summary_lines(recording.dialogue)
     if summary:
         rows.append('<span class="summary">=== summary</span>')
-        rows += [f'<span class="summary">=== {html.escape(line)}</span>' for line in summary]
+        rows += [f'<span class="summary">=== {html.escape(safe_text(line))}</span>' for line in summary]
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))
     title = f"smtpdbg transcript of {recording.target or '(no target)'}"
     legend = ('<p class="legend"><span class="send">-&gt; client</span><span class="r2">&lt;- 2xx</span>'

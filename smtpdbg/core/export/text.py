@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from smtpdbg.core.export.summary import summary_lines
-from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.render import TextRenderer, safe_text
 
 
 def header_lines(recording) -> list[str]:
@@ -30,5 +30,5 @@ def render_text(recording, *, timestamps: str = "") -> str:
     summary = summary_lines(recording.dialogue)
     if summary:
         lines.append("=== summary")
-        lines += ["=== " + line for line in summary]
+        lines += ["=== " + safe_text(line) for line in summary]
     return "\n".join(lines) + "\n"
