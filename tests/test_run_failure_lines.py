@@ -56,3 +56,5 @@ def test_a_refused_recipient_exits_9_however_it_was_sent(endpoints, tmp_path, sc
     assert status == 9, summary
     assert any(line.startswith("FAILED line 2: ") or line.startswith("FAILED line 4: ") for line in summary), summary
     assert any("<reject@example.org>: permanent failure at RCPT: 550 5.1.1" in line for line in summary), summary
+    failed = next(line for line in summary if line.startswith("FAILED"))
+    assert "[rcpt] 550 5.1.1 " in failed or "[rcpt] <reject@example.org>: permanent failure at RCPT: 550 5.1.1" in failed

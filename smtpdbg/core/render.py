@@ -173,10 +173,10 @@ class TextRenderer:
 
 def failure_reason(outcome) -> str:
     """Why a command failed, with the reply's basic code kept beside its enhanced code (``554 5.7.1 ...``)."""
-    message = outcome.message or outcome.text or ""
-    code = outcome.code
-    if code is not None and not re.search(rf"(?<!\d){code}(?!\d)", message):
-        message = f"{code} {message}".rstrip()
+    text = (outcome.text or "").split("\n", 1)[0]
+    message = outcome.message or text
+    if outcome.code is not None and (not message or (text and message.startswith(text))):
+        message = f"{outcome.code} {message}".rstrip()  # the message is the reply's own text
     return message
 
 
