@@ -23,7 +23,8 @@ import pytest
 from rich.console import Console
 
 from smtpdbg.core import Session, SessionOptions, Target
-from smtpdbg.core.export.jsonl import read_jsonl
+from smtpdbg.core.export.jsonl import load_schema, read_jsonl
+from smtpdbg.core.export.validate import validate_records
 from smtpdbg.tui.widgets.inspector import transaction_panel
 from tests.conftest import repo_env
 from tests.servers import EHLO, Conn, FakeServer, esmtp
@@ -239,6 +240,7 @@ def test_every_frontend_export_and_diff_gives_the_same_verdict(name, servers, en
 
     # the exports written by that run
     records = read_jsonl(files["jsonl"])
+    assert validate_records(records, load_schema()) == []
     assert {r["address"]: r["outcome"] for r in records[-1]["recipients"]} == truth
     text_summary = files["text"].split("=== summary\n", 1)[1].splitlines()
     assert _fates(text_summary) == truth

@@ -7,6 +7,7 @@ import html
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from smtpdbg.core import Session, SessionOptions, Target
 from smtpdbg.core.export import Recording, render
@@ -87,3 +88,22 @@ def test_text_and_html_exports_show_every_fate_escaped():
     assert "\x1b" not in page and "<b>gone</b>" not in page
     for line in expected:
         assert f'<span class="summary">=== {html.escape(line)}</span>' in page
+
+
+def test_the_documented_ledger_snippet_reads_an_export(make_session, tmp_path):
+    """docs/jsonl-schema.md shows how to read the verdicts; it must work on a real export."""
+    session = make_session()
+    for line in ("connect", "ehlo", "mail alice@example.org", "rcpt reject@example.org", "rcpt bob@example.org"):
+        session.execute(line)
+    session.execute("data", body=MESSAGE)
+    (tmp_path / "session.jsonl").write_text(render("jsonl", Recording.from_session(session)))
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "jsonl-schema.md").read_text()
+    section = doc.split("## The exchange model and the ledger", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run([sys.executable, "-c", snippet + "print(len(unknown), len(no_reply))"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "<reject@example.org>: permanent failure at RCPT (550) ",
+        "<bob@example.org>: accepted at end of data (250) ",
+        "0 0"]
