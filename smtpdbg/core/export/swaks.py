@@ -8,6 +8,13 @@ parameters, several transactions on one connection, lower-case verbs — is
 listed in a comment at the top, so the reader knows what the command line
 does *not* reproduce. Output is a POSIX shell script; the password comes
 from ``$SMTP_PASSWORD``, never from the file.
+
+The message is delivered byte for byte as recorded: swaks gets it with
+``--no-data-fixup`` exactly as it went on the wire (dot-stuffed, ending with
+the final dot), because swaks's own fix-ups would change it (a blank line
+before the final dot, ``%DATE%``-style tokens, a literal ``\\n``, a leading
+``From`` line). Text goes in a here-document; other bytes as ``printf``
+escapes. A message sent in BDAT chunks is joined and dot-stuffed for DATA.
 """
 
 from __future__ import annotations
