@@ -16,7 +16,7 @@ from typing import TextIO
 
 from smtpdbg.core.events import Error, Info, InfoKind
 from smtpdbg.core.parser import parse
-from smtpdbg.core.render import TextRenderer, safe_text
+from smtpdbg.core.render import TextRenderer, failure_line, safe_text
 from smtpdbg.core.script import ScriptError, Step, parse_script
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
@@ -51,6 +51,8 @@ _STAGE_OF = {
 
 
 def stage_of(step: Step, outcome: Outcome) -> str:
+    if outcome.stage:
+        return outcome.stage  # the core's: the stage of the exchange that failed
     name = step.parsed.name if step.parsed else ""
     if name in ("connect", "reconnect") and outcome.connected and outcome.code is not None:
         return "banner"
@@ -230,8 +232,7 @@ def summary_lines(result: RunResult, dialogue=None) -> list[str]:
     """The end-of-run summary: failures, mismatches (expected vs got), recipients, the verdict."""
     lines = []
     for step, outcome, stage in result.failures:
-        reason = outcome.message or f"{outcome.code} {outcome.text}".strip()
-        lines.append(f"FAILED line {step.line}: {safe_text(step.label)}  [{stage}] {safe_text(reason)}")
+        lines.append(failure_line(step.line, step.label, stage, outcome))
     for step, expected, got in result.mismatches:
         lines.append(f"MISMATCH line {step.line}: {safe_text(step.label)}  expected {expected}, got {safe_text(got)}")
     for step in result.skipped:
@@ -319,7 +320,7 @@ def run_script(
     session.subscribe(show)
     try:
         if not steps or steps[0].parsed is None or steps[0].parsed.name not in ("connect", "reconnect"):
-            steps.insert(0, Step(0, "connect", parse("connect")))
+            steps.insert(0, Step(0, "connect", parse("connect"), shown=f"connect {target}"))
         result = run_steps(session, steps, keep_going=keep_going, interactive=interactive, stepper=stepper)
     finally:
         session.shutdown()

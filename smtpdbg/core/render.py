@@ -226,6 +226,22 @@ def safe_output(text: str, *, color: bool = False, json: bool = False) -> str:
     return "".join(part if index % 2 else _escape_unsafe(part, json) for index, part in enumerate(parts))
 
 
+def failure_reason(outcome) -> str:
+    """Why a command failed, with the reply's basic code kept beside its enhanced code (``554 5.7.1 ...``)."""
+    text = (outcome.text or "").split("\n", 1)[0]
+    message = outcome.message or text
+    if outcome.code is not None and (not message or (text and message.startswith(text))):
+        message = f"{outcome.code} {message}".rstrip()  # the message is the reply's own text
+    return message
+
+
+def failure_line(line: int, label: str, stage: str, outcome) -> str:
+    """A failed script command in ``run``'s summary: its script line, or ``(connect TARGET)`` for the
+    connection ``run`` opens before line 1, the stage, and :func:`failure_reason`."""
+    where = f"line {line}: {safe_text(label)}" if line > 0 else f"({safe_text(label)})"
+    return f"FAILED {where}  [{stage}] {safe_text(failure_reason(outcome))}"
+
+
 def is_printable_line(text: str) -> bool:
     """True when ``text`` holds nothing a terminal would interpret: every character printable or a space."""
     return text.isprintable()

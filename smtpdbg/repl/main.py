@@ -345,10 +345,15 @@ def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color
     session = Session(target, options)
     try:
         if not sys.stdin.isatty():
+            from smtpdbg.core.export.dialogue import analyze
+            from smtpdbg.core.export.summary import summary_lines
             from smtpdbg.repl.piped import run_piped
 
             session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout), explain=explain))
-            return run_piped(session, sys.stdin)
+            status = run_piped(session, sys.stdin)
+            for line in summary_lines(analyze(session.transcript.snapshot())):  # the ledger, as `run` prints it
+                print(f"=== {safe_text(line)}", flush=True)
+            return status
         repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout), explain=explain)
         return asyncio.run(repl.run())
     finally:
