@@ -214,6 +214,7 @@ def main_run(argv: list[str]) -> int:
         break_on = parse_break_on(args.break_on)
     except ValueError as exc:
         parser.error(str(exc))
+    _interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_script(args.script, resolved.target, resolved.options, color=args.color,
@@ -295,6 +296,8 @@ def main_repl(argv: list[str]) -> int:
     except ImportError:
         print("smtpdbg: the REPL is not available in this build", file=sys.stderr)
         return 2
+    if not sys.stdin.isatty():
+        _interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_repl(resolved.target, resolved.options, vi=args.vi, color=args.color,
@@ -347,6 +350,8 @@ def main_learn(argv: list[str]) -> int:
         if args.repl:
             from smtpdbg.repl.lesson import run_lesson
 
+            if not sys.stdin.isatty():
+                _interrupt_once()
             return run_lesson(lesson_target(lesson, endpoints), options, lesson, color=args.color,
                               password=endpoints.password)
         from smtpdbg.tui.app import run_app
@@ -356,9 +361,29 @@ def main_learn(argv: list[str]) -> int:
         sandbox.stop()
 
 
+_PROCESS = False
+"""This is the console script's own process (signal handlers may be installed), not a caller in Python."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The ``smtpdbg`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The ``smtpdbg`` console script: never a traceback (see :func:`smtpdbg.core.crash.guarded`)."""
+    from smtpdbg.core.crash import guarded
+
+    global _PROCESS
+    process = argv is None
+    _PROCESS = _PROCESS or process
+    return guarded(_main, list(sys.argv[1:] if argv is None else argv), process=process)
+
+
+def _interrupt_once() -> None:
+    """In the console script's process: a second Ctrl-C quits at once (no traceback from the clean-up)."""
+    if _PROCESS:
+        from smtpdbg.core.crash import interrupt_once
+
+        interrupt_once()
+
+
+def _main(argv: list[str]) -> int:
     if argv == ["--version"]:  # answered before any parser is built: scripts call it often
         print(f"smtpdbg {__version__}")
         return 0

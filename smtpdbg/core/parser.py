@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from smtpdbg.core.commands import Arg, CommandSpec, Kind, Option, lookup, names
+from smtpdbg.core.values import MAX_SECONDS as MAX_NUMBER  # the largest number a command takes (seconds: a week)
 
 
 class ParseError(ValueError):
@@ -133,6 +134,8 @@ def _option_value(option: Option, value: str, column: int) -> Any:
             raise ParseError(f"{option.name} needs a finite number, not {value!r}", column, ("number",))
         if number < 0:
             raise ParseError(f"{option.name} must not be negative", column, ("number",))
+        if number > MAX_NUMBER:  # a timeout past the platform's clocks would fail every command with OverflowError
+            raise ParseError(f"{option.name} must be at most {MAX_NUMBER}", column, ("number",))
         return number
     return value
 
@@ -157,6 +160,8 @@ def _positional(arg: Arg, token: Token) -> Any:
             raise ParseError(f"{arg.name.upper()} must be a number, not {value!r}", token.start, ("number",)) from None
         if not math.isfinite(number):
             raise ParseError(f"{arg.name.upper()} must be a finite number, not {value!r}", token.start, ("number",))
+        if abs(number) > MAX_NUMBER:
+            raise ParseError(f"{arg.name.upper()} must be at most {MAX_NUMBER}", token.start, ("number",))
     return value
 
 

@@ -1,0 +1,450 @@
+"""The script interpreter: one loop for ``smtpdbg run``, the piped REPL, piped lessons and replays.
+
+:class:`Interpreter` reads a script's items as they arrive
+(:class:`~smtpdbg.core.script.ScriptReader`) and runs them on a session:
+connects first unless the script starts with ``connect``, runs each command as
+soon as its line (and message) is read, judges it by the ``expect`` lines that
+follow, sleeps, asks a stepper at ``pause``/``--step``/``--break-on``, and
+keeps what the end-of-run summary needs in a :class:`RunResult` whose
+:attr:`~RunResult.exit_code` names the stage of the first failure
+(:data:`EXIT_CODES`). Memory does not grow with the script: no step or outcome
+is kept beyond the one being judged, and the summary keeps the first
+:data:`MAX_DETAILS` problems of each kind (counting the rest).
+
+Frontends are thin loops around it: they print the transcript, supply a
+stepper (keys from a terminal), a password prompt or hooks (a lesson's coach).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, NamedTuple, Protocol
+
+from smtpdbg.core.events import Error, Event, Info, InfoKind
+from smtpdbg.core.parser import parse
+from smtpdbg.core.script import Expectation, ScriptError, ScriptReader, Step
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+"""Bad usage, or a script line that does not parse."""
+EXIT_CODES = {
+    "connect": 3,
+    "banner": 4,
+    "ehlo": 5,
+    "tls": 6,
+    "auth": 7,
+    "mail": 8,
+    "rcpt": 9,
+    "data": 10,
+    "command": 11,
+    "expectation": 12,
+    "compare": 13,
+    "quit": 14,
+    "output": 15,
+}
+"""Exit status by the stage of the first failure (0: everything succeeded; 2: bad usage or script;
+13: the run differed from the ``--compare`` file; 14: stopped with ``q`` before the end;
+15: an output could not be written: the ``--log`` file, an ``--export`` file or the transcript itself)."""
+EXIT_INTERNAL = 70
+"""An unexpected error inside smtpdbg (a crash report was written)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as shells report it)."""
+EXIT_OUTPUT_CLOSED = 141
+"""The reader of the transcript went away (``| head``): 128 + SIGPIPE, as shells report it."""
+
+MAX_DETAILS = 100
+"""Failures, mismatches and skipped lines listed one by one in the summary; past that they are counted."""
+BATCH = 256
+"""Commands run back to back on the session thread when the whole script is at hand."""
+
+RUN, SKIP, CONTINUE, QUIT = "run", "skip", "continue", "quit"
+BREAK_CONDITIONS = ("4xx", "5xx", "error")
+
+_STAGE_OF = {
+    "connect": "connect", "reconnect": "connect", "ehlo": "ehlo", "helo": "ehlo", "ehlo_or_helo_if_needed": "ehlo",
+    "starttls": "tls", "login": "auth", "auth": "auth", "mail": "mail", "rcpt": "rcpt", "data": "data",
+    "sendmail": "data", "send_message": "data",
+}
+
+
+class Stepper(Protocol):
+    """Who decides, between commands, whether to go on (``--step``, ``--break-on``, ``pause``)."""
+
+    stepping: bool
+    break_on: frozenset[str]
+
+    @property
+    def active(self) -> bool: ...
+
+    def before(self, line: int, text: str) -> str: ...
+
+    def pause(self, line: int, text: str) -> str: ...
+
+    def after(self, line: int, text: str, condition: str, got: str) -> str: ...
+
+
+def breaks(conditions: frozenset[str], code: int | None, ok: bool, mismatch: bool, expected: bool) -> str:
+    """The ``--break-on`` condition a command's result meets (``""`` if none).
+
+    Args:
+        code: the reply code (None when the command failed without a reply).
+        ok: the command succeeded.
+        mismatch: an expectation did not hold.
+        expected: an expectation anticipated this (failing) reply.
+    """
+    if code is not None and not expected:
+        if 400 <= code < 500 and "4xx" in conditions:
+            return "4xx"
+        if code >= 500 and "5xx" in conditions:
+            return "5xx"
+    if "error" in conditions and (mismatch or (not ok and not expected)):
+        return "error"
+    return ""
+
+
+def stage_of(step: Step, outcome) -> str:
+    """The stage a failed command belongs to (names its exit status)."""
+    name = step.parsed.name if step.parsed else ""
+    if name in ("connect", "reconnect") and outcome.connected and outcome.code is not None:
+        return "banner"
+    if name == "sendmail" and outcome.category == "sender-refused":
+        return "mail"
+    if name == "sendmail" and outcome.category == "recipients-refused":
+        return "rcpt"
+    return _STAGE_OF.get(name, "command")
+
+
+class Where(NamedTuple):
+    """A script line as the summary names it (never with a substituted secret)."""
+
+    line: int
+    label: str
+
+
+@dataclass
+class RunResult:
+    """What a script run produced, for the summary and the exit status."""
+
+    commands: int = 0
+    failures: list[tuple[Where, object, str]] = field(default_factory=list)
+    """(line, outcome, stage) of the first :data:`MAX_DETAILS` failed commands."""
+    mismatches: list[tuple[Where, str, str]] = field(default_factory=list)
+    """(line, expected, got) of the first :data:`MAX_DETAILS` failed expectations."""
+    skipped: list[Where] = field(default_factory=list)
+    """Commands skipped with ``s`` while stepping (the first :data:`MAX_DETAILS`)."""
+    failure_count: int = 0
+    mismatch_count: int = 0
+    skip_count: int = 0
+    script_errors: int = 0
+    """Script lines that did not parse (each is in the transcript)."""
+    stopped: int | None = None
+    """The script line where the user quit (``q``), if they did."""
+    differences: list[str] = field(default_factory=list)
+    """How this run differed from the ``--compare`` file."""
+    interrupted: bool = False
+    """Ctrl-C ended the run."""
+    output_closed: bool = False
+    """Whoever read the transcript went away (a closed pipe): the run stopped there."""
+    output_errors: list[str] = field(default_factory=list)
+    """Outputs that could not be written (the log, an export, the transcript)."""
+    first: int = EXIT_OK
+    """The exit status of the first problem, in the order they happened."""
+
+    def fail(self, status: int) -> None:
+        if self.first == EXIT_OK:
+            self.first = status
+
+    def add_failure(self, where: Where, outcome, stage: str) -> None:
+        self.failure_count += 1
+        if len(self.failures) < MAX_DETAILS:
+            self.failures.append((where, outcome, stage))
+        self.fail(EXIT_CODES[stage])
+
+    def add_mismatch(self, where: Where, expected: str, got: str) -> None:
+        self.mismatch_count += 1
+        if len(self.mismatches) < MAX_DETAILS:
+            self.mismatches.append((where, expected, got))
+        self.fail(EXIT_CODES["expectation"])
+
+    def add_skip(self, where: Where) -> None:
+        self.skip_count += 1
+        if len(self.skipped) < MAX_DETAILS:
+            self.skipped.append(where)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.output_closed:
+            return EXIT_OUTPUT_CLOSED
+        if self.first != EXIT_OK:
+            return self.first
+        if self.stopped is not None:
+            return EXIT_CODES["quit"]
+        if self.differences:
+            return EXIT_CODES["compare"]
+        if self.output_errors:
+            return EXIT_CODES["output"]
+        return EXIT_OK
+
+
+@dataclass(slots=True)
+class _Pending:
+    """The last command, waiting for the ``expect`` lines that may follow it."""
+
+    step: Step
+    outcome: object
+    expectations: int = 0
+    mismatched: bool = False
+    expected_failure: bool = False
+    recorded: bool = False
+    """Its failure is already in the result (an expectation met a command that got no reply)."""
+
+
+class Interpreter:
+    """Runs script items on a session.
+
+    Args:
+        keep_going: do not stop at the first failure (the piped REPL always goes on).
+        stepper: asks before commands and after failures; while it is active a failure does not end the run.
+        ask_secret: asks for a password (someone is at a terminal); ``None``: a command that needs one fails.
+        secret: the password for every ``login``/``auth`` (a lesson's demo password).
+        on_outcome: called with each command's outcome (a lesson checks it).
+        on_connected: called once, after the first ``connect`` (a lesson shows its first step).
+        batch: the whole script is at hand (a file): plain commands run back to back on the session thread.
+        output: where the transcript is printed (a :class:`~smtpdbg.core.console.GuardedOutput`): once a
+            write to it failed, the run stops (see :attr:`RunResult.output_closed`, :attr:`RunResult.output_errors`).
+    """
+
+    def __init__(self, session, *, environ: Mapping[str, str] | None = None, keep_going: bool = False,
+                 stepper: Stepper | None = None, ask_secret: Callable[[str], str] | None = None,
+                 secret: str | None = None, on_outcome: Callable[[object], None] | None = None,
+                 on_connected: Callable[[], None] | None = None, batch: bool = False,
+                 output=None) -> None:
+        self.session = session
+        self.environ = session.environ if environ is None else environ
+        self.keep_going = keep_going
+        self.stepper = stepper
+        self.ask_secret = ask_secret
+        self.secret = secret
+        self.on_outcome = on_outcome
+        self.on_connected = on_connected
+        self.batch = batch and stepper is None and on_outcome is None and ask_secret is None
+        self.output = output
+        self.result = RunResult()
+        self._pending: _Pending | None = None
+        self._ignore_expects = False
+        """The last command was skipped or did not parse: its ``expect`` lines are not judged."""
+        self._skip_next = False
+        self._started = False
+        self._finished = False
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, lines: Iterable[str]) -> RunResult:
+        """Run every item of ``lines``; Ctrl-C ends the run (the result says so)."""
+        unsubscribe = self.session.subscribe(self._watch)
+        try:
+            self._loop(ScriptReader(lines, self.environ))
+        except KeyboardInterrupt:  # the caller still prints the summary and writes the exports
+            self._finished = True
+            self.result.interrupted = True
+            self.session.abort()
+            self.session.transcript.add(Info, kind=InfoKind.WARNING, text="interrupted by the user (Ctrl-C)")
+        finally:
+            self._finished = True
+            unsubscribe()
+        return self.result
+
+    def _halted(self) -> bool:
+        """Whether the printed transcript failed (then the run ends: nobody sees it go on)."""
+        output = self.output
+        if output is None or not (output.closed or output.error):
+            return False
+        if output.closed:
+            self.result.output_closed = True
+        elif not self.result.output_errors or not self.result.output_errors[-1].startswith("the transcript"):
+            self.result.output_errors.append(f"the transcript (standard output): {output.error}")
+        return True
+
+    def _watch(self, event: Event) -> None:
+        if type(event) is Error and event.category == "log":
+            self.result.output_errors.append(event.message)
+
+    def _loop(self, reader: ScriptReader) -> None:
+        while True:
+            if self._halted():
+                return
+            try:
+                item = reader.next()
+            except ScriptError as exc:  # before connecting, if it is the first line: /dev/zero connects nowhere
+                if not self._settle():
+                    return
+                self._script_error(exc)
+                if reader.broken or not self.keep_going:
+                    return
+                continue
+            if isinstance(item, Expectation):
+                self._expect(item)
+                continue
+            if not self._settle() or not self._begin(item):
+                return
+            if item is None or item.directive == "end":
+                return
+            if item.directive == "sleep":
+                time.sleep(item.seconds)
+            elif item.directive == "pause":
+                if self.stepper is not None and self.stepper.pause(item.line, item.text) == QUIT:
+                    self.result.stopped = item.line
+                    return
+            elif self.batch and self._plain(item):
+                if not self._batch(item, reader):
+                    return
+            elif not self._command(item):
+                return
+
+    def _begin(self, item: Step | None) -> bool:
+        """Before the first item: connect, unless the script does it itself. Returns whether to go on."""
+        if self._started:
+            return True
+        self._started = True
+        if item is not None and item.parsed is not None and item.parsed.name in ("connect", "reconnect"):
+            return True
+        return self._command(Step(0, "connect", parse("connect"))) and self._settle()
+
+    def _script_error(self, exc: ScriptError) -> None:
+        self.result.script_errors += 1
+        self.result.fail(EXIT_USAGE)
+        self._ignore_expects = True
+        self.session.transcript.add(Error, category="parse", message=str(exc))
+
+    # -- one command ------------------------------------------------------------------------
+    def _command(self, step: Step) -> bool:
+        """Run one command (asking the stepper first). Returns whether to go on."""
+        stepper = self.stepper
+        if stepper is not None and step.line > 0:
+            answer = SKIP if self._skip_next else stepper.before(step.line, step.label)
+            self._skip_next = False
+            if answer == QUIT:
+                self.result.stopped = step.line
+                return False
+            if answer == SKIP:
+                self.result.add_skip(Where(step.line, step.label))
+                self._ignore_expects = True
+                self.session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.label}")
+                return True
+        secret = None
+        if self.session.needs(step.parsed).secret:
+            secret = self.secret
+            if secret is None and self.ask_secret is None:
+                self._ran(step, self._refused(step, "a password is needed but stdin is not a terminal: "
+                                                    "use --password-env NAME"))
+                return True
+            if secret is None:
+                secret = self.ask_secret(step.label)
+                if secret is None:
+                    self._ran(step, self._refused(step, "no password was given: nothing was sent"))
+                    return True
+        self._ran(step, self.session.execute(step.text, body=step.body, secret=secret))
+        return True
+
+    def _refused(self, step: Step, message: str):
+        """The outcome of an AUTH command that could not be sent for want of a password."""
+        from smtpdbg.core.session import Outcome
+
+        self.session.transcript.add(Error, category="auth", message=message)
+        return Outcome(step.label, False, category="auth", message=message)
+
+    def _ran(self, step: Step, outcome) -> None:
+        self.result.commands += 1
+        self._pending = _Pending(step, outcome)
+        self._ignore_expects = False
+        if self.on_connected is not None and step.parsed is not None and step.parsed.name in ("connect", "reconnect"):
+            connected, self.on_connected = self.on_connected, None
+            connected()
+        if self.on_outcome is not None and step.line > 0:  # not the connect the interpreter added
+            self.on_outcome(outcome)
+
+    def _expect(self, expectation: Expectation) -> None:
+        pending = self._pending
+        if self._ignore_expects or pending is None:
+            return
+        outcome = pending.outcome
+        pending.expectations += 1
+        got = expectation.check(outcome.code, outcome.text, self.session.state.features.raw)
+        if got is None:
+            if outcome.code is not None and outcome.code >= 400:
+                pending.expected_failure = True
+            return
+        if outcome.code is None and not outcome.ok and not pending.recorded:
+            pending.recorded = True  # no reply to judge: the command's own failure comes first
+            self.result.add_failure(Where(pending.step.line, pending.step.label), outcome, stage_of(pending.step, outcome))
+        pending.mismatched = True
+        self.result.add_mismatch(Where(pending.step.line, pending.step.label), expectation.text, got)
+        self.session.transcript.add(Error, category="expectation",
+                                    message=f"line {expectation.line}: expected {expectation.text}, got {got}")
+
+    def _settle(self) -> bool:
+        """Judge the last command now that its ``expect`` lines are read. Returns whether to go on."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return True
+        step, outcome = pending.step, pending.outcome
+        failed = (not outcome.ok and not pending.expected_failure
+                  and not (pending.expectations and outcome.code is not None))
+        if failed and not pending.recorded:
+            self.result.add_failure(Where(step.line, step.label), outcome, stage_of(step, outcome))
+        stepper = self.stepper
+        if stepper is not None and stepper.active and step.line > 0:
+            anticipated = bool(pending.expectations) and not pending.mismatched and outcome.code is not None
+            condition = breaks(stepper.break_on, outcome.code, outcome.ok, pending.mismatched, anticipated)
+            if condition:
+                from smtpdbg.core.render import safe_text
+
+                got = f"{outcome.code} {outcome.text}".strip() if outcome.code is not None else outcome.message
+                answer = stepper.after(step.line, step.label, condition, safe_text(got.split("\n", 1)[0]))
+                if answer == QUIT:
+                    self.result.stopped = step.line
+                    return False
+                self._skip_next = answer == SKIP
+                return True
+            if stepper.stepping:
+                return True  # the next prompt lets the person decide
+        return not ((failed or pending.mismatched) and not self.keep_going)
+
+    # -- batches ----------------------------------------------------------------------------
+    def _plain(self, step: Step) -> bool:
+        return not step.directive and not self.session.needs(step.parsed).secret
+
+    def _batch(self, first: Step, reader: ScriptReader) -> bool:
+        """Run ``first`` and the plain commands after it (with their expectations) in one hand-off."""
+        steps = [first]
+        while True:
+            try:
+                item = reader.next()
+            except ScriptError as exc:
+                reader.push(exc)
+                break
+            if isinstance(item, Expectation):
+                steps[-1].expectations.append(item)
+                continue
+            if item is not None and len(steps) < BATCH and self._plain(item):
+                steps.append(item)
+                continue
+            reader.push(item)
+            break
+        go = [True]
+
+        def proceed(index: int, outcome) -> bool:
+            if self._finished or self._halted():
+                go[0] = False
+                return False
+            step = steps[index]
+            self._ran(step, outcome)
+            for expectation in step.expectations:
+                self._expect(expectation)
+            go[0] = self._settle()
+            return go[0]
+
+        self.session.submit_batch([(step.text, step.body) for step in steps], proceed).result()
+        return go[0]
