@@ -176,7 +176,15 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smtpdbg run", description="Run a script of smtpdbg commands and print the transcript.")
+    from smtpdbg.core.interp import EXIT_MEANINGS
+
+    statuses = "\n".join(f"  {status:<4} {meaning}" for status, meaning in EXIT_MEANINGS)
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg run", description="Run a script of smtpdbg commands and print the transcript.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"exit status (the first problem decides it):\n{statuses}\n\n"
+               "`smtpdbg repl` with stdin not a terminal is the same interpreter, going on after failures "
+               "(as --keep-going),\nwith the same statuses.")
     parser.add_argument("script", help="script file, or - for stdin")
     parser.add_argument("--target", "-t", metavar="TARGET", help="server to run against (default: the embedded sandbox)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failed command")

@@ -13,13 +13,11 @@ password prompt (it never reaches an exception), and AUTH payloads are masked.
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import tempfile
-import time
-import traceback
-from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:  # the guard wraps every command, `--version` included: heavy imports wait for a crash
+    from pathlib import Path
 
 MIN_SCRUBBED = 6
 """Environment values at least this long are replaced by their ``${NAME}`` wherever they appear."""
@@ -27,6 +25,9 @@ MIN_SCRUBBED = 6
 
 def report_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
     """Where reports go, in order of preference."""
+    import tempfile
+    from pathlib import Path
+
     environ = os.environ if environ is None else environ
     state = environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return [Path(state) / "smtpdbg" / "crashes", Path(tempfile.gettempdir())]
@@ -46,6 +47,10 @@ def scrub_text(text: str, environ: Mapping[str, str] | None = None) -> str:
 
 
 def report_text(exc: BaseException, argv: list[str], environ: Mapping[str, str] | None = None) -> str:
+    import platform
+    import time
+    import traceback
+
     from smtpdbg import __version__
 
     lines = [
@@ -60,6 +65,9 @@ def report_text(exc: BaseException, argv: list[str], environ: Mapping[str, str] 
 
 def write_report(exc: BaseException, argv: list[str], environ: Mapping[str, str] | None = None) -> str | None:
     """Write a report of ``exc``; returns its path (``None`` when no directory would take it)."""
+    import tempfile
+    import time
+
     try:
         text = report_text(exc, argv, environ)
     except Exception:  # noqa: BLE001 - a report about the report's failure would help nobody

@@ -53,6 +53,28 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141
 """The reader of the transcript went away (``| head``): 128 + SIGPIPE, as shells report it."""
 
+EXIT_MEANINGS = (
+    (0, "every command succeeded and every expectation held"),
+    (2, "bad usage, or a script line that does not parse (a script file is checked whole first: nothing is sent)"),
+    (3, "connecting failed"),
+    (4, "the server refused the greeting"),
+    (5, "HELO/EHLO failed"),
+    (6, "STARTTLS or the TLS handshake failed"),
+    (7, "authentication failed"),
+    (8, "MAIL FROM was refused"),
+    (9, "RCPT TO was refused"),
+    (10, "DATA or the message was refused"),
+    (11, "another command failed"),
+    (12, "an expectation did not hold"),
+    (13, "the run differed from --compare"),
+    (14, "stopped with q before the end"),
+    (15, "an output could not be written: the --log file, an --export file, or the transcript (stdout)"),
+    (70, "an internal error (the message names the crash report written)"),
+    (130, "interrupted with Ctrl-C (the summary and --export files are still written; a second Ctrl-C quits at once)"),
+    (141, "standard output was closed (as by | head): the run stops quietly"),
+)
+"""What each exit status means (``run --help``, the README); the first problem decides the status."""
+
 MAX_DETAILS = 100
 """Failures, mismatches and skipped lines listed one by one in the summary; past that they are counted."""
 BATCH = 256
@@ -278,7 +300,7 @@ class Interpreter:
             try:
                 item = reader.next()
             except ScriptError as exc:  # before connecting, if it is the first line: /dev/zero connects nowhere
-                if not self._settle():
+                if exc.kind != "expect" and not self._settle():  # a bad expect line leaves its command open
                     return
                 self._script_error(exc)
                 if reader.broken or not self.keep_going:
@@ -315,7 +337,8 @@ class Interpreter:
     def _script_error(self, exc: ScriptError) -> None:
         self.result.script_errors += 1
         self.result.fail(EXIT_USAGE)
-        self._ignore_expects = True
+        if exc.kind == "command":
+            self._ignore_expects = True  # the expect lines of a command that did not run judge nothing
         self.session.transcript.add(Error, category="parse", message=str(exc))
 
     # -- one command ------------------------------------------------------------------------

@@ -28,10 +28,12 @@ from smtpdbg.core.parser import ParseError, Parsed, parse
 class ScriptError(ValueError):
     """A script that cannot be run; names the line."""
 
-    def __init__(self, line: int, message: str) -> None:
+    def __init__(self, line: int, message: str, kind: str = "") -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
         self.message = message
+        self.kind = kind
+        """``expect`` or ``command`` when the bad line was meant as one (its neighbours are judged apart)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,8 +253,11 @@ class ScriptReader:
         lowered = verb.lower()
         if lowered == "expect":
             if not self._after_command:
-                raise ScriptError(number, "expect must follow a command")
-            return parse_expectation(rest, number)
+                raise ScriptError(number, "expect must follow a command", "expect")
+            try:
+                return parse_expectation(rest, number)
+            except ScriptError as exc:
+                raise ScriptError(number, exc.message, "expect") from None
         self._after_command = False
         if stripped in _END_WORDS:
             return Step(number, stripped, directive="end")
@@ -261,6 +266,12 @@ class ScriptReader:
         if lowered == "pause":
             return Step(number, rest.strip(), directive="pause")
         self._after_command = True  # even when the line is bad: its expect lines belong to it
+        try:
+            return self._command(stripped, number)
+        except ScriptError as exc:
+            raise ScriptError(number, exc.message, "command") from None
+
+    def _command(self, stripped: str, number: int) -> Step:
         command = substitute(stripped, self.environ, number)
         try:
             parsed = parse(command)
