@@ -176,7 +176,7 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    from smtpdbg.core.interp import EXIT_MEANINGS
+    from smtpdbg.core.results import EXIT_MEANINGS
 
     statuses = "\n".join(f"  {status:<4} {meaning}" for status, meaning in EXIT_MEANINGS)
     parser = argparse.ArgumentParser(

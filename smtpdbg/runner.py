@@ -18,8 +18,9 @@ import sys
 from typing import BinaryIO, TextIO
 
 from smtpdbg.core.console import GuardedOutput, use_color
-from smtpdbg.core.interp import (  # noqa: F401 - the exit statuses are this command's public names
-    EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_USAGE, Interpreter, RunResult, stage_of,
+from smtpdbg.core.interp import Interpreter
+from smtpdbg.core.results import (  # noqa: F401 - the exit statuses are this command's public names
+    EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_USAGE, RunResult, stage_of,
 )
 from smtpdbg.core.render import TextRenderer, safe_text
 from smtpdbg.core.retention import ScriptTranscript

@@ -89,9 +89,8 @@ def write_report(exc: BaseException, argv: list[str], environ: Mapping[str, str]
 
 
 # -- the process's last line of defence ---------------------------------------------------------
-EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-EXIT_OUTPUT_CLOSED = 141
+"""As :data:`smtpdbg.core.results.EXIT_INTERRUPTED` (not imported: every command, ``--version`` too, runs here)."""
 
 _interrupts = 0
 _exiting = False
@@ -145,6 +144,8 @@ def guarded(main, argv: list[str], *, process: bool) -> int:
         print("smtpdbg: interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        from smtpdbg.core.results import EXIT_OUTPUT_CLOSED
+
         if process:
             _stdout_to_null()
         return EXIT_OUTPUT_CLOSED
@@ -153,6 +154,8 @@ def guarded(main, argv: list[str], *, process: bool) -> int:
         where = f"a report is in {path}" if path else "no report could be written"
         summary = scrub_text(f"{type(exc).__name__}: {exc}".split("\n", 1)[0][:200])
         print(f"smtpdbg: internal error ({summary}); {where} (please attach it to a bug report)", file=sys.stderr)
+        from smtpdbg.core.results import EXIT_INTERNAL
+
         return EXIT_INTERNAL
     finally:
         if process:  # everything is cleaned up: a Ctrl-C now would only kill Python's own shutdown midway

@@ -5,11 +5,11 @@
 connects first unless the script starts with ``connect``, runs each command as
 soon as its line (and message) is read, judges it by the ``expect`` lines that
 follow, sleeps, asks a stepper at ``pause``/``--step``/``--break-on``, and
-keeps what the end-of-run summary needs in a :class:`RunResult` whose
-:attr:`~RunResult.exit_code` names the stage of the first failure
-(:data:`EXIT_CODES`). Memory does not grow with the script: no step or outcome
-is kept beyond the one being judged, and the summary keeps the first
-:data:`MAX_DETAILS` problems of each kind (counting the rest).
+keeps what the end-of-run summary needs in a
+:class:`~smtpdbg.core.results.RunResult` whose ``exit_code`` names the stage of
+the first failure. Memory does not grow with the script: no step or outcome is
+kept beyond the one being judged, and the result keeps the first
+:data:`~smtpdbg.core.results.MAX_DETAILS` problems of each kind (counting the rest).
 
 Frontends are thin loops around it: they print the transcript, supply a
 stepper (keys from a terminal), a password prompt or hooks (a lesson's coach).
@@ -18,76 +18,19 @@ stepper (keys from a terminal), a password prompt or hooks (a lesson's coach).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Protocol
 
 from smtpdbg.core.events import Error, Event, Info, InfoKind
 from smtpdbg.core.parser import parse
+from smtpdbg.core.results import EXIT_USAGE, RunResult, Where, stage_of
 from smtpdbg.core.script import Expectation, ScriptError, ScriptReader, Step
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-"""Bad usage, or a script line that does not parse."""
-EXIT_CODES = {
-    "connect": 3,
-    "banner": 4,
-    "ehlo": 5,
-    "tls": 6,
-    "auth": 7,
-    "mail": 8,
-    "rcpt": 9,
-    "data": 10,
-    "command": 11,
-    "expectation": 12,
-    "compare": 13,
-    "quit": 14,
-    "output": 15,
-}
-"""Exit status by the stage of the first failure (0: everything succeeded; 2: bad usage or script;
-13: the run differed from the ``--compare`` file; 14: stopped with ``q`` before the end;
-15: an output could not be written: the ``--log`` file, an ``--export`` file or the transcript itself)."""
-EXIT_INTERNAL = 70
-"""An unexpected error inside smtpdbg (a crash report was written)."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (128 + SIGINT, as shells report it)."""
-EXIT_OUTPUT_CLOSED = 141
-"""The reader of the transcript went away (``| head``): 128 + SIGPIPE, as shells report it."""
-
-EXIT_MEANINGS = (
-    (0, "every command succeeded and every expectation held"),
-    (2, "bad usage, or a script line that does not parse (a script file is checked whole first: nothing is sent)"),
-    (3, "connecting failed"),
-    (4, "the server refused the greeting"),
-    (5, "HELO/EHLO failed"),
-    (6, "STARTTLS or the TLS handshake failed"),
-    (7, "authentication failed"),
-    (8, "MAIL FROM was refused"),
-    (9, "RCPT TO was refused"),
-    (10, "DATA or the message was refused"),
-    (11, "another command failed"),
-    (12, "an expectation did not hold"),
-    (13, "the run differed from --compare"),
-    (14, "stopped with q before the end"),
-    (15, "an output could not be written: the --log file, an --export file, or the transcript (stdout)"),
-    (70, "an internal error (the message names the crash report written)"),
-    (130, "interrupted with Ctrl-C (the summary and --export files are still written; a second Ctrl-C quits at once)"),
-    (141, "standard output was closed (as by | head): the run stops quietly"),
-)
-"""What each exit status means (``run --help``, the README); the first problem decides the status."""
-
-MAX_DETAILS = 100
-"""Failures, mismatches and skipped lines listed one by one in the summary; past that they are counted."""
 BATCH = 256
 """Commands run back to back on the session thread when the whole script is at hand."""
 
 RUN, SKIP, CONTINUE, QUIT = "run", "skip", "continue", "quit"
 BREAK_CONDITIONS = ("4xx", "5xx", "error")
-
-_STAGE_OF = {
-    "connect": "connect", "reconnect": "connect", "ehlo": "ehlo", "helo": "ehlo", "ehlo_or_helo_if_needed": "ehlo",
-    "starttls": "tls", "login": "auth", "auth": "auth", "mail": "mail", "rcpt": "rcpt", "data": "data",
-    "sendmail": "data", "send_message": "data",
-}
 
 
 class Stepper(Protocol):
@@ -123,92 +66,6 @@ def breaks(conditions: frozenset[str], code: int | None, ok: bool, mismatch: boo
     if "error" in conditions and (mismatch or (not ok and not expected)):
         return "error"
     return ""
-
-
-def stage_of(step: Step, outcome) -> str:
-    """The stage a failed command belongs to (names its exit status)."""
-    name = step.parsed.name if step.parsed else ""
-    if name in ("connect", "reconnect") and outcome.connected and outcome.code is not None:
-        return "banner"
-    if name == "sendmail" and outcome.category == "sender-refused":
-        return "mail"
-    if name == "sendmail" and outcome.category == "recipients-refused":
-        return "rcpt"
-    return _STAGE_OF.get(name, "command")
-
-
-class Where(NamedTuple):
-    """A script line as the summary names it (never with a substituted secret)."""
-
-    line: int
-    label: str
-
-
-@dataclass
-class RunResult:
-    """What a script run produced, for the summary and the exit status."""
-
-    commands: int = 0
-    failures: list[tuple[Where, object, str]] = field(default_factory=list)
-    """(line, outcome, stage) of the first :data:`MAX_DETAILS` failed commands."""
-    mismatches: list[tuple[Where, str, str]] = field(default_factory=list)
-    """(line, expected, got) of the first :data:`MAX_DETAILS` failed expectations."""
-    skipped: list[Where] = field(default_factory=list)
-    """Commands skipped with ``s`` while stepping (the first :data:`MAX_DETAILS`)."""
-    failure_count: int = 0
-    mismatch_count: int = 0
-    skip_count: int = 0
-    script_errors: int = 0
-    """Script lines that did not parse (each is in the transcript)."""
-    stopped: int | None = None
-    """The script line where the user quit (``q``), if they did."""
-    differences: list[str] = field(default_factory=list)
-    """How this run differed from the ``--compare`` file."""
-    interrupted: bool = False
-    """Ctrl-C ended the run."""
-    output_closed: bool = False
-    """Whoever read the transcript went away (a closed pipe): the run stopped there."""
-    output_errors: list[str] = field(default_factory=list)
-    """Outputs that could not be written (the log, an export, the transcript)."""
-    first: int = EXIT_OK
-    """The exit status of the first problem, in the order they happened."""
-
-    def fail(self, status: int) -> None:
-        if self.first == EXIT_OK:
-            self.first = status
-
-    def add_failure(self, where: Where, outcome, stage: str) -> None:
-        self.failure_count += 1
-        if len(self.failures) < MAX_DETAILS:
-            self.failures.append((where, outcome, stage))
-        self.fail(EXIT_CODES[stage])
-
-    def add_mismatch(self, where: Where, expected: str, got: str) -> None:
-        self.mismatch_count += 1
-        if len(self.mismatches) < MAX_DETAILS:
-            self.mismatches.append((where, expected, got))
-        self.fail(EXIT_CODES["expectation"])
-
-    def add_skip(self, where: Where) -> None:
-        self.skip_count += 1
-        if len(self.skipped) < MAX_DETAILS:
-            self.skipped.append(where)
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if self.output_closed:
-            return EXIT_OUTPUT_CLOSED
-        if self.first != EXIT_OK:
-            return self.first
-        if self.stopped is not None:
-            return EXIT_CODES["quit"]
-        if self.differences:
-            return EXIT_CODES["compare"]
-        if self.output_errors:
-            return EXIT_CODES["output"]
-        return EXIT_OK
 
 
 @dataclass(slots=True)
@@ -252,7 +109,7 @@ class Interpreter:
         self.secret = secret
         self.on_outcome = on_outcome
         self.on_connected = on_connected
-        self.batch = batch and stepper is None and on_outcome is None and ask_secret is None
+        self.batch = batch and stepper is None and on_outcome is None
         self.output = output
         self.result = RunResult()
         self._pending: _Pending | None = None
@@ -268,10 +125,9 @@ class Interpreter:
         unsubscribe = self.session.subscribe(self._watch)
         try:
             self._loop(ScriptReader(lines, self.environ))
-        except KeyboardInterrupt:  # the caller still prints the summary and writes the exports
+        except KeyboardInterrupt:  # the caller still prints the summary and writes the exports (and shuts down)
             self._finished = True
             self.result.interrupted = True
-            self.session.abort()
             self.session.transcript.add(Info, kind=InfoKind.WARNING, text="interrupted by the user (Ctrl-C)")
         finally:
             self._finished = True
@@ -285,7 +141,7 @@ class Interpreter:
             return False
         if output.closed:
             self.result.output_closed = True
-        elif not self.result.output_errors or not self.result.output_errors[-1].startswith("the transcript"):
+        else:
             self.result.output_errors.append(f"the transcript (standard output): {output.error}")
         return True
 

@@ -115,7 +115,7 @@ def run_lesson(target: Target, options: SessionOptions, lesson: Lesson, *, color
 
 def _piped_lesson(target: Target, options: SessionOptions, coach: LessonCoach, output, password: str | None) -> int:
     """The lesson read from a pipe: the core's interpreter, the coach's verdicts after each command."""
-    from smtpdbg.core.interp import EXIT_INTERRUPTED
+    from smtpdbg.core.results import EXIT_INTERRUPTED
     from smtpdbg.core.retention import ScriptTranscript
     from smtpdbg.core.script import read_lines
     from smtpdbg.repl.main import TranscriptPrinter

@@ -8,7 +8,7 @@ message after ``data`` runs up to a line with a single ``.``, and the script
 extras work (``#`` comments, ``expect``, ``${NAME}``, ``sleep``; ``pause`` is
 ignored: nobody is there to answer). So it prints the same transcript and
 summary and exits with the same status as ``smtpdbg run --keep-going -`` on
-the same text (see :data:`smtpdbg.core.interp.EXIT_CODES`).
+the same text (see :data:`smtpdbg.core.results.EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import sys
 from typing import Callable, Iterable, Mapping
 
 from smtpdbg.core.console import GuardedOutput
-from smtpdbg.core.interp import Interpreter, RunResult
+from smtpdbg.core.interp import Interpreter
+from smtpdbg.core.results import RunResult
 from smtpdbg.core.session import Outcome, Session
 
 
