@@ -104,11 +104,8 @@ def finish(session: Session, result: RunResult, output: GuardedOutput, *, export
     for line in summary_lines(result, recording.dialogue):
         output.write(f"=== {line}\n")
     output.flush()
-    if output.error and not output.closed:
+    if output.error and not output.closed:  # a closed pipe ends quietly; a full disk does not
         print(f"{prog}: cannot write the transcript to standard output: {output.error}", file=sys.stderr)
-    elif result.output_errors and output.failed:
-        for line in result.output_errors:
-            print(f"{prog}: {line}", file=sys.stderr)
     return result.exit_code
 
 
