@@ -145,7 +145,7 @@ class Session:
         if self.options.log:
             from smtpdbg.core.log import SessionLog
 
-            self._log = SessionLog(self.options.log)
+            self._log = SessionLog(self.options.log, self.transcript)  # write errors are reported there
             self.transcript.subscribe(self._log, replay=True)
         self._thread = threading.Thread(target=self._loop, name="smtpdbg-session", daemon=True)
         self._thread.start()

@@ -15,7 +15,6 @@ between the commands.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import threading
@@ -29,11 +28,13 @@ from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.styles import Style
 
 from smtpdbg import __version__
+from smtpdbg.core.console import use_color  # noqa: F401 - the REPL's colour choice, from the core
 from smtpdbg.core.describe import annotate_reply
 from smtpdbg.core.events import Direction, Event, StateChange, Wire
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.render import ANSI as ANSI_CODES, RESET, TextRenderer, safe_text
+from smtpdbg.core.script import encode_body
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.repl.completer import SessionCompleter
@@ -58,18 +59,6 @@ STYLE = Style.from_dict({
     "toolbar.stage": "ansicyan",
     "completion.other": "#8a8a8a",
 })
-
-
-def use_color(choice: str, stream: TextIO) -> bool:
-    """``always``/``never``, or ``auto``: a terminal and no ``NO_COLOR`` (https://no-color.org)."""
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 class TranscriptPrinter:
@@ -250,7 +239,7 @@ class Repl:
         needs = self.session.needs(parsed)
         body = secret = None
         if needs.body:
-            body = await self.read_body(self.lesson.body_for(text) if self.lesson is not None else None)
+            body = await self.read_body(self.lesson.progress.body_for(text) if self.lesson is not None else None)
             if body is None:
                 self.say("cancelled: nothing was sent")
                 return None
@@ -283,7 +272,7 @@ class Repl:
             if line == ".":
                 break
             lines.append(line)
-        return ("\r\n".join(lines) + "\r\n").encode("utf-8") if lines else b""
+        return encode_body(lines)
 
     async def execute(self, text: str, **kwargs) -> Outcome:
         """Run a command on the session thread; Ctrl-C meanwhile aborts it.
@@ -342,18 +331,12 @@ def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color
         0 after an interactive session; with stdin not a terminal, the status
         of the first failed command (as ``smtpdbg run`` numbers them).
     """
+    if not sys.stdin.isatty():
+        from smtpdbg.repl.piped import repl_piped
+
+        return repl_piped(target, options, color=color, explain=explain)
     session = Session(target, options)
     try:
-        if not sys.stdin.isatty():
-            from smtpdbg.core.export.dialogue import analyze
-            from smtpdbg.core.export.summary import summary_lines
-            from smtpdbg.repl.piped import run_piped
-
-            session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout), explain=explain))
-            status = run_piped(session, sys.stdin)
-            for line in summary_lines(analyze(session.transcript.snapshot())):  # the ledger, as `run` prints it
-                print(f"=== {safe_text(line)}", flush=True)
-            return status
         repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout), explain=explain)
         return asyncio.run(repl.run())
     finally:

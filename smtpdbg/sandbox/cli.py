@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, TextIO
 
+from smtpdbg.core import values
 from smtpdbg.sandbox.model import DEFAULT_OAUTH_TOKEN, Endpoints, ReceivedMessage, SandboxConfig
 
 if TYPE_CHECKING:
@@ -183,30 +184,9 @@ def _show_mail_log() -> None:
     logging.getLogger("mail.log").setLevel(logging.INFO)
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a port is 0..65535")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("seconds must be between 0 and 3600")
-    return value
-
-
-def _token(text: str) -> str:
-    if any(not ch.isprintable() or ch.isspace() for ch in text):
-        raise argparse.ArgumentTypeError("a token is printable and has no white space")
-    return text
+_port = values.argparse_type(values.port)
+_seconds = values.argparse_type(values.seconds, high=3600)
+_token = values.argparse_type(values.token)
 
 
 def _pem_file(text: str) -> str:

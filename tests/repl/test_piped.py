@@ -29,7 +29,7 @@ def test_piped_commands_run_in_order_with_a_message_block(endpoints, sandbox):
 @pytest.mark.parametrize(("commands", "status", "shown"), [
     ("ehlo\nmail a@example.org\nrcpt reject@example.org\nquit\n", 9, "<** 550 5.1.1"),
     ("ehlo\nlogin alice\nquit\n", 7, "a password is needed but stdin is not a terminal"),
-    ("frobnicate\nquit\n", 11, "unknown command 'frobnicate'"),
+    ("frobnicate\nquit\n", 2, "line 1: unknown command 'frobnicate'"),  # a script error, as in `smtpdbg run`,
     ("ehlo\nexpect has ATRN\n", 12, "expected has ATRN"),
 ])
 def test_a_failed_command_makes_the_exit_status_non_zero(endpoints, commands, status, shown):
