@@ -119,6 +119,9 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
         return Classified("recipients-refused", "the server refused every recipient: " + "; ".join(parts), name)
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Classified("sender-refused", f"the server refused the sender {exc.sender}: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPDataError) and 200 <= exc.smtp_code < 300:
+        return Classified("reply-violation", f"the server answered DATA with {exc.smtp_code} {_text(exc.smtp_error)} "
+                          "instead of 354 (RFC 5321 §4.3.2), so the message was not sent", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPDataError):
         return Classified("data-refused", f"the server refused the message data: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPConnectError):

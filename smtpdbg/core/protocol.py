@@ -224,7 +224,9 @@ class ProtocolTracker:
 
     # -- traffic -----------------------------------------------------------------------------
     def _expect(self, verb: str, argument: str, sent: float, **extra) -> Pending:
-        pending = Pending(self._number("exchange"), verb, argument, self.stage, sent, **extra)
+        # the reply after the final dot answers the message: it belongs to the DATA stage
+        stage = Stage.DATA if verb == END_OF_DATA else self.stage
+        pending = Pending(self._number("exchange"), verb, argument, stage, sent, **extra)
         self.pending.append(pending)
         return pending
 

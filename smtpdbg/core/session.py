@@ -32,6 +32,8 @@ from smtpdbg.core.verdict import ReplyClass, classify_reply
 from smtpdbg.core.wire import Limits
 
 DEFAULT_TIMEOUT = 30.0
+_OWED_WAIT = 1.0
+"""Seconds a command waits for replies still owed to an earlier one before it is sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ class Session:
     ) -> None:
         self.target = target
         self.options = options or SessionOptions()
-        self.transcript = transcript or Transcript()
+        self.transcript = transcript if transcript is not None else Transcript()
         self.environ = environ if environ is not None else os.environ
         self.smtp = None
         """The traced smtplib object; only the session thread touches it."""
@@ -350,7 +352,7 @@ class Session:
         reply: Reply | None = None
         try:
             if smtp is not None and spec.network and spec.name != "drain":
-                self._catch_up(smtp)
+                self._catch_up(smtp, owed=spec.name not in ("raw", "pipeline"))
                 self._close_if_closing(smtp)
                 self._flag_message_text(job, smtp)
             context = _Context(self, job, timeout, start)
@@ -418,10 +420,19 @@ class Session:
         return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
 
     @staticmethod
-    def _catch_up(smtp) -> None:
-        """Read replies that arrived since the last command, so this one pairs with its own."""
-        reader = smtp._reader
-        if smtp.sock is not None and reader is not None and reader.available():
+    def _catch_up(smtp, *, owed: bool) -> None:
+        """Read replies that arrived since the last command, so this one pairs with its own.
+
+        Args:
+            owed: also wait (a little) for replies still owed to an earlier command (``raw`` read
+                fewer than it sent): smtplib would take the first of them for this command's own.
+                Not for ``raw``/``pipeline``, which may be pipelining by hand on purpose.
+        """
+        if smtp.sock is None:
+            return
+        if owed and smtp.tracker.pending:
+            smtp.drain(_OWED_WAIT)
+        elif smtp.has_unread():
             smtp.drain(0)
 
     def _succeeded(self, job: _Job, reply, start: float) -> Outcome:

@@ -97,10 +97,10 @@ def _format_address(address) -> str:
 
 def _has_auth(line: bytes) -> bool:
     """Whether a client line is (or, behind a bare CR, hides) an AUTH command."""
-    if line.lstrip(b" \t")[:4].upper() == b"AUTH":
+    if line.lstrip()[:4].upper() == b"AUTH":  # any ASCII blank before it (a server may skip \v or \f too)
         return True
     body = line.rstrip(b"\r\n")
-    return b"\r" in body and any(p.lstrip(b" \t")[:4].upper() == b"AUTH" for p in body.split(b"\r"))
+    return b"\r" in body and any(p.lstrip()[:4].upper() == b"AUTH" for p in body.split(b"\r"))
 
 
 class TraceMixin:
@@ -158,6 +158,11 @@ class TraceMixin:
         self._send_continuation = False
         self._connecting: socket.socket | None = None
         self._tls = False
+
+    def has_unread(self) -> bool:
+        """Whether the server sent something not read yet (a late or unsolicited reply)."""
+        reader = self._reader
+        return self.sock is not None and reader is not None and reader.available()
 
     def _tls_context_now(self) -> ssl.SSLContext:
         context = self.tls_context
