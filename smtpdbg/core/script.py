@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Mapping
 
-from smtpdbg.core.history import scrub
+from smtpdbg.core.history import ExchangeScrubber
 from smtpdbg.core.parser import ParseError, Parsed, parse
 
 
@@ -204,6 +204,8 @@ class ScriptReader:
         """The input failed (too long a line, binary data): nothing more can be read."""
         self._back: list = []
         self._after_command = False
+        self._scrub = ExchangeScrubber()
+        """Masks what a script line shows in summaries: an AUTH payload, and the answers of a hand-typed AUTH."""
         """The last item was a command (or a line meant as one): ``expect`` may follow."""
 
     def push(self, item) -> None:
@@ -277,7 +279,7 @@ class ScriptReader:
             parsed = parse(command)
         except ParseError as exc:
             raise ScriptError(number, _unexpanded_error(exc, stripped, self.environ)) from None
-        step = Step(number, command, parsed, shown=scrub(stripped))
+        step = Step(number, command, parsed, shown=self._scrub(stripped))
         if parsed.spec.body and parsed.arg("file") is None:
             step.body = encode_body(self._body(parsed.name, number))
         return step
