@@ -180,7 +180,7 @@ def _open(ctx, target: Target) -> Reply:
 
 def _pick_exchanger(ctx, target: Target) -> tuple[str, str, str]:
     from smtpdbg.core.mx import resolve_exchangers
-    from smtpdbg.core.traced import run_bounded
+    from smtpdbg.core.connecting import run_bounded
 
     deadline = ctx.start + ctx.timeout
     exchangers = run_bounded(

@@ -519,9 +519,9 @@ class Session:
             peer = local = ""
             if connected:
                 try:
-                    from smtpdbg.core.traced import _format_address
+                    from smtpdbg.core.connecting import format_address
 
-                    peer, local = _format_address(sock.getpeername()), _format_address(sock.getsockname())
+                    peer, local = format_address(sock.getpeername()), format_address(sock.getsockname())
                 except OSError:
                     pass
             banner_code, banner = smtp.banner or (None, b"")
