@@ -43,12 +43,26 @@ def _reply(result, *replies) -> Reply:
 
 
 def needs(session, parsed: Parsed):
+    """What a frontend must collect first. No password is asked for a login the server cannot take yet
+    (:func:`auth_after_tls`): the handler refuses it with the way forward instead."""
     from smtpdbg.core.session import Needs
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
     secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
+    if secret and auth_after_tls(session.state):
+        secret = False
     return Needs(body=body, secret=secret)
+
+
+AUTH_AFTER_TLS = ("the server offers AUTH only after TLS (its EHLO lists STARTTLS but not AUTH): run `starttls`, "
+                  "then `ehlo`, then log in again; nothing was sent and no password was asked")
+
+
+def auth_after_tls(state) -> bool:
+    """Whether the server's EHLO reply says AUTH comes only after TLS: STARTTLS advertised, AUTH not, no TLS yet."""
+    return (state.connected and state.tls is None and state.ehlo_resp is not None
+            and state.features.has("starttls") and not state.features.has("auth"))
 
 
 def _smtp(ctx):
@@ -313,6 +327,8 @@ def run_auth(smtp, call: Callable):
 
 def login(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     password = _password(ctx, parsed)
     result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
                                                initial_response_ok=not parsed.opt("no_initial_response")))
@@ -321,6 +337,8 @@ def login(ctx, parsed: Parsed) -> Reply:
 
 def auth(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     mechanism = parsed.arg("mechanism").upper()
     if mechanism not in MECHANISMS:
         raise CommandError(f"smtpdbg speaks AUTH {', '.join(MECHANISMS)}; for {mechanism} use raw")
@@ -523,7 +541,7 @@ def show(ctx, parsed: Parsed) -> None:
 def explain(ctx, parsed: Parsed) -> None:
     from smtpdbg.core.describe import explain_topic
 
-    for line in explain_topic(parsed.arg("topic")):
+    for line in explain_topic(parsed.arg("topic"), ctx.session.state):
         ctx.info(line)
 
 

@@ -124,7 +124,8 @@ def test_extension_reply_commands(code: int, commands: set[str]) -> None:
     assert commands <= set(explain_reply(code).commands)
 
 
-@pytest.mark.parametrize(("code", "ends"), [(221, True), (421, True), (554, True), (521, True),
+# "Whatever command it answers": 554 at RCPT (Postfix's Relay access denied) leaves the transaction open.
+@pytest.mark.parametrize(("code", "ends"), [(221, True), (421, True), (554, False), (521, True),
                                             (250, False), (354, False), (450, False), (550, False)])
 def test_ends_transaction(code: int, ends: bool) -> None:
     assert explain_reply(code).ends_transaction is ends
@@ -263,7 +264,12 @@ def test_explain_enhanced_table(code: str, detail: str, basic: tuple[int, ...], 
     assert rfc in info.rfc
 
 
-@pytest.mark.parametrize("key", RFC3463 + list(IANA_ADDITIONS))
+# Where the generic class advice would mislead (issue 14): a full mailbox is transient by nature, and too many
+# recipients is solved by splitting the transaction, not by retrying it.
+SPECIAL_ADVICE = {"X.2.2", "X.5.3"}
+
+
+@pytest.mark.parametrize("key", [k for k in RFC3463 + list(IANA_ADDITIONS) if k not in SPECIAL_ADVICE])
 def test_client_action_depends_on_class(key: str) -> None:
     transient = explain_enhanced("4" + key[1:]).client_action
     permanent = explain_enhanced("5" + key[1:]).client_action
@@ -271,6 +277,23 @@ def test_client_action_depends_on_class(key: str) -> None:
     assert "retry later" in transient
     assert "do not retry" in permanent
     assert len({transient, permanent, success}) == 3
+
+
+def test_mailbox_full_is_consistently_transient_in_nature() -> None:
+    # RFC 3463 §3.3: X.2.2 "should be used as a persistent transient failure"; a 5.2.2 must not say both
+    # "usually temporary" and "do not retry".
+    full = explain_enhanced("5.2.2")
+    assert "do not retry" not in full.client_action.lower() and "transient" in full.client_action
+    assert "transient" in full.meaning and "usually temporary" not in full.meaning
+    assert "retry later" in explain_enhanced("4.2.2").client_action
+
+
+def test_too_many_recipients_says_split_not_retry() -> None:
+    # RFC 5321 §4.5.3.1.10 / RFC 3463 §3.6: send to the accepted recipients now, the rest in a new transaction.
+    for code in ("4.5.3", "5.5.3"):
+        action = explain_enhanced(code).client_action
+        assert "recipients already accepted" in action and ("new transaction" in action or "another transaction" in action)
+        assert "retry later" not in action
 
 
 def test_success_warnings_keep_their_note() -> None:
