@@ -283,7 +283,12 @@ def helo(ctx, parsed: Parsed) -> Reply:
 def ehlo_or_helo_if_needed(ctx, parsed: Parsed) -> Reply | None:
     smtp = _smtp(ctx)
     if smtp.helo_resp is not None or smtp.ehlo_resp is not None:
-        ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
+        if smtp.helo_resp is None and not smtp.tracker.identified:
+            # smtplib stores a refused EHLO's reply in ehlo_resp too, so neither it nor sendmail falls back now
+            ctx.warn("EHLO was refused, but smtplib keeps its reply in ehlo_resp, so ehlo_or_helo_if_needed "
+                     "(like smtplib's sendmail) sends nothing now: send `helo`")
+        else:
+            ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
         return None
     smtp.ehlo_or_helo_if_needed()
     code, text = smtp.last_reply

@@ -199,7 +199,8 @@ def _attributes(known: Mapping[str, str]) -> Callable[[str], str]:
 _XCLIENT = {
     "NAME": "client host name", "ADDR": "client IP address", "PORT": "client TCP port",
     "PROTO": "SMTP or ESMTP, as the client greeted", "HELO": "name the client gave in HELO/EHLO",
-    "LOGIN": "SASL login name", "DESTADDR": "server IP address the client reached",
+    "LOGIN": "SASL login name", "REVERSE_NAME": "client host name from reverse DNS (before the forward check)",
+    "DESTADDR": "server IP address the client reached",
     "DESTPORT": "server port the client reached",
 }
 _XFORWARD = {

@@ -197,3 +197,16 @@ def _command_lines(verb: str, fallback: str) -> list[str]:
     if lines and lines[0].startswith("nothing known"):
         return [fallback] if fallback else []
     return lines
+
+
+def index_reply(store: RowStore, event: Reply) -> None:
+    """Keep the core's Reply ``event`` under the store's last row, the last line of the reply it describes.
+
+    Call it as the event is ingested (the core records a Reply right after its last wire line); :func:`reply_at`
+    then finds it for any line of that reply.
+    """
+    replies = getattr(store, "replies", None)
+    if replies is None:
+        replies = store.replies = {}
+    if len(store):
+        replies[len(store) - 1] = event
