@@ -130,7 +130,8 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         hint = ""
         if "AUTH" in str(exc):
-            hint = " (many servers offer AUTH only after TLS: run `starttls`, then `ehlo`, and look for AUTH)"
+            hint = (" (if the server offers STARTTLS, AUTH may appear only after it: run `starttls`, then `ehlo`, "
+                    "and look for AUTH)")
         return Classified("not-supported", f"not supported by the server: {exc}{hint}", name)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         text = str(exc)

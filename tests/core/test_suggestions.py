@@ -123,3 +123,10 @@ def test_after_a_421_the_session_says_reconnect():
             following = session.execute("noop")
             assert following.category == "not-connected" and "reconnect" in following.message
             assert session.execute("reconnect").ok
+
+
+def test_login_where_smtplib_finds_no_auth_says_where_auth_may_be():
+    with FakeServer(esmtp()) as server, Session(parse_target(server.target), SessionOptions(timeout=5)) as session:
+        session.execute("connect")
+        outcome = session.execute("login alice", secret="not used")  # smtplib sends EHLO itself, then finds no AUTH
+        assert outcome.category == "not-supported" and "`starttls`, then `ehlo`" in outcome.message

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smtpdbg.core.catalog.enhanced import associated_with, explain_enhanced
+from smtpdbg.core.catalog.enhanced import associated_with, explain_enhanced, parse_enhanced
 from smtpdbg.core.catalog.replies import AUTH_RESPONSE, END_OF_DATA, GREETING, REPLY_CODES, reply_class_meaning
 from smtpdbg.core.catalog.situations import PLACES, SITUATIONS, VENDOR_NOTES, Situation
 
@@ -116,7 +116,8 @@ def explain_exchange(reply) -> Explanation:
         getattr(reply, "code", None), getattr(reply, "enhanced", None), getattr(reply, "command", "") or "",
         getattr(reply, "stage", "") or "", argument=getattr(reply, "argument", "") or "",
         text=getattr(reply, "text", "") or "", recipient=getattr(reply, "recipient", "") or "",
-        violation=getattr(reply, "violation", "") or "", unsolicited=bool(getattr(reply, "unsolicited", False)))
+        violation=getattr(reply, "violation", "") or "", unsolicited=bool(getattr(reply, "unsolicited", False)),
+        late=bool(getattr(reply, "late", False)))
 
 
 def explain_in_context(
@@ -130,6 +131,7 @@ def explain_in_context(
     recipient: str = "",
     violation: str = "",
     unsolicited: bool = False,
+    late: bool = False,
 ) -> Explanation:
     """Explain a reply code where it came.
 
@@ -140,17 +142,21 @@ def explain_in_context(
             Empty: no context; the general meaning is given with its variants by command.
         stage: the protocol stage the command was sent in (a ``Stage`` value: ``mail``, ``authenticated``...).
         argument: the command's argument (``BDAT 100 LAST`` tells the last chunk from the others).
-        text: the reply's text (vendor notes look at it).
+        text: the reply's text; its enhanced code is read from it when ``enhanced`` is not given.
         recipient: for an LMTP/PRDR reply after the message, the recipient it decides.
         violation: why the core found the reply breaks the protocol here.
         unsolicited: nothing was waiting for the reply.
+        late: it answers a command that had stopped reading (``raw`` read fewer replies than it sent).
     """
     number = code if isinstance(code, int) and not isinstance(code, bool) else None
-    enhanced = enhanced if isinstance(enhanced, str) and enhanced else None
+    enhanced = enhanced if isinstance(enhanced, str) and enhanced else parse_enhanced(text) if text else None
     place = place_of(command, argument, unsolicited=unsolicited)
     valid = number is not None and 200 <= number <= 599
     outcome = _OUTCOMES[number // 100] if valid else "not an SMTP reply"
-    notes = _notes(enhanced, place, text, violation)
+    notes = _notes(enhanced, place, violation)
+    if late:
+        notes = ("late: it answers a command that had stopped waiting for it (`raw` read fewer replies than it sent)",
+                 *notes)
     if not place:
         return _without_context(number, enhanced, outcome, notes)
     where = _where(place, command, argument, recipient)
@@ -231,7 +237,7 @@ def _unlisted(code: int | None) -> tuple[str, str, str, str]:
     return (f"unlisted code, read by its first digit ({_OUTCOMES[code // 100]})", meaning, action, "RFC 5321 §4.2")
 
 
-def _notes(enhanced: str | None, place: str, text: str, violation: str) -> tuple[str, ...]:
+def _notes(enhanced: str | None, place: str, violation: str) -> tuple[str, ...]:
     notes = []
     if violation:
         notes.append(f"protocol violation: {violation}")
