@@ -1,8 +1,10 @@
-"""Plain-text descriptions for the line-mode frontends: ``show`` and ``explain``.
+"""Plain-text descriptions for the line-mode frontends: ``show``, ``explain`` and inline meanings.
 
 The TUI renders the same snapshot as panels; the REPL and ``smtpdbg run``
 print these lines. Explanations come from the catalog
-(:mod:`smtpdbg.core.catalog`) and the command table.
+(:mod:`smtpdbg.core.catalog`) and the command table; a reply is explained from
+its :class:`~smtpdbg.core.events.Reply` event, in the context the core recorded
+(:func:`annotate_exchange`, :class:`Annotator`).
 """
 
 from __future__ import annotations
@@ -228,3 +230,54 @@ def annotate_reply(line: str, *, ehlo: bool = False) -> str:
     if detail[1:2].islower():
         detail = detail[0].lower() + detail[1:]
     return f"{head} → {_CLASS_WORDS[line[0]]}: {detail}"
+
+
+class Annotator:
+    """Inline meanings for a stream of transcript events, for the line-mode frontends (``repl --explain``, ``run``).
+
+    Feed it every event in order; :meth:`lines` returns what to print after that event: under an EHLO reply's
+    line that names an extension, what the extension means; after a whole reply (its Reply event, recorded right
+    after its last line), what the reply means where it came. The REPL prints each as ``↳ …``; ``run`` asks
+    only for failed replies, with what to do next (``failures_only``).
+
+    Args:
+        failures_only: annotate only replies the core judged failed (4xx, 5xx, violations), and add the next
+            step and whether the transaction goes on.
+    """
+
+    def __init__(self, *, failures_only: bool = False) -> None:
+        self.failures_only = failures_only
+        self._ehlo = False
+        """The last command line sent was EHLO/LHLO."""
+        self._line = 0
+        """Lines of the current reply seen so far."""
+
+    def lines(self, event) -> list[str]:
+        from smtpdbg.core.catalog import EXTENSIONS, explain_exchange
+        from smtpdbg.core.events import Reply, Wire
+
+        kind = type(event)
+        if kind is Wire:
+            if event.is_send:
+                self._ehlo, self._line = event.data[:4].upper() in (b"EHLO", b"LHLO"), 0
+                return []
+            self._line += 1
+            if self.failures_only or not self._ehlo or self._line == 1:
+                return []
+            from smtpdbg.core.render import safe_text
+
+            line = safe_text(event.data)
+            keyword = line[4:].split(" ", 1)[0].split("=", 1)[0].upper()
+            return [annotate_reply(line, ehlo=True)] if line[:1] == "2" and keyword in EXTENSIONS else []
+        if kind is not Reply:
+            return []
+        self._line = 0
+        if self.failures_only and not event.verdict.failed:
+            return []
+        if event.command in ("EHLO", "LHLO") and not event.verdict.failed:
+            return []  # its extension lines said it all
+        explanation = explain_exchange(event)
+        if not self.failures_only:
+            return [explanation.summary()]
+        lines = [explanation.summary(), f"next: {explanation.next_step}"]
+        return lines + ([f"transaction: {explanation.transaction}"] if explanation.transaction else [])
