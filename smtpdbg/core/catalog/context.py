@@ -277,7 +277,7 @@ def _transaction(place: str, code: int | None, recipient: str) -> tuple[str, str
         if cls == 2:
             return "goes on", "this recipient is added; more RCPT, or DATA", True
         return ("goes on", "without this recipient; the recipients accepted so far stay, the next RCPT may still "
-                "get 250, and DATA works once one recipient is accepted", True)
+                "be accepted, and DATA works once one recipient is", True)
     if place == "data":
         if cls == 3:
             return "goes on", "the message text comes next", True
