@@ -7,6 +7,8 @@ loopback, so the context (the command answered, the stage) is the one the core r
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smtpdbg.core import Session, SessionOptions
 from smtpdbg.core.catalog import explain_exchange, explain_in_context, explain_reply
@@ -323,3 +325,15 @@ def test_lessons_claim_nothing_explain_does_not_know():
             command = step.get("command", "")
             if command.startswith("explain "):
                 assert not explain_topic(command[len("explain "):])[0].startswith("nothing known"), (path.name, command)
+
+
+@settings(max_examples=300, deadline=None)
+@given(code=st.one_of(st.none(), st.integers(-5, 1200), st.booleans(), st.text(max_size=4)),
+       enhanced=st.one_of(st.none(), st.text(max_size=12), st.from_regex(r"[245]\.\d{1,3}\.\d{1,3}", fullmatch=True)),
+       command=st.one_of(st.sampled_from(["RCPT", "MAIL", "<greeting>", "<end of data>", "BDAT", "EHLO", "", "XYZ"]),
+                         st.text(max_size=8), st.none(), st.integers()),
+       stage=st.one_of(st.sampled_from(["mail", "rcpt", "authenticated", ""]), st.text(max_size=5), st.none()),
+       text=st.one_of(st.text(max_size=30), st.none()))
+def test_explain_in_context_never_raises(code, enhanced, command, stage, text):
+    explanation = explain_in_context(code, enhanced, command, stage, text=text, argument=text)
+    assert explanation.lines() and "\n" not in explanation.summary()

@@ -97,12 +97,12 @@ def place_of(command: str, argument: str = "", *, unsolicited: bool = False) -> 
     """Where a reply to ``command`` comes: a key of :data:`.situations.PLACES`, or ``""`` without a command."""
     if unsolicited:
         return "unsolicited"
-    verb = (command or "").strip()
+    verb = command.strip() if isinstance(command, str) else ""
     verb = verb if verb.startswith("<") else verb.upper()
     if not verb:
         return ""
     if verb == "BDAT":
-        return "end" if " LAST" in f" {(argument or '').upper()}" else "chunk"
+        return "end" if isinstance(argument, str) and " LAST" in f" {argument.upper()}" else "chunk"
     return _PLACE_OF_VERB.get(verb, "other")
 
 
@@ -148,6 +148,8 @@ def explain_in_context(
         unsolicited: nothing was waiting for the reply.
         late: it answers a command that had stopped reading (``raw`` read fewer replies than it sent).
     """
+    command, stage, argument, text, recipient, violation = (
+        value if isinstance(value, str) else "" for value in (command, stage, argument, text, recipient, violation))
     number = code if isinstance(code, int) and not isinstance(code, bool) else None
     enhanced = enhanced if isinstance(enhanced, str) and enhanced else parse_enhanced(text) if text else None
     place = place_of(command, argument, unsolicited=unsolicited)
@@ -159,7 +161,7 @@ def explain_in_context(
                  *notes)
     if not place:
         return _without_context(number, enhanced, outcome, notes)
-    where = _where(place, command, argument, recipient)
+    where = _where(place, command)
     situation = _situation(number, place, enhanced, stage) if valid else None
     info = REPLY_CODES.get(number) if number is not None else None
     if situation is not None:
@@ -193,7 +195,7 @@ def _situation(code: int, place: str, enhanced: str | None, stage: str) -> Situa
     return None
 
 
-def _where(place: str, command: str, argument: str, recipient: str) -> str:
+def _where(place: str, command: str) -> str:
     if place == "end" and command.upper() == "BDAT":
         where = "to BDAT LAST"
     elif place == "ehlo" and command.upper() == "LHLO":
