@@ -127,13 +127,19 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, smtplib.SMTPConnectError):
         return Classified("connect-refused", f"the server refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPHeloError):
-        return Classified("helo-refused", f"the server refused HELO/EHLO: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
+        return Classified("helo-refused", f"the server refused HELO/EHLO: {exc.smtp_code} {_text(exc.smtp_error)} "
+                          "(EHLO was tried first, then HELO; check the name you greet with: `ehlo NAME`, `helo NAME`)",
+                          name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Classified("auth-failed", f"authentication failed: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
         return Classified("reply-error", f"the server answered {exc.smtp_code} {_text(exc.smtp_error)}{where}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return Classified("not-supported", f"not supported by the server: {exc}", name)
+        hint = ""
+        if "AUTH" in str(exc):
+            hint = (" (if the server offers STARTTLS, AUTH may appear only after it: run `starttls`, then `ehlo`, "
+                    "and look for AUTH)")
+        return Classified("not-supported", f"not supported by the server: {exc}{hint}", name)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         text = str(exc)
         if "please run connect() first" in text or "Server not connected" in text:
@@ -142,12 +148,13 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, smtplib.SMTPException):
         return Classified("smtp-error", f"{exc}{where}", name)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Classified(
-            "tls-verify",
-            f"TLS certificate verification failed: {_reason(exc)}. "
-            "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure",
-            name,
-        )
+        reason = _reason(exc)
+        advice = "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure"
+        if "mismatch" in reason.lower() or "not valid for" in reason:
+            advice = ("The certificate was issued for other names: if the server should be checked against one of "
+                      "them, say which with --tls-verify-name NAME (in the app: Ctrl+O, the connect dialog); "
+                      "or trust a private CA with --ca FILE, or skip verification explicitly with --insecure")
+        return Classified("tls-verify", f"TLS certificate verification failed: {reason}. {advice}", name)
     if isinstance(exc, ssl.SSLError):
         return Classified("tls-error", f"TLS failed{where}: {getattr(exc, 'reason', None) or exc}", name)
     if isinstance(exc, (TimeoutError, socket.timeout)):

@@ -44,12 +44,26 @@ def _reply(result, *replies) -> Reply:
 
 
 def needs(session, parsed: Parsed):
+    """What a frontend must collect first. No password is asked for a login the server cannot take yet
+    (:func:`auth_after_tls`): the handler refuses it with the way forward instead."""
     from smtpdbg.core.session import Needs
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
     secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
+    if secret and auth_after_tls(session.state):
+        secret = False
     return Needs(body=body, secret=secret)
+
+
+AUTH_AFTER_TLS = ("the server offers AUTH only after TLS (its EHLO lists STARTTLS but not AUTH): run `starttls`, "
+                  "then `ehlo`, then log in again; nothing was sent and no password was asked")
+
+
+def auth_after_tls(state) -> bool:
+    """Whether the server's EHLO reply says AUTH comes only after TLS: STARTTLS advertised, AUTH not, no TLS yet."""
+    return (state.connected and state.tls is None and state.ehlo_resp is not None
+            and state.features.has("starttls") and not state.features.has("auth"))
 
 
 def _smtp(ctx):
@@ -279,7 +293,12 @@ def helo(ctx, parsed: Parsed) -> Reply:
 def ehlo_or_helo_if_needed(ctx, parsed: Parsed) -> Reply | None:
     smtp = _smtp(ctx)
     if smtp.helo_resp is not None or smtp.ehlo_resp is not None:
-        ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
+        if smtp.helo_resp is None and not smtp.tracker.identified:
+            # smtplib stores a refused EHLO's reply in ehlo_resp too, so neither it nor sendmail falls back now
+            ctx.warn("EHLO was refused, but smtplib keeps its reply in ehlo_resp, so ehlo_or_helo_if_needed "
+                     "(like smtplib's sendmail) sends nothing now: send `helo`")
+        else:
+            ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
         return None
     smtp.ehlo_or_helo_if_needed()
     code, text = smtp.last_reply
@@ -323,6 +342,8 @@ def run_auth(smtp, call: Callable):
 
 def login(ctx, parsed: Parsed) -> Reply:
     smtp = _live(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     password = _password(ctx, parsed)
     guard_plaintext_auth(ctx, smtp, "the password (login: AUTH CRAM-MD5, PLAIN or LOGIN)")
     result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
@@ -332,6 +353,8 @@ def login(ctx, parsed: Parsed) -> Reply:
 
 def auth(ctx, parsed: Parsed) -> Reply:
     smtp = _live(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     mechanism = parsed.arg("mechanism").upper()
     if mechanism not in MECHANISMS:
         raise CommandError(f"smtpdbg speaks AUTH {', '.join(MECHANISMS)}; for {mechanism} use raw")
@@ -569,7 +592,7 @@ def show(ctx, parsed: Parsed) -> None:
 def explain(ctx, parsed: Parsed) -> None:
     from smtpdbg.core.describe import explain_topic
 
-    for line in explain_topic(parsed.arg("topic")):
+    for line in explain_topic(parsed.arg("topic"), ctx.session.state):
         ctx.info(line)
 
 

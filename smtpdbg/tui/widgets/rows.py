@@ -94,9 +94,22 @@ EXPLAIN_WIDTH = 72
 """Explanations are wrapped to this width so they fit an 80-column transcript."""
 
 
-def explain_failure(code: int | None, text: str) -> list[str]:
-    """Plain-words explanation lines for a failed reply (basic and enhanced code), wrapped."""
-    return [part for line in _explain(code, text)
+def explain_failure(code: int | None, text: str, reply=None) -> list[str]:
+    """Plain-words explanation lines for a failed reply, wrapped.
+
+    Args:
+        code: the reply code; text: the reply's text (its enhanced code is read from it).
+        reply: the core's :class:`~smtpdbg.core.events.Reply` event for the failed reply: the explanation is
+            then the one for where it came (the command it answers and the stage), from
+            :func:`smtpdbg.core.catalog.explain_exchange`. Without it, the code alone is explained.
+    """
+    if reply is not None:
+        from smtpdbg.core.catalog import explain_exchange
+
+        lines = [line.strip() for line in explain_exchange(reply).lines()]
+    else:
+        lines = _explain(code, text)
+    return [part for line in lines
             for part in textwrap.wrap(line, EXPLAIN_WIDTH, subsequent_indent="  ", break_on_hyphens=False)]
 
 
