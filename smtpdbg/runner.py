@@ -18,6 +18,7 @@ import sys
 from typing import BinaryIO, TextIO
 
 from smtpdbg.core.console import GuardedOutput, use_color
+from smtpdbg.core.describe import Annotator
 from smtpdbg.core.interp import Interpreter
 from smtpdbg.core.results import (  # noqa: F401 - the exit statuses are this command's public names
     EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_USAGE, RunResult, stage_of,
@@ -181,8 +182,10 @@ def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: Se
     output = GuardedOutput(out)
     renderer = TextRenderer(color=use_color(color, out), timestamps=timestamps)
 
+    annotator = Annotator(failures_only=True)  # what a failed reply means where it came, and what to do next
+
     def show(event) -> None:
-        lines = renderer.render(event)
+        lines = renderer.render(event) + ["   ↳ " + safe_text(line) for line in annotator.lines(event)]
         if lines:
             output.write("\n".join(lines) + "\n")
             output.flush()

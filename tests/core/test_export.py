@@ -18,7 +18,7 @@ from smtpdbg.core.export.dialogue import analyze
 from smtpdbg.core.export.jsonl import decode_bytes, load_schema, read_jsonl
 from tests.conftest import repo_env
 from tests.schema import schema_errors
-from tests.smtplib_wire import smtplib_line
+from tests.smtplib_wire import shown, smtplib_line
 from tests.servers import FakeServer, esmtp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -340,7 +340,7 @@ def test_python_export_of_a_dropped_session_reproduces_the_unknown_outcome(tmp_p
 
 @pytest.mark.parametrize("fault, which", [
     ({"RCPT": b"550 5.1.1 no such user\r\n"},
-     "MISMATCH at -> rcpt TO:<bob@example.org>: the recorded session got 250, this run got 550"),
+     f"MISMATCH at -> {shown('rcpt', 'bob@example.org')}: the recorded session got 250, this run got 550"),
     ({"END": b"451 4.3.0 try later\r\n"},
      "MISMATCH at <- reply after the final dot (MESSAGE_1): the recorded session got 250, this run got 451"),
     ({"DATA": lambda conn, line: conn.send(b"250 what body?\r\n")},

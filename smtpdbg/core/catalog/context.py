@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from smtpdbg.core.catalog.enhanced import associated_with, explain_enhanced, parse_enhanced
 from smtpdbg.core.catalog.replies import AUTH_RESPONSE, END_OF_DATA, GREETING, REPLY_CODES, reply_class_meaning
 from smtpdbg.core.catalog.situations import PLACES, SITUATIONS, VENDOR_NOTES, Situation
+from smtpdbg.core.verdict import enhanced_code
 
 __all__ = ["Explanation", "explain_exchange", "explain_in_context", "place_of", "vendor_notes"]
 
@@ -152,6 +153,8 @@ def explain_in_context(
         value if isinstance(value, str) else "" for value in (command, stage, argument, text, recipient, violation))
     # one-line fields: a verb typed with docmd/raw may hold anything
     command, stage, argument, recipient = (" ".join(v.split()) for v in (command, stage, argument, recipient))
+    if enhanced is not None and not (isinstance(enhanced, str) and enhanced_code(enhanced.strip()) == enhanced.strip()):
+        enhanced = None  # only a real RFC 3463 code is shown
     number = code if isinstance(code, int) and not isinstance(code, bool) else None
     enhanced = enhanced if isinstance(enhanced, str) and enhanced else parse_enhanced(text) if text else None
     place = place_of(command, argument, unsolicited=unsolicited)
@@ -281,7 +284,7 @@ def _transaction(place: str, code: int | None, recipient: str) -> tuple[str, str
         if cls == 2:
             return "goes on", "this recipient is added; more RCPT, or DATA", True
         return ("goes on", "without this recipient; the recipients accepted so far stay, the next RCPT may still "
-                "be accepted, and DATA works once one recipient is", True)
+                "be accepted, and DATA works once at least one recipient has been accepted", True)
     if place == "data":
         if cls == 3:
             return "goes on", "the message text comes next", True
