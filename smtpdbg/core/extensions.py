@@ -147,7 +147,7 @@ def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
         result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
                                                   initial_response_ok=not parsed.opt("no_initial_response")))
     except smtplib.SMTPAuthenticationError as exc:
-        detail = smtp._masker.last_challenge  # the decoded 334 error challenge, if any
+        detail = smtp.masker.last_challenge  # the decoded 334 error challenge, if any
         if detail:
             raise smtplib.SMTPAuthenticationError(
                 exc.smtp_code, exc.smtp_error + b" (the server's error: " + detail[:300] + b")") from None

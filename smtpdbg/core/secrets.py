@@ -222,7 +222,7 @@ def scrubbing_replies(handler):
     import smtplib
 
     def known(ctx) -> AuthMasker | None:
-        masker = getattr(ctx.session.smtp, "_masker", None)
+        masker = getattr(ctx.session.smtp, "masker", None)
         return masker if masker is not None and masker.known else None
 
     def run(ctx, parsed):
@@ -270,7 +270,7 @@ def answers_auth(smtp, data: bytes) -> bool:
     ``*`` (cancel) and an empty line carry no secret; neither does a command
     pipelined behind AUTH's initial response.
     """
-    masker = smtp._masker
+    masker = smtp.masker
     if not masker.active:
         return False
     lines = [piece.strip(b" \t") for piece in re.split(rb"[\r\n]", data)]

@@ -104,6 +104,21 @@ class TraceMixin(ConnectMixin, SendMixin, ReceiveMixin, MessageMixin):
         self._connecting: socket.socket | None = None
         self._tls = False
 
+    @property
+    def masker(self) -> AuthMasker:
+        """The AUTH exchange as the wire shows it: what is masked, the secrets sent, the last challenge."""
+        return self._masker
+
+    @property
+    def auth_open(self) -> bool:
+        """An AUTH exchange is under way (the server's 334 waits for an answer): what is sent now is masked."""
+        return self._masker.active
+
+    @property
+    def partial_line(self) -> bytes:
+        """The start of a command line sent without its line ending (``raw --no-crlf``), up to 1 KiB."""
+        return self._send_partial
+
     def has_unread(self) -> bool:
         """Whether the server sent something not read yet (a late or unsolicited reply)."""
         reader = self._reader

@@ -29,8 +29,7 @@ from prompt_toolkit.styles import Style
 
 from smtpdbg import __version__
 from smtpdbg.core.console import use_color  # noqa: F401 - the REPL's colour choice, from the core
-from smtpdbg.core.describe import annotate_reply
-from smtpdbg.core.events import Direction, Event, StateChange, Wire
+from smtpdbg.core.events import Event, StateChange
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.render import ANSI as ANSI_CODES, RESET, TextRenderer, safe_text
@@ -74,9 +73,18 @@ class TranscriptPrinter:
         self.renderer = TextRenderer(color=color, notes=True)
         self._lock = threading.Lock()
         self.explain = explain
-        """Annotate replies (``--explain``, ``set explain on``)."""
-        self._ehlo = False
-        """The last line sent was EHLO/LHLO: the reply lists extensions."""
+
+    @property
+    def explain(self) -> bool:
+        """Annotate every reply (``--explain``, ``set explain on``); otherwise only failed ones, as ``run`` does."""
+        return self._explain
+
+    @explain.setter
+    def explain(self, value: bool) -> None:
+        from smtpdbg.core.describe import Annotator
+
+        self._explain = value
+        self._annotator = Annotator(failures_only=not value)
 
     @property
     def stream(self) -> TextIO:
@@ -90,13 +98,7 @@ class TranscriptPrinter:
     def lines(self, event: Event) -> list[str]:
         """The printed lines of ``event``, with its annotation when explaining."""
         lines = self.renderer.render(event)
-        if type(event) is Wire:
-            if event.direction is Direction.SEND:
-                self._ehlo = event.data[:4].upper() in (b"EHLO", b"LHLO")
-            elif self.explain:
-                meaning = annotate_reply(safe_text(event.data), ehlo=self._ehlo)
-                if meaning:
-                    lines.append(self.dim(f"      ↳ {meaning}"))
+        lines += [self.dim(f"   ↳ {safe_text(meaning)}") for meaning in self._annotator.lines(event)]
         return lines
 
     def dim(self, text: str) -> str:

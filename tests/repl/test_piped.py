@@ -70,7 +70,7 @@ def test_explain_annotates_each_reply(endpoints):
     done = repl(endpoints, "ehlo\nmail a@example.org\nrcpt reject@example.org\nquit\n", "--explain")
     assert done.returncode == 9, done.stdout
     out = done.stdout
-    assert "<-  220 sandbox.smtpdbg.test" in out and "      ↳ 220 → ok: service ready" in out
-    assert "<-  250-SIZE 33554432\n      ↳ SIZE → 32 MiB maximum message size\n" in out
-    assert "<** 550 5.1.1" in out and "      ↳ 550 5.1.1 → permanent failure: bad destination mailbox address" in out
+    assert "<-  220 sandbox.smtpdbg.test" in out and "   ↳ 220 as the greeting → ok: service ready" in out
+    assert "<-  250-SIZE 33554432\n   ↳ SIZE → 32 MiB maximum message size\n" in out
+    assert "<** 550 5.1.1" in out and "   ↳ 550 5.1.1 at RCPT → permanent failure: no such recipient" in out
     assert "↳" not in repl(endpoints, "ehlo\nquit\n").stdout  # off unless asked

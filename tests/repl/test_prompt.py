@@ -235,7 +235,7 @@ async def test_a_lesson_in_the_interactive_repl(make_session, tmp_path, sandbox)
         assert "lesson first-conversation 1/5" in bar and "try: helo client.example" in bar
         await drv.command("rset", "!!! lesson: not yet: this step wants helo, not rset")
         await drv.command("helo client.example", "=== lesson: ✓ Say who you are")
-        assert "      ↳ 250 → ok" in out.getvalue()  # --explain is on in lessons
+        assert "   ↳ 250 to HELO → ok" in out.getvalue()  # --explain is on in lessons
         await drv.command("set explain off", "explain off")
         await drv.command("mail alice@sandbox.smtpdbg.test", "--- step 3 of 5")
         await drv.command("rcpt bob@sandbox.smtpdbg.test", "--- step 4 of 5")
