@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -41,6 +42,14 @@ def server(**replies) -> FakeServer:
 
 def received(fake: FakeServer) -> bytes:
     return b"".join(bytes(conn.received) for conn in fake.connections)
+
+
+def settled(fake: FakeServer, timeout: float = 5.0) -> bytes:
+    """What the server received once it has read the client's QUIT (its thread may lag behind a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while b"QUIT" not in received(fake).upper() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return received(fake)
 
 
 def assert_no_auth(fake: FakeServer) -> None:
@@ -218,7 +227,7 @@ def test_the_reported_reproduction_sends_nothing_until_allowed(frontend):
             args = ["repl", fake.target] if frontend == "repl" else ["run", "-", "--target", fake.target, "--keep-going"]
             args += ["--password-env", "PW", "--timeout", "3"] + (["--allow-plaintext-auth"] if allow else [])
             done = _cli(args, script)
-        wire = received(fake)
+            wire = settled(fake)
         assert "Traceback" not in done.stdout + done.stderr
         if allow:
             assert b"AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=" in wire
