@@ -81,7 +81,7 @@ def worker(variant: str, host: str, port: int, path: str) -> dict:
             from smtpdbg.core.transcript import Transcript
 
             transcript = Transcript()
-            smtp = TracedSMTP(transcript, local_hostname=LOCAL_HOSTNAME, timeout=300)
+            smtp = TracedSMTP(local_hostname=LOCAL_HOSTNAME, timeout=300, transcript=transcript)
             smtp.connect(host, int(port))
         smtp.ehlo()
         smtp.mail(FROM)

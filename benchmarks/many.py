@@ -56,7 +56,7 @@ def _loop_traced(sink: Sink, count: int) -> tuple[float, float]:
     from smtpdbg.core.traced import TracedSMTP
     from smtpdbg.core.transcript import Transcript
 
-    smtp = TracedSMTP(Transcript(), local_hostname=LOCAL_HOSTNAME, timeout=30)
+    smtp = TracedSMTP(local_hostname=LOCAL_HOSTNAME, timeout=30, transcript=Transcript())
     smtp.connect(sink.host, sink.port)
     smtp.ehlo()
     return _send(smtp, count)

@@ -16,6 +16,7 @@ import shutil
 import sys
 
 from smtpdbg import __version__
+from smtpdbg.core import values
 
 SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn")
 
@@ -34,74 +35,12 @@ class Resolved:
             self.sandbox = None
 
 
-def _source_address(text: str):
-    host, _, port = text.rpartition(":") if text.count(":") == 1 or text.startswith("[") else (text, "", "0")
-    host = host.strip("[]")
-    if not host:
-        raise argparse.ArgumentTypeError(f"bad source address {text!r}: use HOST or HOST:PORT")
-    try:
-        number = int(port or 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad source address {text!r}: use HOST or HOST:PORT") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"port {number} in {text!r} is out of range (0-65535)")
-    return host, number
-
-
-def _proxy_source(text: str):
-    import ipaddress
-
-    host, port = _source_address(text)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{host!r} is not an IP address (a PROXY header carries addresses)") from None
-    return host, port
-
-
-def _dns_server(text: str) -> str:
-    from smtpdbg.core.mx import parse_dns_server
-
-    try:
-        parse_dns_server(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _host_name(text: str) -> str:
-    """A name for EHLO, SNI or certificate checks: one word of printable characters."""
-    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a host name (one word, no spaces)")
-    return text
-
-
-def _tls_name(text: str) -> str:
-    import ipaddress
-
-    _host_name(text)
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        try:
-            text.encode("idna")
-        except UnicodeError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid host name (empty or over-long label)") from None
-    return text
-
-
-def _positive(text: str) -> float:
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a usable number of seconds")
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
+_source_address = values.argparse_type(values.source_address)
+_proxy_source = values.argparse_type(values.ip_source)
+_host_name = values.argparse_type(values.host_name)
+_tls_name = values.argparse_type(values.tls_name)
+_timeout = values.argparse_type(values.timeout)
+_dns = values.argparse_type(values.dns_server)
 
 
 def die(message: str) -> SystemExit:
@@ -113,7 +52,7 @@ def die(message: str) -> SystemExit:
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by the app, the REPL and ``run``."""
     group = parser.add_argument_group("connection")
-    group.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS",
+    group.add_argument("--timeout", type=_timeout, default=30.0, metavar="SECONDS",
                        help="wall-clock limit per command (default 30)")
     group.add_argument("--local-hostname", type=_host_name, metavar="NAME", help="name for HELO/EHLO (default: this machine's FQDN)")
     group.add_argument("--source-address", type=_source_address, metavar="HOST[:PORT]", help="bind to this local address")
@@ -121,6 +60,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--insecure", action="store_true",
                        help="do NOT verify TLS certificates (shown as unverified everywhere)")
     group.add_argument("--password-env", metavar="NAME", help="read AUTH passwords from this environment variable")
+    group.add_argument("--allow-plaintext-auth", action="store_true",
+                       help="allow AUTH to send credentials on a connection without TLS (refused otherwise)")
     group.add_argument("--log", metavar="FILE", help="append every event to FILE as it happens (crash-safe session log)")
     family = group.add_mutually_exclusive_group()
     family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="connect over IPv4 only")
@@ -138,7 +79,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     proxy.add_argument("--proxy-header", choices=("v1", "v2"), help="send a PROXY protocol header before the greeting")
     proxy.add_argument("--proxy-source", type=_proxy_source, metavar="ADDR:PORT",
                        help="the client address the PROXY header claims (default 192.0.2.1:40000)")
-    parser.add_argument("--dns", type=_dns_server, metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
+    parser.add_argument("--dns", type=_dns, metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
 
 
 def _check_tls_files(args: argparse.Namespace) -> None:
@@ -173,7 +114,7 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         SystemExit: with a clear message for a bad target or CA file.
     """
     from smtpdbg.core.session import SessionOptions
-    from smtpdbg.core.target import Target, TargetError, parse_target
+    from smtpdbg.core.target import Target
 
     for flag, path in (("--ca", args.ca), ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if path and not os.path.isfile(path):
@@ -182,11 +123,14 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         raise die("--proxy-source needs --proxy-header v1|v2")
     if args.log and not os.path.isdir(os.path.dirname(os.path.abspath(args.log))):
         raise die(f"--log {args.log}: its directory does not exist")
-    if args.log:
-        try:
-            os.close(os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        except OSError as exc:
-            raise die(f"--log {args.log}: {exc.strerror or exc}") from None
+    for flag, path in (("--log", args.log), ("--tls-keylog", args.tls_keylog)):
+        if path:
+            from smtpdbg.core.files import check_private
+
+            try:
+                check_private(path)  # created or tightened to 0600; another user's file is refused
+            except OSError as exc:
+                raise die(f"{flag} {path}: {exc.strerror or exc}") from None
     if args.tls_min and args.tls_max and float(args.tls_min) > float(args.tls_max):
         raise die(f"--tls-min {args.tls_min} is above --tls-max {args.tls_max}: no TLS version is left")
     _check_tls_files(args)
@@ -204,6 +148,7 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
         ca=args.ca,
         insecure=args.insecure,
         password_env=args.password_env,
+        allow_plaintext_auth=args.allow_plaintext_auth,
         log=args.log,
         ip_version=args.ip_version,
         tls_name=args.tls_sni,
@@ -220,8 +165,8 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
     )
     if target_text:
         try:
-            return Resolved(parse_target(target_text), options)
-        except TargetError as exc:
+            return Resolved(values.target(target_text), options)
+        except ValueError as exc:
             raise die(str(exc)) from None
     if not start_sandbox:
         return Resolved(None, options)
@@ -237,7 +182,15 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smtpdbg run", description="Run a script of smtpdbg commands and print the transcript.")
+    from smtpdbg.core.results import EXIT_MEANINGS
+
+    statuses = "\n".join(f"  {status:<4} {meaning}" for status, meaning in EXIT_MEANINGS)
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg run", description="Run a script of smtpdbg commands and print the transcript.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"exit status (the first problem decides it):\n{statuses}\n\n"
+               "`smtpdbg repl` with stdin not a terminal is the same interpreter, going on after failures "
+               "(as --keep-going),\nwith the same statuses.")
     parser.add_argument("script", help="script file, or - for stdin")
     parser.add_argument("--target", "-t", metavar="TARGET", help="server to run against (default: the embedded sandbox)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failed command")
@@ -275,6 +228,7 @@ def main_run(argv: list[str]) -> int:
         break_on = parse_break_on(args.break_on)
     except ValueError as exc:
         parser.error(str(exc))
+    _interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_script(args.script, resolved.target, resolved.options, color=args.color,
@@ -293,14 +247,15 @@ def main_diff(argv: list[str]) -> int:
     parser.add_argument("b", metavar="B.jsonl")
     args = parser.parse_args(argv)
     from smtpdbg.core.diff import diff_files, report
+    from smtpdbg.core.render import safe_output
 
     try:
         result = diff_files(args.a, args.b)
     except (OSError, ValueError) as exc:
-        print(f"smtpdbg diff: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        print(safe_output(f"smtpdbg diff: {getattr(exc, 'strerror', None) or exc}"), file=sys.stderr)
         return 2
     for line in report(result, args.a, args.b):
-        print(line)
+        print(safe_output(line))
     return 0 if result.same else 1
 
 
@@ -356,6 +311,8 @@ def main_repl(argv: list[str]) -> int:
     except ImportError:
         print("smtpdbg: the REPL is not available in this build", file=sys.stderr)
         return 2
+    if not sys.stdin.isatty():
+        _interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_repl(resolved.target, resolved.options, vi=args.vi, color=args.color,
@@ -371,7 +328,7 @@ def main_learn(argv: list[str]) -> int:
     parser.add_argument("lesson", nargs="?", metavar="ID", help="the lesson to start")
     parser.add_argument("--repl", action="store_true", help="run it in the line-mode REPL instead of the app")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour (REPL)")
-    parser.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS", help="per command (default 30)")
+    parser.add_argument("--timeout", type=_timeout, default=30.0, metavar="SECONDS", help="per command (default 30)")
     parser.add_argument("--local-hostname", metavar="NAME", help="name for a bare HELO/EHLO")
     args = parser.parse_args(argv)
     from smtpdbg.core.lessons import LessonError, find_lesson, lesson_target, load_lessons
@@ -384,11 +341,13 @@ def main_learn(argv: list[str]) -> int:
         print("Guided lessons on the embedded sandbox. `smtpdbg learn ID` starts one in the app,\n"
               "`smtpdbg learn --repl ID` in line mode.\n")
         room = max(40, shutil.get_terminal_size((80, 24)).columns - 25)
-        for lesson in lessons:
+        from smtpdbg.core.render import safe_output
+
+        for lesson in lessons:  # lesson files may come from anywhere ($SMTPDBG_LESSONS): their text is escaped
             summary = " ".join(lesson.summary.split()).split(". ", 1)[0].rstrip(".")
-            print(f"  {lesson.id:<22} {lesson.title}")
+            print(safe_output(f"  {lesson.id:<22} {lesson.title}"))
             if summary:
-                print(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}")
+                print(safe_output(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}"))
         return 0
     [lesson] = lessons
     if not args.repl and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -408,6 +367,8 @@ def main_learn(argv: list[str]) -> int:
         if args.repl:
             from smtpdbg.repl.lesson import run_lesson
 
+            if not sys.stdin.isatty():
+                _interrupt_once()
             return run_lesson(lesson_target(lesson, endpoints), options, lesson, color=args.color,
                               password=endpoints.password)
         from smtpdbg.tui.app import run_app
@@ -417,9 +378,29 @@ def main_learn(argv: list[str]) -> int:
         sandbox.stop()
 
 
+_PROCESS = False
+"""This is the console script's own process (signal handlers may be installed), not a caller in Python."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The ``smtpdbg`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The ``smtpdbg`` console script: never a traceback (see :func:`smtpdbg.core.crash.guarded`)."""
+    from smtpdbg.core.crash import guarded
+
+    global _PROCESS
+    process = argv is None
+    _PROCESS = _PROCESS or process
+    return guarded(_main, list(sys.argv[1:] if argv is None else argv), process=process)
+
+
+def _interrupt_once() -> None:
+    """In the console script's process: a second Ctrl-C quits at once (no traceback from the clean-up)."""
+    if _PROCESS:
+        from smtpdbg.core.crash import interrupt_once
+
+        interrupt_once()
+
+
+def _main(argv: list[str]) -> int:
     if argv == ["--version"]:  # answered before any parser is built: scripts call it often
         print(f"smtpdbg {__version__}")
         return 0

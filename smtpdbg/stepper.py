@@ -14,8 +14,8 @@ import os
 import sys
 from typing import TextIO
 
-RUN, SKIP, CONTINUE, QUIT = "run", "skip", "continue", "quit"
-BREAK_CONDITIONS = ("4xx", "5xx", "error")
+from smtpdbg.core.interp import BREAK_CONDITIONS, CONTINUE, QUIT, RUN, SKIP, breaks  # noqa: F401 - public here too
+
 _KEYS = {"": RUN, "\n": RUN, "\r": RUN, " ": RUN, "s": SKIP, "c": CONTINUE, "q": QUIT}
 _HELP = "[Enter] run  [s] skip  [c] continue  [q] quit"
 
@@ -36,27 +36,9 @@ def parse_break_on(values: list[str] | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def breaks(conditions: frozenset[str], code: int | None, ok: bool, mismatch: bool, expected: bool) -> str:
-    """The condition a command's result meets (``""`` if none).
-
-    Args:
-        code: the reply code (None when the command failed without a reply).
-        ok: the command succeeded.
-        mismatch: an expectation did not hold.
-        expected: an expectation anticipated this (failing) reply.
-    """
-    if code is not None and not expected:
-        if 400 <= code < 500 and "4xx" in conditions:
-            return "4xx"
-        if code >= 500 and "5xx" in conditions:
-            return "5xx"
-    if "error" in conditions and (mismatch or (not ok and not expected)):
-        return "error"
-    return ""
-
-
 class Stepper:
-    """Reads step answers from ``keys`` and writes prompts to ``prompts``."""
+    """Reads step answers from ``keys`` and writes prompts to ``prompts`` (the core's
+    :class:`smtpdbg.core.interp.Stepper` for a person at a terminal or a pipe of answers)."""
 
     def __init__(self, keys: TextIO | None, prompts: TextIO = sys.stderr, *, step: bool = False,
                  break_on: frozenset[str] = frozenset()) -> None:

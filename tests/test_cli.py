@@ -150,31 +150,6 @@ def test_version():
     assert result.returncode == 0 and result.stdout.startswith("smtpdbg ")
 
 
-HYGIENE = textwrap.dedent("""\
-    import sys
-    {imports}
-    banned = {{"textual", "prompt_toolkit", "rich"}} | set({extra})
-    loaded = sorted({{m.split(".")[0] for m in sys.modules}} & banned)
-    print(",".join(loaded))
-    """)
-
-
-@pytest.mark.parametrize(
-    "imports, extra",
-    [
-        ("import smtpdbg.core, smtpdbg.core.session, smtpdbg.core.completion, smtpdbg.core.handlers, smtpdbg.core.traced, "
-         "smtpdbg.core.catalog, smtpdbg.core.describe, smtpdbg.core.script, smtpdbg.core.history", []),
-        ("import smtpdbg.sandbox, smtpdbg.sandbox.server", []),
-        ("import smtpdbg.cli, smtpdbg.runner", ["aiosmtpd", "trustme"]),
-    ],
-)
-def test_core_never_imports_a_ui_toolkit(imports, extra):
-    code = HYGIENE.format(imports=imports, extra=extra)
-    result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=repo_env(), timeout=30)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
-
-
 def test_run_with_a_target_loads_no_ui_toolkit_nor_server(sandbox_process, tmp_path):
     path = tmp_path / "s.smtp"
     path.write_text("noop\n")

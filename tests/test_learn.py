@@ -60,7 +60,7 @@ def test_first_conversation_in_the_piped_repl_with_a_wrong_turn():
     assert "out of order (sent anyway): MAIL before EHLO/HELO" in out
     assert out.count("!!! lesson:") == 2  # `explain` in between is not an attempt; the 550 is
     assert "!!! lesson: not yet: expected reply 250, got 550" in out
-    assert "      ↳ 550 5.1.1 → permanent failure: bad destination mailbox address" in out  # replies annotated
+    assert "   ↳ 550 5.1.1 at RCPT → permanent failure: no such recipient" in out  # replies annotated in context
     assert "=== lesson: ✓ Send the message — next: Say goodbye" in out
     assert out.rstrip().endswith("=== lesson complete: every step done (smtpdbg learn lists the others)")
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
+import sys
 
 import pytest
 
 from smtpdbg.core import SessionOptions, Target
 from smtpdbg.runner import run_script
+from tests.conftest import repo_env
 
 WRONG = "not-the-password-4711"
 PAYLOAD = base64.b64encode(f"\0alice\0{WRONG}".encode()).decode()
@@ -37,10 +40,10 @@ def run(endpoints, tmp_path, monkeypatch, script: str, **kwargs) -> tuple[int, s
 
 
 @pytest.mark.parametrize("script, status, shown", [
-    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 7, "FAILED line 2: raw AUTH PLAIN ********"),
     ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\nexpect 235\n", 12, "MISMATCH line 2: raw AUTH PLAIN ********"),
-    ("ehlo\nraw AUTH LOGIN\nraw ${PW}\n", 11, "FAILED line 3: raw ${PW}"),
-    (f"ehlo\nraw AUTH PLAIN {PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH LOGIN\nraw ${PW}\n", 7, "FAILED line 3: raw ********"),  # an AUTH answer: masked whole
+    (f"ehlo\nraw AUTH PLAIN {PAYLOAD}\n", 7, "FAILED line 2: raw AUTH PLAIN ********"),
 ])
 def test_the_summary_shows_the_line_as_written(endpoints, tmp_path, monkeypatch, capsys, script, status, shown):
     got, output = run(endpoints, tmp_path, monkeypatch, script)
@@ -100,3 +103,24 @@ def test_ctrl_c_ends_the_run_with_a_summary_and_the_exports_not_a_traceback(tmp_
     assert process.returncode == 130, (out, err)
     assert "INTERRUPTED" in out and " -> noop" in out
     assert export.exists() and "noop" in export.read_text()
+
+
+def test_a_hand_typed_auth_login_answer_stays_out_of_the_run_summary(tmp_path):
+    """raw AUTH LOGIN, then the base64 answers by raw: the summary shows them masked, in order."""
+    from tests.servers import FakeServer, esmtp
+
+    def login(conn, line):
+        conn.send(b"334 VXNlcm5hbWU6\r\n")
+        conn.readline()
+        conn.send(b"334 UGFzc3dvcmQ6\r\n")
+        conn.readline()
+        conn.send(b"535 5.7.8 nope\r\n")
+
+    script = tmp_path / "s.smtp"
+    script.write_text("ehlo\nraw AUTH LOGIN\nraw YWxpY2U=\nraw c2VjcmV0LXBhc3N3b3Jk\n")
+    with FakeServer(esmtp(AUTH=login)) as server:
+        done = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(script), "--target", server.target,
+                               "--allow-plaintext-auth", "--keep-going", "--timeout", "5"],
+                              capture_output=True, text=True, env=repo_env(), timeout=60)
+    assert "c2VjcmV0LXBhc3N3b3Jk" not in done.stdout + done.stderr, done.stdout
+    assert "FAILED" in done.stdout

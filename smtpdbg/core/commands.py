@@ -41,6 +41,8 @@ class Kind(str, Enum):
     EXPORT_FORMAT = "export-format"
     OUTPUT = "output"
     """A path to write (no ``@``)."""
+    SETTING = "setting"
+    SETTING_VALUE = "setting-value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,9 @@ class CommandSpec:
 
 
 TIMEOUT = Option("--timeout", "wall-clock limit for this command, in seconds", "SECONDS", Kind.NUMBER)
+_MAX_BODY = Option("--max-body", "stop (and close the connection) if the @FILE has more bytes than this "
+                   "(default: no limit for a regular file, 256 MiB for a pipe or device)", "BYTES", Kind.NUMBER)
+_OVER_SIZE = Option("--over-size", "send an @FILE larger than the server's announced SIZE anyway (RFC 1870)")
 PASSWORD_ENV = Option("--password-env", "read the password from this environment variable", "NAME", Kind.ENVNAME)
 NO_IR = Option("--no-initial-response", "do not send the RFC 4954 initial response with AUTH (initial_response_ok=False)")
 VERBATIM = Option("--verbatim", "send the address exactly as typed (skip smtplib's quoteaddr)")
@@ -174,20 +179,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 (VERBATIM, TIMEOUT)),
     CommandSpec("data", "send the message: lines follow, ended by a line with a single '.'", "envelope",
                 "smtp.data(msg)", "DATA, then the dot-stuffed message, then '.'", "RFC 5321 §4.1.1.4",
-                (Arg("file", Kind.FILE, "@FILE: send this file instead of typed lines"),), (TIMEOUT,), body=True),
+                (Arg("file", Kind.FILE, "@FILE: send this file instead of typed lines (streamed from disk)"),),
+                (_MAX_BODY, _OVER_SIZE, TIMEOUT), body=True),
     CommandSpec("bdat", "send the message in BDAT chunks (RFC 3030 CHUNKING; no dot-stuffing, binary-safe)", "envelope",
                 "", "BDAT <size> [LAST] + the chunk's bytes, per chunk", "RFC 3030",
                 (Arg("file", Kind.FILE, "@FILE: send this file's bytes (otherwise typed lines follow)"),),
                 (Option("--chunk", "bytes per chunk (default 65536)", "N", Kind.NUMBER),
                  Option("--declare", "announce this size for the first chunk (a deliberately wrong count)", "N", Kind.NUMBER),
-                 Option("--no-last", "do not mark the final chunk LAST"), TIMEOUT), body=True),
+                 Option("--no-last", "do not mark the final chunk LAST"), _MAX_BODY, _OVER_SIZE, TIMEOUT), body=True),
     CommandSpec("sendmail", "a whole transaction: MAIL, RCPT for each, DATA", "envelope",
                 "smtp.sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)", "MAIL, RCPT..., DATA", "RFC 5321 §3.3",
                 (Arg("from_addr", Kind.ADDRESS, "envelope sender", required=True),
                  Arg("to_addrs", Kind.ADDRESSES, "recipients, comma-separated", required=True),
                  Arg("file", Kind.FILE, "@FILE: the message (otherwise typed lines follow)")),
                 (Option("--mail-option", "a MAIL FROM parameter", "PARAM", Kind.MAIL_PARAM, many=True),
-                 Option("--rcpt-option", "a RCPT TO parameter", "PARAM", Kind.RCPT_PARAM, many=True), TIMEOUT), body=True),
+                 Option("--rcpt-option", "a RCPT TO parameter", "PARAM", Kind.RCPT_PARAM, many=True), _MAX_BODY, TIMEOUT),
+                body=True),
     CommandSpec("send_message", "send an RFC 5322 message file; envelope taken from its headers", "envelope",
                 "smtp.send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)", "MAIL, RCPT..., DATA", "RFC 5322",
                 (Arg("file", Kind.FILE, "@FILE: the message", required=True),),
@@ -238,6 +245,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 args=(Arg("format", Kind.EXPORT_FORMAT, "script, text, jsonl, python, swaks or html", required=True),
                       Arg("file", Kind.OUTPUT, "the file to write (created owner-only, mode 0600)", required=True)),
                 aliases=("export",), network=False),
+    CommandSpec("set", "change a session setting: set plaintext-auth allow|once|deny", "tool", "",
+                args=(Arg("setting", Kind.SETTING, "plaintext-auth", required=True),
+                      Arg("value", Kind.SETTING_VALUE, "allow, once or deny (without: show the current value)")),
+                network=False),
     CommandSpec("?", "list commands, or describe one", "tool", "",
                 args=(Arg("command", Kind.COMMAND, "a command name"),), aliases=("commands",), network=False),
 )
@@ -253,6 +264,15 @@ ATTRIBUTES = (
     "timeout", "local_hostname", "source_address", "default_port", "sock", "file", "_host",
 )
 """smtplib.SMTP attributes ``show`` can display."""
+
+SETTINGS: dict[str, dict[str, str]] = {
+    "plaintext-auth": {
+        "deny": "refuse to send AUTH credentials without TLS (the default)",
+        "allow": "send AUTH credentials without TLS for the rest of this session (anyone on the path can read them)",
+        "once": "allow the next AUTH exchange only without TLS",
+    },
+}
+"""Settings ``set`` changes, with their values and what each means (completion shows the meaning)."""
 
 MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
 """AUTH mechanisms smtpdbg speaks: smtplib's ``auth_plain``/``auth_login``/``auth_cram_md5``, and OAuth (RFC 7628)."""

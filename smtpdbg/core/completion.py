@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, Kind, lookup
+from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, SETTINGS, Kind, lookup
 from smtpdbg.core.parser import analyze
 from smtpdbg.core.state import SessionState
 
@@ -250,6 +250,9 @@ def complete(text: str, cursor: int | None = None, state: SessionState | None = 
         Kind.ENVNAME: lambda: [Candidate(n, n, "environment variable", True) for n in sorted(os.environ) if n.isupper()][:200],
         Kind.EXPORT_FORMAT: lambda: [Candidate(n, n, m, True) for n, m in _export_formats()],
         Kind.OUTPUT: lambda: [Candidate(c.text[1:], c.display, c.meaning, c.preferred) for c in _files("@" + word)],
+        Kind.SETTING: lambda: [Candidate(n, n, ", ".join(v), True) for n, v in SETTINGS.items()],
+        Kind.SETTING_VALUE: lambda: [Candidate(v, v, m, True) for v, m in
+                                     SETTINGS.get((text.split() + ["", ""])[1].lower(), {}).items()],
     }
     producer = table.get(kind)
     if producer is None:

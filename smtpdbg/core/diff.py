@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from smtpdbg.core.export.jsonl import read_jsonl
+from smtpdbg.core.render import safe_text
 
 SLOW_RATIO = 2.0
 """A latency is reported when one run took this many times as long as the other..."""
@@ -50,6 +51,11 @@ def _key(reply: dict) -> str:
     argument = reply.get("argument") or ""
     if answers in ("EHLO", "HELO", "LHLO"):
         argument = ""  # the client name may differ between machines
+    elif answers in ("MAIL", "RCPT"):
+        # FROM:/TO: are case-insensitive, and smtplib's spelling changed (3.13 sends "mail from:")
+        keyword, colon, rest = argument.partition(":")
+        if colon and keyword.upper() in ("FROM", "TO"):
+            argument = f"{keyword.upper()}:{rest}"
     return f"{answers} {argument}".strip()
 
 
@@ -176,7 +182,12 @@ def diff_files(path_a: str, path_b: str) -> DiffResult:
 
 
 def report(result: DiffResult, path_a: str, path_b: str) -> list[str]:
-    """Printable lines: a legend, the differences, a verdict."""
+    """Printable lines: a legend, the differences, a verdict.
+
+    Each line is terminal-safe: the differences quote what the servers said
+    (reply texts, extension parameters, certificate names), escaped here as the
+    transcript escapes them, one line each.
+    """
     lines = [f"A = {path_a}", f"B = {path_b}"]
     lines += result.lines
     if result.timing:
@@ -184,4 +195,4 @@ def report(result: DiffResult, path_a: str, path_b: str) -> list[str]:
         lines += ["  " + line for line in result.timing]
     lines.append("no differences in codes, extensions, certificates or outcomes" if result.same
                  else f"{result.differences} difference(s)")
-    return lines
+    return [safe_text(line, strip_eol=False) for line in lines]

@@ -38,16 +38,20 @@ class CommandAborted(ServerFault):
     category = "aborted"
 
 
-class LineTooLong(ServerFault):
-    """A reply line exceeded the configured limit."""
+class LineTooLong(ServerFault, smtplib.SMTPResponseException):
+    """A reply line exceeded the configured limit.
+
+    Also an ``SMTPResponseException`` with code 500, which is what smtplib raises
+    for a reply line over its own limit ("Line too long.").
+    """
 
     category = "line-too-long"
 
-
-class ReplyTooLong(ServerFault):
-    """A multi-line reply had too many lines or too many bytes."""
-
-    category = "reply-too-long"
+    def __init__(self, message: str) -> None:
+        # SMTPResponseException.__init__ takes (code, msg); ServerFault's would reach it with one argument.
+        smtplib.SMTPException.__init__(self, message)
+        self.smtp_code = 500
+        self.smtp_error = message
 
 
 class TlsInjection(ServerFault):
@@ -115,18 +119,27 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
         return Classified("recipients-refused", "the server refused every recipient: " + "; ".join(parts), name)
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Classified("sender-refused", f"the server refused the sender {exc.sender}: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPDataError) and 200 <= exc.smtp_code < 300:
+        return Classified("reply-violation", f"the server answered DATA with {exc.smtp_code} {_text(exc.smtp_error)} "
+                          "instead of 354 (RFC 5321 §4.3.2), so the message was not sent", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPDataError):
         return Classified("data-refused", f"the server refused the message data: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPConnectError):
         return Classified("connect-refused", f"the server refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPHeloError):
-        return Classified("helo-refused", f"the server refused HELO/EHLO: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
+        return Classified("helo-refused", f"the server refused HELO/EHLO: {exc.smtp_code} {_text(exc.smtp_error)} "
+                          "(EHLO was tried first, then HELO; check the name you greet with: `ehlo NAME`, `helo NAME`)",
+                          name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Classified("auth-failed", f"authentication failed: {exc.smtp_code} {_text(exc.smtp_error)}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
         return Classified("reply-error", f"the server answered {exc.smtp_code} {_text(exc.smtp_error)}{where}", name, exc.smtp_code)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return Classified("not-supported", f"not supported by the server: {exc}", name)
+        hint = ""
+        if "AUTH" in str(exc):
+            hint = (" (if the server offers STARTTLS, AUTH may appear only after it: run `starttls`, then `ehlo`, "
+                    "and look for AUTH)")
+        return Classified("not-supported", f"not supported by the server: {exc}{hint}", name)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         text = str(exc)
         if "please run connect() first" in text or "Server not connected" in text:
@@ -135,12 +148,13 @@ def classify(exc: BaseException, *, during: str = "") -> Classified:
     if isinstance(exc, smtplib.SMTPException):
         return Classified("smtp-error", f"{exc}{where}", name)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Classified(
-            "tls-verify",
-            f"TLS certificate verification failed: {_reason(exc)}. "
-            "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure",
-            name,
-        )
+        reason = _reason(exc)
+        advice = "Trust a private CA with --ca FILE, or skip verification explicitly with --insecure"
+        if "mismatch" in reason.lower() or "not valid for" in reason:
+            advice = ("The certificate was issued for other names: if the server should be checked against one of "
+                      "them, say which with --tls-verify-name NAME (in the app: Ctrl+O, the connect dialog); "
+                      "or trust a private CA with --ca FILE, or skip verification explicitly with --insecure")
+        return Classified("tls-verify", f"TLS certificate verification failed: {reason}. {advice}", name)
     if isinstance(exc, ssl.SSLError):
         return Classified("tls-error", f"TLS failed{where}: {getattr(exc, 'reason', None) or exc}", name)
     if isinstance(exc, (TimeoutError, socket.timeout)):

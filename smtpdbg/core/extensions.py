@@ -103,6 +103,8 @@ def bdat(ctx, parsed: Parsed):
 
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
+    if not isinstance(message, bytes):
+        message = message.read_all("bdat")
     chunk = int(parsed.opt("chunk") or 65536)
     if chunk < 1:
         raise CommandError("--chunk must be at least 1 byte")
@@ -145,7 +147,7 @@ def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
         result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
                                                   initial_response_ok=not parsed.opt("no_initial_response")))
     except smtplib.SMTPAuthenticationError as exc:
-        detail = smtp._masker.last_challenge  # the decoded 334 error challenge, if any
+        detail = smtp.masker.last_challenge  # the decoded 334 error challenge, if any
         if detail:
             raise smtplib.SMTPAuthenticationError(
                 exc.smtp_code, exc.smtp_error + b" (the server's error: " + detail[:300] + b")") from None

@@ -20,6 +20,7 @@ from smtpdbg.core.commands import ATTRIBUTES, COMMANDS, MECHANISMS, OAUTH_MECHAN
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.events import InfoKind
 from smtpdbg.core.parser import ParseError, Parsed, unescape
+from smtpdbg.core.secrets import answers_auth, guard_plaintext_auth, scrubbing_replies, sends_auth
 from smtpdbg.core.target import Target, TargetError, parse_target
 
 
@@ -43,12 +44,26 @@ def _reply(result, *replies) -> Reply:
 
 
 def needs(session, parsed: Parsed):
+    """What a frontend must collect first. No password is asked for a login the server cannot take yet
+    (:func:`auth_after_tls`): the handler refuses it with the way forward instead."""
     from smtpdbg.core.session import Needs
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
     secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
+    if secret and auth_after_tls(session.state):
+        secret = False
     return Needs(body=body, secret=secret)
+
+
+AUTH_AFTER_TLS = ("the server offers AUTH only after TLS (its EHLO lists STARTTLS but not AUTH): run `starttls`, "
+                  "then `ehlo`, then log in again; nothing was sent and no password was asked")
+
+
+def auth_after_tls(state) -> bool:
+    """Whether the server's EHLO reply says AUTH comes only after TLS: STARTTLS advertised, AUTH not, no TLS yet."""
+    return (state.connected and state.tls is None and state.ehlo_resp is not None
+            and state.features.has("starttls") and not state.features.has("auth"))
 
 
 def _smtp(ctx):
@@ -58,22 +73,30 @@ def _smtp(ctx):
     return smtp
 
 
-def _read_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise CommandError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise CommandError(f"{path} is a directory, not a message file") from None
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+def _live(ctx):
+    """The smtplib object of a connection that is still open (a closed one says "not connected", not "no AUTH")."""
+    smtp = _smtp(ctx)
+    if smtp.sock is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    return smtp
 
 
-def _message(ctx, parsed: Parsed) -> bytes:
+def _read_file(path: str, what: str = "send_message") -> bytes:
+    from smtpdbg.core.body import FileBody
+
+    return FileBody(path).read_all(what)
+
+
+def _message(ctx, parsed: Parsed):
+    """The message: typed lines (bytes), or a :class:`~smtpdbg.core.body.FileBody` streamed from disk."""
     path = parsed.arg("file")
     if path:
-        return _read_file(path)
+        from smtpdbg.core.body import FileBody
+
+        max_body = parsed.opt("max_body")
+        body = FileBody(path, max_body=int(max_body) if max_body is not None else None)
+        _check_size(ctx, parsed, body)
+        return body
     if ctx.body is None:
         raise CommandError(f"{parsed.name} needs a message: type its lines ended by a line with a single '.', or use @FILE")
     return ctx.body
@@ -126,10 +149,11 @@ def _make_smtp(session, target: Target):
     if options.proxy_header:
         proxy = (options.proxy_header, options.proxy_source or ("192.0.2.1", 40000))
     smtp = cls(
-        session.transcript,
         local_hostname=options.local_hostname,
         timeout=options.timeout,
         source_address=options.source_address,
+        transcript=session.transcript,
+        debug_to_stderr=False,  # set_debuglevel output is shown in the transcript only
         limits=options.limits,
         tls_context=session._tls_context or tls_context,
         tls_name=options.tls_name,
@@ -170,7 +194,7 @@ def _open(ctx, target: Target) -> Reply:
 
 def _pick_exchanger(ctx, target: Target) -> tuple[str, str, str]:
     from smtpdbg.core.mx import resolve_exchangers
-    from smtpdbg.core.traced import run_bounded
+    from smtpdbg.core.connecting import run_bounded
 
     deadline = ctx.start + ctx.timeout
     exchangers = run_bounded(
@@ -269,7 +293,12 @@ def helo(ctx, parsed: Parsed) -> Reply:
 def ehlo_or_helo_if_needed(ctx, parsed: Parsed) -> Reply | None:
     smtp = _smtp(ctx)
     if smtp.helo_resp is not None or smtp.ehlo_resp is not None:
-        ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
+        if smtp.helo_resp is None and not smtp.tracker.identified:
+            # smtplib stores a refused EHLO's reply in ehlo_resp too, so neither it nor sendmail falls back now
+            ctx.warn("EHLO was refused, but smtplib keeps its reply in ehlo_resp, so ehlo_or_helo_if_needed "
+                     "(like smtplib's sendmail) sends nothing now: send `helo`")
+        else:
+            ctx.info("already identified (helo_resp/ehlo_resp set): nothing sent")
         return None
     smtp.ehlo_or_helo_if_needed()
     code, text = smtp.last_reply
@@ -312,15 +341,20 @@ def run_auth(smtp, call: Callable):
 
 
 def login(ctx, parsed: Parsed) -> Reply:
-    smtp = _smtp(ctx)
+    smtp = _live(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     password = _password(ctx, parsed)
+    guard_plaintext_auth(ctx, smtp, "the password (login: AUTH CRAM-MD5, PLAIN or LOGIN)")
     result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
                                                initial_response_ok=not parsed.opt("no_initial_response")))
     return _reply(result)
 
 
 def auth(ctx, parsed: Parsed) -> Reply:
-    smtp = _smtp(ctx)
+    smtp = _live(ctx)
+    if auth_after_tls(ctx.session.state):
+        raise CommandError(AUTH_AFTER_TLS)
     mechanism = parsed.arg("mechanism").upper()
     if mechanism not in MECHANISMS:
         raise CommandError(f"smtpdbg speaks AUTH {', '.join(MECHANISMS)}; for {mechanism} use raw")
@@ -334,9 +368,13 @@ def auth(ctx, parsed: Parsed) -> Reply:
                 raise CommandError(f"{_env_label(env)} is not set (it should hold the bearer token)")
         else:
             token = _password(ctx, parsed)
+        guard_plaintext_auth(ctx, smtp, f"the bearer token (AUTH {mechanism})")
         return oauth(ctx, parsed, mechanism, token)
+    password = _password(ctx, parsed)
+    # CRAM-MD5 sends no password, but its response lets an eavesdropper guess it offline: refused alike.
+    guard_plaintext_auth(ctx, smtp, f"the password (AUTH {mechanism})")
     smtp.user = parsed.arg("user")
-    smtp.password = _password(ctx, parsed)
+    smtp.password = password
     authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
     result = run_auth(smtp, lambda: smtp.auth(mechanism, authobject,
                                               initial_response_ok=not parsed.opt("no_initial_response")))
@@ -381,13 +419,29 @@ def rcpt(ctx, parsed: Parsed) -> Reply:
     return _envelope(ctx, parsed, "rcpt", "TO", _smtp(ctx).rcpt)
 
 
+def _check_size(ctx, parsed: Parsed, body) -> None:
+    """A file over the server's announced SIZE (RFC 1870 §4) is refused before anything is sent."""
+    smtp = ctx.session.smtp
+    if smtp is None or body.size is None or parsed.opt("over_size") or parsed.name not in ("data", "bdat"):
+        return
+    limit = (smtp.esmtp_features.get("size") or "").strip()
+    if limit.isdigit() and int(limit) and body.size > int(limit):
+        body.close()
+        raise CommandError(f"{parsed.arg('file')} is {body.size:,} bytes and the server announced SIZE {int(limit):,} "
+                           "(RFC 1870): it would refuse it; add --over-size to send it anyway")
+
+
 def data(ctx, parsed: Parsed) -> Reply:
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
     if smtp.tracker.in_data:  # 354 already received (after a pipelined DATA): send the body only
+        from smtpdbg.core.body import FileBody
         from smtpdbg.core.wire import prepare_body
 
-        smtp.send_body(prepare_body(message))
+        if isinstance(message, FileBody):
+            smtp.send_body_stream(message)
+        else:
+            smtp.send_body(prepare_body(message))
         return _reply(smtp.read_final_replies(), *smtp.data_replies)
     result = smtp.data(message)
     return _reply(result, *smtp.data_replies)
@@ -453,8 +507,21 @@ def help_(ctx, parsed: Parsed) -> Reply:
 
 
 # -- raw ----------------------------------------------------------------------------------------
+def _guard_line(ctx, smtp, data: bytes, how: str) -> None:
+    """Refuse an AUTH line, or an answer to a 334, typed by hand on a connection without TLS (see guard_plaintext_auth)."""
+    if smtp.sock is None:
+        return  # sending fails with "not connected"
+    if sends_auth(data):
+        guard_plaintext_auth(ctx, smtp, f"an AUTH command typed with {how}")
+    elif answers_auth(smtp, data):
+        guard_plaintext_auth(ctx, smtp, f"an AUTH response typed with {how}", continuation=True)
+
+
 def docmd(ctx, parsed: Parsed) -> Reply:
-    return _reply(_smtp(ctx).docmd(parsed.arg("verb"), parsed.arg("args") or ""))
+    smtp = _smtp(ctx)
+    verb, args = parsed.arg("verb"), parsed.arg("args") or ""
+    _guard_line(ctx, smtp, f"{verb} {args}".encode("utf-8", "replace"), "docmd")
+    return _reply(smtp.docmd(verb, args))
 
 
 def raw(ctx, parsed: Parsed) -> Reply | None:
@@ -465,6 +532,7 @@ def raw(ctx, parsed: Parsed) -> Reply | None:
         raise CommandError(str(exc)) from None
     if not parsed.opt("no_crlf"):
         payload += b"\r\n"
+    _guard_line(ctx, smtp, smtp._send_partial + payload, "raw")
     count = int(parsed.opt("replies", 1))
     smtp.send(payload)
     replies = [smtp.getreply() for _ in range(count)]
@@ -478,9 +546,10 @@ def pipeline(ctx, parsed: Parsed) -> Reply:
     commands = [c.strip() for c in parsed.arg("commands").split(";") if c.strip()]
     if not commands:
         raise CommandError("pipeline needs commands separated by ';', e.g. MAIL FROM:<a@b>; RCPT TO:<c@d>; DATA")
+    lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
+    _guard_line(ctx, smtp, b"".join(lines), "pipeline")
     if not smtp.has_extn("pipelining"):
         ctx.warn("the server did not advertise PIPELINING (RFC 2920): sending the group anyway")
-    lines = [c.encode(smtp.command_encoding) + b"\r\n" for c in commands]
     smtp.send_pipelined(lines)
     replies = []
     for command in commands:
@@ -523,7 +592,7 @@ def show(ctx, parsed: Parsed) -> None:
 def explain(ctx, parsed: Parsed) -> None:
     from smtpdbg.core.describe import explain_topic
 
-    for line in explain_topic(parsed.arg("topic")):
+    for line in explain_topic(parsed.arg("topic"), ctx.session.state):
         ctx.info(line)
 
 
@@ -570,6 +639,32 @@ def save(ctx, parsed: Parsed) -> None:
     ctx.info(f"saved {fmt} of {commands} command(s) to {path} ({len(text.encode()):,} bytes, owner-only)")
 
 
+def set_(ctx, parsed: Parsed) -> None:
+    """``set plaintext-auth allow|once|deny``: consent to AUTH without TLS (see guard_plaintext_auth)."""
+    from dataclasses import replace
+
+    from smtpdbg.core.commands import SETTINGS
+
+    name = parsed.arg("setting").lower()
+    value = (parsed.arg("value") or "").lower()
+    if name not in SETTINGS:
+        raise CommandError(f"set knows {', '.join(SETTINGS)}, not {name!r}")
+    if value and value not in SETTINGS[name]:
+        raise CommandError(f"set {name} takes {', '.join(SETTINGS[name])}, not {value!r}")
+    session = ctx.session
+    if value:
+        session.options = replace(session.options, allow_plaintext_auth=value == "allow")
+        session.plaintext_auth_once = "granted" if value == "once" else ""
+    once = getattr(session, "plaintext_auth_once", "")
+    current = "allow" if session.options.allow_plaintext_auth else "once" if once == "granted" else "deny"
+    if current == "deny":
+        ctx.info("plaintext-auth deny: AUTH credentials are sent only inside TLS (the embedded sandbox excepted)")
+    else:
+        ctx.warn(f"plaintext-auth {current}: AUTH credentials may be sent without TLS "
+                 f"{'for the rest of this session' if current == 'allow' else 'for the next AUTH exchange'}; "
+                 "anyone on the path can read them")
+
+
 def abort(ctx, parsed: Parsed) -> None:
     ctx.info("abort: no command is running", InfoKind.INFO)
 
@@ -591,5 +686,6 @@ HANDLERS: dict[str, Callable] = {
     "bdat": lambda ctx, parsed: _extensions().bdat(ctx, parsed),
     "xclient": lambda ctx, parsed: _extensions().xclient(ctx, parsed),
     "xforward": lambda ctx, parsed: _extensions().xforward(ctx, parsed),
-    "show": show, "explain": explain, "?": commands_help, "save": save,
+    "show": show, "explain": explain, "?": commands_help, "save": save, "set": set_,
 }
+HANDLERS = {name: scrubbing_replies(handler) for name, handler in HANDLERS.items()}  # a server quoting a secret

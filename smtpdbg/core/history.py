@@ -2,9 +2,12 @@
 
 Passwords never reach the command line, so they cannot reach the history;
 as a second guard, a hand-typed AUTH payload (``raw AUTH PLAIN <base64>``,
-``docmd AUTH ...``, ``pipeline AUTH ...``, a lone base64 continuation) and
-a password typed after ``auth``/``login`` are stored masked. The file is created
-with owner-only permissions.
+``raw \\x41UTH PLAIN ...`` however it is escaped, ``docmd AUTH ...``,
+``pipeline AUTH ...``, a lone base64 continuation, every ``raw``/``docmd``
+line typed while a hand-typed AUTH exchange is open, an AUTH line split over
+``raw --no-crlf`` pieces) and a password typed after ``auth``/``login`` are
+stored masked. The file is created (or tightened) owner-only, 0600, in a
+directory created 0700.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ _AUTH_LINE = re.compile(r"((?:^|\s|;|\\r|\\n|\\x0[aAdD])" + _BLANK + r"*AUTH" + 
                         re.IGNORECASE | re.DOTALL)
 _PROTOCOL_VERB = re.compile(r"^\s*(?:raw|docmd|pipeline)\s", re.IGNORECASE)
 _CONTINUATION = re.compile(r"[A-Za-z0-9+/=]{12,}")
+_SMTP_VERBS = frozenset({"HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP",
+                         "QUIT", "STARTTLS", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "BURL", "TURN"})
+"""Verbs that end a hand-typed AUTH exchange rather than answer it (a 334 is never answered by one)."""
 
 
 def default_path() -> Path:
@@ -30,6 +36,12 @@ def default_path() -> Path:
     explicit = os.environ.get("SMTPDBG_HISTORY")
     if explicit:
         return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "smtpdbg" / "history"
+
+
+def _default_location() -> Path:
+    """Where the history lives when nothing says otherwise: its directory is smtpdbg's own (tightened to 0700)."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(state) / "smtpdbg" / "history"
 
@@ -51,7 +63,37 @@ def scrub(line: str) -> str:
     match = _PROTOCOL_COMMAND.match(line)
     if match is not None and _CONTINUATION.fullmatch(match.group(2).strip()):
         return f"{match.group(1)} {MASK}"
+    if match is not None and _hidden_auth_payload(_sent_lines(line)):
+        return f"{match.group(1)} {MASK}"  # AUTH written with escapes (\x41UTH): mask all it sends
     return line
+
+
+def _sent_lines(line: str, partial: bytes = b"") -> list[bytes] | None:
+    """The protocol lines a ``raw``/``docmd``/``pipeline`` line sends (escapes decoded), or None."""
+    from smtpdbg.core.parser import ParseError, parse, unescape
+
+    try:
+        parsed = parse(line)
+        if parsed.name == "raw":
+            data = partial + unescape(parsed.arg("data") or "")
+        elif parsed.name == "docmd":
+            data = f"{parsed.arg('verb')} {parsed.arg('args') or ''}".encode("utf-8", "replace")
+        elif parsed.name == "pipeline":
+            data = (parsed.arg("commands") or "").replace(";", "\n").encode("utf-8", "replace")
+        else:
+            return None
+    except (ParseError, ValueError, TypeError):
+        return None
+    return [piece.strip(b" \t") for piece in re.split(rb"[\r\n]", data)]
+
+
+def _hidden_auth_payload(lines: list[bytes] | None) -> bool:
+    """An ``AUTH MECH payload`` line among ``lines``."""
+    return any(len(piece.split(None, 2)) == 3 and piece[:5].upper() == b"AUTH " for piece in lines or ())
+
+
+def _starts_auth(lines: list[bytes] | None) -> bool:
+    return any(piece[:5].upper() == b"AUTH " or piece.upper() == b"AUTH" for piece in lines or ())
 
 
 def mask_payload(line: str) -> str:
@@ -88,6 +130,54 @@ def _mask_surplus_words(line: str) -> str:
     return line
 
 
+class ExchangeScrubber:
+    """:func:`scrub`, plus what only the order of the lines tells: the answers of a hand-typed AUTH.
+
+    ``raw AUTH LOGIN`` opens an exchange; the ``raw``/``docmd`` lines after it
+    that are no SMTP command answer its 334s (a base64 user name, a password
+    too short for any length rule) and are masked whole, until a command ends
+    it. Pieces sent with ``raw --no-crlf`` are judged as the line they make.
+    History uses one; so can anything that shows a sequence of typed lines
+    (a script's summary).
+    """
+
+    def __init__(self) -> None:
+        self._auth_open = False
+        """A hand-typed AUTH exchange was started and not ended: raw/docmd lines now answer its 334s."""
+        self._partial = b""
+        """What ``raw --no-crlf`` lines sent since the last line ending (an AUTH line typed in pieces)."""
+
+    def __call__(self, line: str) -> str:
+        """``line`` as it may be stored or shown (call it for each line, in the order they are run)."""
+        if not _PROTOCOL_VERB.match(line):
+            self._auth_open, self._partial = False, b""
+            return scrub(line)
+        from smtpdbg.core.parser import ParseError, parse
+
+        partial = self._partial
+        lines = _sent_lines(line, partial)
+        try:
+            parsed = parse(line)
+            no_crlf = parsed.name == "raw" and bool(parsed.opt("no_crlf"))
+        except ParseError:
+            no_crlf = False
+        if no_crlf and lines is not None:
+            self._partial = (partial + b"\n".join(lines))[-1024:]
+        else:
+            self._partial = b""
+        words = [piece.split() for piece in lines or () if piece.strip()]
+        answers = self._auth_open and bool(words) and all(w[0].upper() not in _SMTP_VERBS and w != [b"*"] for w in words)
+        if _starts_auth(lines):
+            self._auth_open = True
+            if partial and (lines is None or _hidden_auth_payload(lines)):
+                return mask_payload(line)  # the rest of an AUTH line begun with raw --no-crlf
+        elif not answers and not no_crlf:
+            self._auth_open = False
+        if answers:
+            return mask_payload(line)
+        return scrub(line)
+
+
 class History:
     """An ordered list of past command lines, oldest first, saved as it grows."""
 
@@ -95,6 +185,7 @@ class History:
         self.path = Path(path) if path is not None else default_path()
         self.persist = persist
         self.entries: list[str] = []
+        self._scrub = ExchangeScrubber()
         if persist:
             self.load()
 
@@ -103,11 +194,11 @@ class History:
             text = self.path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return
-        self.entries = [line for line in text.splitlines() if line.strip()][-MAX_ENTRIES:]
+        self.entries = [line for line in text.split("\n") if line.strip()][-MAX_ENTRIES:]
 
     def append(self, line: str) -> str:
         """Add a line (scrubbed, not repeating the previous one); returns what was stored."""
-        line = scrub(line.strip())
+        line = self._scrub(line.strip())
         if not line or (self.entries and self.entries[-1] == line):
             return line
         self.entries.append(line)
@@ -118,9 +209,11 @@ class History:
         return line
 
     def _write_line(self, line: str) -> None:
+        from smtpdbg.core.files import make_private_dir, open_private
+
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            make_private_dir(self.path.parent, tighten=self.path == _default_location())
+            fd = open_private(self.path)
             with os.fdopen(fd, "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
         except OSError:

@@ -8,8 +8,8 @@ those snapshots; none of them works a fate out for itself.
 
 Where a fate is decided: ``RCPT`` (refused there), ``DATA`` (DATA refused),
 ``end of data`` (the reply after the final dot; one per recipient for LMTP
-and PRDR), ``BDAT`` (a chunk refused: RFC 3030 §2, the transaction is over),
-``BDAT LAST``, or ``connection`` (lost before a reply).
+and PRDR; or its absence: unknown), ``BDAT`` (a chunk refused: RFC 3030 §2,
+the transaction is over) or ``BDAT LAST``.
 """
 
 from __future__ import annotations

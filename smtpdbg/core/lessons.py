@@ -240,6 +240,16 @@ class LessonProgress:
         wanted = {str(name).lower() for name in _listed(dict(step.check.conditions).get("command", ()))}
         return verb in wanted or spec.name in wanted
 
+    def body_for(self, text: str) -> str | None:
+        """The current step's suggested message, when ``text`` is the step's command (frontends pre-fill it)."""
+        step = self.step
+        if step is None or not step.body:
+            return None
+        try:
+            return step.body if parse(text).name == parse(step.command).name else None
+        except ParseError:
+            return None
+
     def record(self, command: str, outcome, state: SessionState) -> Verdict:
         """Check the current step after ``command`` ran; advance when it passed."""
         step = self.step

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from smtpdbg.core.commands import Arg, CommandSpec, Kind, Option, lookup, names
+from smtpdbg.core.values import MAX_SECONDS as MAX_NUMBER  # the largest number a command takes (seconds: a week)
 
 
 class ParseError(ValueError):
@@ -120,7 +121,7 @@ def _option_value(option: Option, value: str, column: int) -> Any:
         if len(value) < 2:
             raise ParseError(f"{option.name} needs a file: write @path or path", column, ("@FILE",))
         return value[1:]
-    if option.kind is Kind.NUMBER and option.metavar == "N":
+    if option.kind is Kind.NUMBER and option.metavar in ("N", "BYTES"):  # whole numbers (counts, sizes)
         if not (value.isascii() and value.isdigit()):
             raise ParseError(f"{option.name} needs a whole number, not {value!r}", column, ("N",))
         return int(value)
@@ -133,8 +134,23 @@ def _option_value(option: Option, value: str, column: int) -> Any:
             raise ParseError(f"{option.name} needs a finite number, not {value!r}", column, ("number",))
         if number < 0:
             raise ParseError(f"{option.name} must not be negative", column, ("number",))
+        if number > MAX_NUMBER:  # a timeout past the platform's clocks would fail every command with OverflowError
+            raise ParseError(f"{option.name} must be at most {MAX_NUMBER}", column, ("number",))
         return number
     return value
+
+
+def quote_path(path: str) -> str:
+    """A path as one command word: in double quotes when it holds spaces or could pass for an option.
+
+    Raises:
+        ValueError: the path holds a double quote or a line break, which no command word can carry.
+    """
+    if any(c in path for c in '"\r\n'):
+        raise ValueError(f"a path with a double quote or a line break cannot be written in a command: {path!r}")
+    if path.startswith("-") or any(c.isspace() for c in path):
+        return f'"{path}"'
+    return path
 
 
 def _unquote(path: str) -> str:
@@ -157,6 +173,8 @@ def _positional(arg: Arg, token: Token) -> Any:
             raise ParseError(f"{arg.name.upper()} must be a number, not {value!r}", token.start, ("number",)) from None
         if not math.isfinite(number):
             raise ParseError(f"{arg.name.upper()} must be a finite number, not {value!r}", token.start, ("number",))
+        if abs(number) > MAX_NUMBER:
+            raise ParseError(f"{arg.name.upper()} must be at most {MAX_NUMBER}", token.start, ("number",))
     return value
 
 

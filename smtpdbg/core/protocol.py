@@ -224,7 +224,9 @@ class ProtocolTracker:
 
     # -- traffic -----------------------------------------------------------------------------
     def _expect(self, verb: str, argument: str, sent: float, **extra) -> Pending:
-        pending = Pending(self._number("exchange"), verb, argument, self.stage, sent, **extra)
+        # the reply after the final dot answers the message: it belongs to the DATA stage
+        stage = Stage.DATA if verb == END_OF_DATA else self.stage
+        pending = Pending(self._number("exchange"), verb, argument, stage, sent, **extra)
         self.pending.append(pending)
         return pending
 
@@ -344,6 +346,11 @@ class ProtocolTracker:
                 self.identified = True
                 self.esmtp = verb != "HELO"
                 self.features = _keywords(text) if self.esmtp else {}
+                masked = [k for k in self.features if _masked_keyword(k)]
+                if masked and "STARTTLS" not in self.features:
+                    self.warn(f"the EHLO reply holds {masked[0]!r}: a middlebox may have masked STARTTLS "
+                              "(Cisco ESMTP inspection rewrites it to XXXXXXXA), so STARTTLS may have been stripped "
+                              "and the session can only continue in plaintext", rule="RFC 3207 §6", exchange=pending.id)
                 self._end_transaction(f"{verb} reset the transaction (RFC 5321 §4.1.4)")
         elif verb in ("AUTH", AUTH_RESPONSE):
             auth = self._auth_open
@@ -470,6 +477,11 @@ class ProtocolTracker:
         if self.authenticated:
             return Stage.AUTHENTICATED
         return Stage.IDENTIFIED
+
+
+def _masked_keyword(keyword: str) -> bool:
+    """A keyword of X's with a letter or two left (``XXXXXXXA``, ``XXXA``): a middlebox's masking."""
+    return len(keyword) >= 4 and keyword.count("X") >= len(keyword) - 2 and keyword != "XCLIENT"
 
 
 def _keywords(text: str) -> dict[str, str]:

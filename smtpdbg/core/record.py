@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from smtpdbg.core.events import Body
 from smtpdbg.core.export.dialogue import Span
 from smtpdbg.core.export.redact import MASK
 
@@ -25,20 +26,30 @@ PASSWORD_VARIABLE = "SMTP_PASSWORD"
 
 
 def _message_lines(span: Span) -> tuple[list[str] | None, str]:
-    """The message lines for a script block (un-dot-stuffed), or ``None`` and why not."""
-    body = span.body
-    if body is None:
+    """The message lines for a script block (un-dot-stuffed), or ``None`` and why not.
+
+    A DATA body is recorded dot-stuffed with its final dot; BDAT records each
+    chunk as it went, so the message is the chunks joined.
+    """
+    parts = [e for e in span.events if isinstance(e, Body)]
+    if not parts:
         return None, "no message was recorded for this command"
-    if body.omitted:
-        return None, f"the message was {body.line_count:,} lines; only its first and last lines were recorded"
-    wire = b"".join(body.head)
-    if wire.endswith(b".\r\n"):
+    if any(part.omitted for part in parts):
+        lines = sum(part.line_count for part in parts)
+        return None, f"the message was {lines:,} lines; only its first and last lines were recorded"
+    chunked = span.name == "bdat"
+    wire = b"".join(line for part in parts for line in part.head + part.tail)
+    if not chunked and wire.endswith(b".\r\n"):
         wire = wire[:-3]
+    if wire and not wire.endswith(b"\r\n"):
+        return None, "the message does not end with CRLF; save it to a file and use @FILE to send it exactly"
     try:
         text = wire.decode("utf-8")
     except UnicodeDecodeError:
         return None, "the message is not UTF-8 text; save it to a file and use @FILE"
-    lines = [line[1:] if line.startswith(".") else line for line in text.split("\r\n")]
+    lines = text.split("\r\n")
+    if not chunked:
+        lines = [line[1:] if line.startswith(".") else line for line in lines]
     if lines and lines[-1] == "":
         lines.pop()
     if any(line == "." for line in lines):

@@ -235,6 +235,77 @@ class TextRenderer:
         return []
 
 
+_SGR = re.compile("(\x1b\\[[0-9;]*m)")
+_UNSAFE_ASCII_OUTPUT = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+"""ASCII a terminal would act on: every C0 control but tab and newline, and DEL."""
+
+
+def _escape_output(ch: str, json: bool) -> str:
+    code = ord(ch)
+    if json:
+        if code > 0xFFFF:  # JSON has only \uXXXX: a surrogate pair
+            code -= 0x10000
+            return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+        return f"\\u{code:04x}"
+    if ch == "\r":
+        return "\\r"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _escape_unsafe(text: str, json: bool) -> str:
+    if text.isascii():
+        if not _UNSAFE_ASCII_OUTPUT.search(text):
+            return text
+        return _UNSAFE_ASCII_OUTPUT.sub(lambda m: _escape_output(m.group(), json), text)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if not line.replace("\t", " ").isprintable():
+            lines[index] = "".join(ch if ch.isprintable() or ch in " \t" else _escape_output(ch, json) for ch in line)
+    return "\n".join(lines)
+
+
+def safe_output(text: str, *, color: bool = False, json: bool = False) -> str:
+    """The one gate between smtpdbg and a terminal or a file: ``text`` with nothing a terminal would act on.
+
+    Every output path goes through it: the subcommands' stdout and stderr, every
+    export format, the session log. Kept as they are: newline, tab, and (with
+    ``color``) SGR colour sequences ``ESC [ ... m``. Everything else that is not
+    printable becomes a visible escape: C0 and C1 controls (ESC, BEL, CR, U+0085
+    NEL, the 8-bit CSI U+009B), DEL, bidirectional controls (U+202A-202E,
+    U+2066-2069, U+200E/F, U+061C), line and paragraph separators (U+2028/2029),
+    other invisible format characters, and lone surrogates. A tab cannot erase or
+    hide text, only move to the next tab stop, so it is kept.
+
+    Args:
+        color: keep SGR sequences (the caller's own colours; everything else is escaped).
+        json: write ``\\uXXXX`` escapes, for text that is already JSON (escapes then
+            only appear inside strings, where they are valid and read back as the
+            same characters).
+    """
+    if not color:
+        return _escape_unsafe(text, json)
+    parts = _SGR.split(text)
+    return "".join(part if index % 2 else _escape_unsafe(part, json) for index, part in enumerate(parts))
+
+
+def failure_reason(outcome) -> str:
+    """Why a command failed, with the reply's basic code kept beside its enhanced code (``554 5.7.1 ...``)."""
+    text = (outcome.text or "").split("\n", 1)[0]
+    message = outcome.message or text
+    if outcome.code is not None and (not message or (text and message.startswith(text))):
+        message = f"{outcome.code} {message}".rstrip()  # the message is the reply's own text
+    return message
+
+
+def failure_line(line: int, label: str, stage: str, outcome) -> str:
+    """A failed script command in ``run``'s summary: its script line, or ``(connect TARGET)`` for the
+    connection ``run`` opens before line 1, the stage, and :func:`failure_reason`."""
+    where = f"line {line}: {safe_text(label)}" if line > 0 else f"({safe_text(label)})"
+    return f"FAILED {where}  [{stage}] {safe_text(failure_reason(outcome))}"
+
+
 def is_printable_line(text: str) -> bool:
     """True when ``text`` holds nothing a terminal would interpret: every character printable or a space."""
     return text.isprintable()

@@ -4,7 +4,12 @@ Secrets are removed when a line is recorded, before it reaches the
 transcript, so no frontend, export or screenshot can ever show them. What the
 line *meant* (mechanism, user name, which challenge it answered) is kept as a
 note beside it. Masking is driven by the wire, not by the command that sent
-the line, so ``raw``, ``docmd`` and ``auth`` are treated alike.
+the line, so ``raw``, ``docmd`` and ``auth`` are treated alike. The secrets
+sent are remembered for the connection, and scrubbed from whatever the server
+says back (a server that quotes the AUTH line in its 535).
+
+Before any of that, :func:`guard_plaintext_auth` decides whether a secret may
+be sent at all: never in cleartext without the user's consent.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ import base64
 import binascii
 import re
 
+from smtpdbg.core.errors import CommandError
+
 MASK = b"********"
+_MIN_SECRET = 4
+"""Shorter decoded secrets are not scrubbed from replies (they would hit ordinary words); base64 forms always are."""
 _PIPELINED_COMMAND = re.compile(rb"(?i)(MAIL FROM:|RCPT TO:|BDAT \d|(DATA|RSET|NOOP|QUIT)$)")
 """Commands that may follow AUTH with an initial response in a pipelined group (RFC 4954 §4). ':' and ' '
 are not base64; the bare verbs would decode to binary junk, never a real response."""
@@ -55,7 +64,7 @@ class AuthMasker:
     server reply; :meth:`on_send` returns the line to record and a note.
     """
 
-    __slots__ = ("mechanism", "step", "user", "last_challenge", "active", "initial_sent")
+    __slots__ = ("mechanism", "step", "user", "last_challenge", "active", "initial_sent", "known")
 
     def __init__(self) -> None:
         self.mechanism = ""
@@ -66,6 +75,47 @@ class AuthMasker:
         self.initial_sent = False
         """AUTH went with an initial response and no 334 has come since: the server owes a reply,
         so a plain SMTP command pipelined behind it (RFC 4954 §4) is no AUTH response."""
+        self.known: list[bytes] = []
+        """Secrets sent on this connection and their encodings, longest first (see :meth:`scrub`)."""
+
+    def scrub(self, data: bytes) -> bytes:
+        """``data`` (something the server said) with every secret sent so far replaced by ``********``."""
+        for secret in self.known:
+            if secret in data:
+                data = data.replace(secret, MASK)
+        return data
+
+    def scrub_reply(self, line: bytes) -> bytes:
+        """:meth:`scrub` for a reply line, also inside a base64 challenge (``334 <base64>`` quoting a secret)."""
+        if not self.known:
+            return line
+        line = self.scrub(line)
+        body = line[4:] if line[:3].isdigit() else line
+        stripped = body.strip()
+        decoded = b64decode(stripped) if len(stripped) >= 4 else None
+        if decoded:
+            clean = self.scrub(decoded)
+            if clean != decoded:
+                line = line.replace(stripped, base64.b64encode(clean))
+        return line
+
+    def scrub_text(self, text: str) -> str:
+        """:meth:`scrub` for text (a reply as smtplib decoded it)."""
+        if not self.known:
+            return text
+        return self.scrub(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+
+    def _learn(self, payload: bytes, secret: bytes | None = None) -> None:
+        """Remember what was sent as a secret: the payload as on the wire, the secret in clear and in base64."""
+        forms = [payload]
+        if secret:
+            forms.append(base64.b64encode(secret))
+            if len(secret) >= _MIN_SECRET:
+                forms.append(secret)
+        for form in forms:
+            if form and form not in self.known and form not in (b"=", b"*"):
+                self.known.append(form)
+        self.known.sort(key=len, reverse=True)
 
     def on_reply(self, code: int, text: bytes) -> str:
         """Update from a server reply; return a note for a ``334`` line, else ``""``."""
@@ -73,8 +123,8 @@ class AuthMasker:
             return ""
         if code == 334:
             self.initial_sent = False
-            self.last_challenge = b64decode(text) or b""
-            return describe_challenge(self.mechanism, text)
+            self.last_challenge = self.scrub(b64decode(text) or b"")
+            return describe_challenge(self.mechanism, self.scrub_reply(text))
         self.active = False
         return ""
 
@@ -113,13 +163,27 @@ class AuthMasker:
         return line, False, ""
 
     def _response_note(self, payload: bytes) -> str:
-        """Describe a client AUTH response without its secret."""
+        """Describe a client AUTH response without its secret (and remember the secret)."""
         mech = self.mechanism
         if payload == b"=":
             return "empty initial response"
         decoded = b64decode(payload)
         if decoded is None:
+            self._learn(payload)
             return "response (not valid base64)"
+        if mech == "LOGIN":
+            if self.user is not None or b"pass" in self.last_challenge.lower():
+                self._learn(payload, decoded)  # the password (the user name is no secret)
+        elif mech == "PLAIN":
+            self._learn(payload, decoded.split(b"\x00")[-1])
+            self._learn(decoded)
+        elif mech == "CRAM-MD5":
+            self._learn(payload, decoded.rpartition(b" ")[2])
+        elif mech in ("XOAUTH2", "OAUTHBEARER"):
+            token = re.search(rb"auth=Bearer ([^\x01]+)", decoded)
+            self._learn(payload, token.group(1) if token else None)
+        else:
+            self._learn(payload, decoded)
         if mech == "PLAIN":
             parts = decoded.split(b"\x00")
             if len(parts) == 3:
@@ -145,3 +209,165 @@ class AuthMasker:
                     self.user = field.split(b"=", 1)[1].decode("utf-8", "replace")
             return f"{mech} user={self.user!r} token=<hidden>"
         return f"{mech} response <hidden, {len(decoded)} bytes>"
+
+
+def scrubbing_replies(handler):
+    """A command handler with the connection's secrets scrubbed from the replies it returns or raises.
+
+    The wire lines are scrubbed as they are recorded (``TraceMixin._record``);
+    this does the same for the reply texts that become outcomes, errors and
+    run summaries.
+    """
+    import dataclasses
+    import smtplib
+
+    def known(ctx) -> AuthMasker | None:
+        masker = getattr(ctx.session.smtp, "masker", None)
+        return masker if masker is not None and masker.known else None
+
+    def run(ctx, parsed):
+        try:
+            reply = handler(ctx, parsed)
+        except smtplib.SMTPResponseException as exc:
+            masker = known(ctx)
+            if masker is not None and isinstance(exc.smtp_error, bytes):
+                exc.smtp_error = masker.scrub_reply(exc.smtp_error)
+                exc.args = (exc.smtp_code, exc.smtp_error, *exc.args[2:])
+            raise
+        masker = known(ctx)
+        if masker is None or reply is None:
+            return reply
+        return dataclasses.replace(reply, text=masker.scrub_text(reply.text),
+                                   replies=tuple((code, masker.scrub_text(text)) for code, text in reply.replies))
+
+    run.__wrapped__ = handler
+    return run
+
+
+# -- consent for cleartext credentials -----------------------------------------------------------
+class PlaintextAuthRefused(CommandError):
+    """A secret would have been sent on a connection without TLS, and the user has not allowed it."""
+
+    category = "plaintext-auth"
+
+
+HOW_TO_ALLOW = ("run `starttls` first, or allow it explicitly: `set plaintext-auth allow` (this session) or "
+                "`once` (the next AUTH only), or --allow-plaintext-auth on the command line")
+
+
+def sends_auth(data: bytes) -> bool:
+    """Whether bytes about to be sent hold an AUTH command: on any line, after a CR or LF, after blanks."""
+    for piece in re.split(rb"[\r\n]", data):
+        piece = piece.lstrip()  # any ASCII blank: a lax server may skip a vertical tab as well as a space
+        if piece[:4].upper() == b"AUTH" and (len(piece) == 4 or piece[4:5].isspace()):
+            return True
+    return False
+
+
+def answers_auth(smtp, data: bytes) -> bool:
+    """Whether ``data`` would go out as a response inside an open AUTH exchange (after a 334).
+
+    ``*`` (cancel) and an empty line carry no secret; neither does a command
+    pipelined behind AUTH's initial response.
+    """
+    masker = smtp.masker
+    if not masker.active:
+        return False
+    lines = [piece.strip(b" \t") for piece in re.split(rb"[\r\n]", data)]
+    lines = [line for line in lines if line]
+    if not lines or all(line in (b"*", b"=") for line in lines):
+        return False
+    return not (masker.initial_sent and all(_PIPELINED_COMMAND.match(line) for line in lines))
+
+
+def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) -> None:
+    """Refuse to send a secret in cleartext unless the user consented; call it before anything is sent.
+
+    Allowed: inside TLS (STARTTLS or implicit); on the embedded sandbox smtpdbg
+    started itself, and its lessons (with a warning); with the user's consent
+    (``--allow-plaintext-auth``, ``set plaintext-auth allow``, or ``once`` for
+    one exchange, as the app's password dialog gives it). Any other address,
+    loopback included (an ssh tunnel, a local MTA relaying on), needs consent.
+
+    Args:
+        what: what would be sent, for the message (``"the password (AUTH PLAIN)"``).
+        continuation: the line answers a 334 of an exchange already under way.
+
+    Raises:
+        PlaintextAuthRefused: with why, what went wrong with STARTTLS if it did, and how to allow it.
+    """
+    session = ctx.session
+    if smtp._tls:
+        info = smtp.tls_info
+        if info is not None and not info.verified and not continuation:
+            ctx.warn(f"{what} goes inside TLS, but the certificate is NOT verified (--insecure): "
+                     "a man in the middle could read it")
+        return
+    target = session.target
+    if target is not None and target.sandbox:
+        if not continuation:
+            ctx.warn(f"{what} goes without TLS, in cleartext: allowed without asking only on the embedded sandbox "
+                     "smtpdbg started (a lab); any other server needs your consent")
+        return
+    once = getattr(session, "plaintext_auth_once", "")
+    if session.options.allow_plaintext_auth or (continuation and once == "spent") or (not continuation and once == "granted"):
+        if not continuation:
+            if once == "granted":
+                session.plaintext_auth_once = "spent"
+            ctx.warn(f"{what} goes without TLS, in cleartext, as you allowed: anyone on the path can read it")
+        return
+    if once == "spent":
+        session.plaintext_auth_once = ""  # the one exchange allowed is over
+    raise PlaintextAuthRefused(_refusal(session, smtp, what))
+
+
+def _refusal(session, smtp, what: str) -> str:
+    where = str(session.target) if session.target is not None else "the server"
+    text = (f"refused: {what} would cross the network in cleartext: the connection to {where} is not encrypted "
+            f"(base64 is an encoding, not encryption). ")
+    failure, earlier = _starttls_failure(session.transcript)
+    if smtp.sock is not None and smtp.ehlo_resp is not None and not smtp.has_extn("starttls"):
+        text += "The server did not offer STARTTLS, or something on the path removed it from the EHLO reply. "
+    elif failure:
+        when = "on an earlier connection" if earlier else "on this connection"
+        text += f"STARTTLS failed {when}: {failure.rstrip('.')}. "
+    if failure or "did not offer" in text:
+        text += ("Going on without it is what a downgrade attack wants: whoever sits on the path can refuse, "
+                 "strip or break STARTTLS to read the credentials. ")
+    return text + "To go on: " + HOW_TO_ALLOW + "."
+
+
+_LOOKBACK = 5000
+"""Events searched backwards for the last STARTTLS (the current connection's, or the one before)."""
+
+
+def _starttls_failure(transcript) -> tuple[str, bool]:
+    """How the last STARTTLS failed (``""`` if it did not), and whether that was before the current connection."""
+    from smtpdbg.core.events import CommandEnd, Error, Info, InfoKind, Wire
+    from smtpdbg.core.render import safe_text
+
+    earlier = False
+    failed_command = False
+    reply = b""
+    end = len(transcript)
+    for index in range(end - 1, max(-1, end - 1 - _LOOKBACK), -1):
+        event = transcript[index]
+        if isinstance(event, Info) and event.kind is InfoKind.CONNECTED:
+            earlier = True
+        elif isinstance(event, CommandEnd) and event.text.split(None, 1)[:1] == ["starttls"]:
+            if event.ok:
+                return "", earlier
+            failed_command = True
+        elif failed_command and isinstance(event, Error):
+            return safe_text(event.message.split("; not connected now", 1)[0]), earlier
+        elif isinstance(event, Wire):
+            if event.is_send and event.data.strip().upper() == b"STARTTLS":
+                if reply and not reply.startswith(b"220"):
+                    return f"the server answered {safe_text(reply)}", earlier
+                if failed_command:
+                    return "it did not complete", earlier
+                if reply:
+                    return "", earlier
+            elif not event.is_send and event.data[3:4] != b"-":
+                reply = event.data
+    return "", False

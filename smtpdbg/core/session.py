@@ -16,74 +16,23 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
+from smtpdbg.core.context import HandlerContext, Needs, during_of, sends_auth_data
 from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.parser import ParseError, Parsed, parse
+from smtpdbg.core.options import DEFAULT_TIMEOUT, SessionOptions  # noqa: F401 - part of this module's API
 from smtpdbg.core.outcome import Outcome, judge
-from smtpdbg.core.protocol import Stage
-from smtpdbg.core.state import Features, SessionState
+from smtpdbg.core.snapshot import build_state
+from smtpdbg.core.state import SessionState
 from smtpdbg.core.target import Target
 from smtpdbg.core.transcript import Transcript
 from smtpdbg.core.verdict import ReplyClass, classify_reply
-from smtpdbg.core.wire import Limits
 
-DEFAULT_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class SessionOptions:
-    """How a session connects; set from the CLI or the connect dialog."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    """Default wall-clock limit per command, in seconds."""
-    local_hostname: str | None = None
-    """Name used in HELO/EHLO; ``None`` lets smtplib use the machine's FQDN."""
-    source_address: tuple[str, int] | None = None
-    ca: str | None = None
-    """PEM file of CAs to trust instead of the system store."""
-    insecure: bool = False
-    """Skip TLS verification (explicit opt-out, shown everywhere)."""
-    password_env: str | None = None
-    """Environment variable holding the password for ``login``/``auth``."""
-    tls_name: str | None = None
-    """Name sent as SNI (and checked, unless ``tls_verify_name`` is set); default: the host."""
-    tls_verify_name: str | None = None
-    """Name the certificate must match when it differs from the SNI name."""
-    tls_cert: str | None = None
-    """Client certificate (PEM) to present."""
-    tls_key: str | None = None
-    tls_min: str | None = None
-    """Lowest TLS version: ``1.0`` .. ``1.3``."""
-    tls_max: str | None = None
-    tls_ciphers: str | None = None
-    """OpenSSL cipher string."""
-    tls_keylog: str | None = None
-    """Write TLS secrets to this file (NSS key log format, for Wireshark)."""
-    ip_version: int | None = None
-    """Force IPv4 (4) or IPv6 (6)."""
-    proxy_header: str | None = None
-    """Send a PROXY protocol header (``v1`` or ``v2``) before the greeting."""
-    proxy_source: tuple[str, int] | None = None
-    """The client address the PROXY header claims."""
-    dns_server: str | None = None
-    """``host[:port]`` of the DNS server for ``mx:`` targets (default: the system resolver)."""
-    limits: Limits = field(default_factory=Limits)
-    log: str | None = None
-    """Append every event to this file as it happens (crash-safe session log)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Needs:
-    """What a frontend must collect before submitting a parsed command."""
-
-    body: bool = False
-    """Message lines ended by a lone ``.``."""
-    secret: bool = False
-    """A password, asked with a masked prompt."""
+_OWED_WAIT = 1.0
+"""Seconds a command waits for replies still owed to an earlier one before it is sent."""
 
 
 @dataclass(slots=True)
@@ -119,7 +68,7 @@ class Session:
     ) -> None:
         self.target = target
         self.options = options or SessionOptions()
-        self.transcript = transcript or Transcript()
+        self.transcript = transcript if transcript is not None else Transcript()
         self.environ = environ if environ is not None else os.environ
         self.smtp = None
         """The traced smtplib object; only the session thread touches it."""
@@ -143,7 +92,7 @@ class Session:
         if self.options.log:
             from smtpdbg.core.log import SessionLog
 
-            self._log = SessionLog(self.options.log)
+            self._log = SessionLog(self.options.log, self.transcript)  # write errors are reported there
             self.transcript.subscribe(self._log, replay=True)
         self._thread = threading.Thread(target=self._loop, name="smtpdbg-session", daemon=True)
         self._thread.start()
@@ -337,7 +286,7 @@ class Session:
             smtp.timeout = timeout
         self._running = job
         self._running_since = start
-        if smtp is not None and spec.name in ("raw", "docmd", "pipeline") and _sends_auth_data(smtp, job.parsed):
+        if smtp is not None and spec.name in ("raw", "docmd", "pipeline") and sends_auth_data(smtp, job.parsed):
             from smtpdbg.core.history import mask_payload
 
             job.shown = mask_payload(job.shown)
@@ -348,10 +297,10 @@ class Session:
         reply: Reply | None = None
         try:
             if smtp is not None and spec.network and spec.name != "drain":
-                self._catch_up(smtp)
+                self._catch_up(smtp, owed=spec.name not in ("raw", "pipeline"))
                 self._close_if_closing(smtp)
                 self._flag_message_text(job, smtp)
-            context = _Context(self, job, timeout, start)
+            context = HandlerContext(self, job, timeout, start)
             reply = HANDLERS[spec.name](context, job.parsed)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
             outcome = self._failed(job, exc, start)
@@ -416,10 +365,19 @@ class Session:
         return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
 
     @staticmethod
-    def _catch_up(smtp) -> None:
-        """Read replies that arrived since the last command, so this one pairs with its own."""
-        reader = smtp._reader
-        if smtp.sock is not None and reader is not None and reader.available():
+    def _catch_up(smtp, *, owed: bool) -> None:
+        """Read replies that arrived since the last command, so this one pairs with its own.
+
+        Args:
+            owed: also wait (a little) for replies still owed to an earlier command (``raw`` read
+                fewer than it sent): smtplib would take the first of them for this command's own.
+                Not for ``raw``/``pipeline``, which may be pipelining by hand on purpose.
+        """
+        if smtp.sock is None:
+            return
+        if owed and smtp.tracker.pending:
+            smtp.drain(_OWED_WAIT)
+        elif smtp.has_unread():
             smtp.drain(0)
 
     def _succeeded(self, job: _Job, reply, start: float) -> Outcome:
@@ -448,7 +406,7 @@ class Session:
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start
-        classified = classify(exc, during=_during(job.parsed) if job.parsed.spec.network else "")
+        classified = classify(exc, during=during_of(job.parsed) if job.parsed.spec.network else "")
         message = classified.message
         if classified.category == "aborted":
             message = f"{message} (after {elapsed:.1f} s)"
@@ -468,140 +426,25 @@ class Session:
         smtp = self.smtp
         return smtp is not None and smtp.sock is not None
 
+    @property
+    def commands_run(self) -> int:
+        """Commands run so far (shown in the state)."""
+        return self._commands_run
+
+    @property
+    def tls_context(self):
+        """The TLS context built for this session (on first use; kept for reconnects), or ``None``."""
+        return self._tls_context
+
+    @tls_context.setter
+    def tls_context(self, context) -> None:
+        self._tls_context = context
+
+    def _build_state(self, busy: bool = False, running: str = "") -> SessionState:
+        return build_state(self, self._state_cache, busy, running)
+
     def _publish(self, **overrides) -> None:
         self._state = self._build_state(**overrides)
         self.transcript.add(StateChange, state=self._state)
 
-    def _build_state(self, busy: bool = False, running: str = "") -> SessionState:
-        options = self.options
-        target = self.target
-        smtp = self.smtp
-        fields = dict(
-            target=str(target) if target else "",
-            transport=target.transport if target else "",
-            sandbox=bool(target and target.sandbox),
-            timeout=options.timeout,
-            local_hostname=options.local_hostname or "",
-            source_address=_format_source(options.source_address),
-            insecure=options.insecure,
-            ca=options.ca or "",
-            debuglevel=self.debuglevel,
-            mx=self.mx,
-            busy=busy,
-            running=running,
-            commands_run=self._commands_run,
-        )
-        if smtp is not None:
-            fields.update(self._connection_fields(smtp, target))
-        return SessionState(**fields)
 
-    def _connection_fields(self, smtp, target) -> dict:
-        """What the smtplib object and the tracker say; parts that rarely change are cached."""
-        tracker = smtp.tracker
-        sock = smtp.sock
-        connected = sock is not None
-        cache = self._state_cache
-        key = (id(sock), smtp.helo_resp, smtp.ehlo_resp, smtp.banner, smtp.command_encoding, id(smtp.tls_info))
-        if cache.get("key") != key:
-            peer = local = ""
-            if connected:
-                try:
-                    from smtpdbg.core.traced import _format_address
-
-                    peer, local = _format_address(sock.getpeername()), _format_address(sock.getsockname())
-                except OSError:
-                    pass
-            banner_code, banner = smtp.banner or (None, b"")
-            cache.clear()
-            cache.update(
-                key=key,
-                peer=peer or (target.host if target and target.unix and connected else ""),
-                local=local,
-                banner=banner.decode("utf-8", "replace") if isinstance(banner, bytes) else str(banner),
-                banner_code=banner_code,
-                helo_resp=_decode(smtp.helo_resp),
-                ehlo_resp=_decode(smtp.ehlo_resp),
-                does_esmtp=bool(smtp.does_esmtp),
-                features=Features(MappingProxyType(dict(smtp.esmtp_features))),
-                command_encoding=smtp.command_encoding,
-            )
-        fields = {k: v for k, v in cache.items() if k != "key"}
-        authenticated = tracker.authenticated
-        fields.update(
-            connected=connected,
-            local_hostname=smtp.local_hostname or "",
-            tls=smtp.tls_info if connected else None,
-            authenticated=authenticated,
-            auth_user=tracker.auth_user if authenticated else None,
-            auth_mechanism=tracker.auth_mechanism if authenticated else None,
-            stage=tracker.stage if connected else Stage.DISCONNECTED,
-            mail_from=tracker.mail_from,
-            transaction=tracker.transaction,
-            last_transaction=tracker.last_transaction,
-            deliveries=tracker.deliveries,
-        )
-        return fields
-
-
-def _sends_auth_data(smtp, parsed: Parsed) -> bool:
-    """Whether a raw/docmd/pipeline line carries AUTH data the wire will mask, so its echo must be masked too.
-
-    It does while an AUTH exchange is under way (it answers a 334), and when it
-    completes an AUTH line whose start went out without a line ending.
-    """
-    if smtp._masker.active:
-        return True
-    if parsed.name != "raw" or not smtp._send_partial:
-        return False
-    from smtpdbg.core.parser import unescape
-
-    try:
-        data = unescape(parsed.arg("data") or "")
-    except ParseError:
-        return False
-    return (smtp._send_partial + data).lstrip(b" \t")[:4].upper() == b"AUTH"
-
-
-def _during(parsed: Parsed) -> str:
-    """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``..."""
-    if parsed.name in ("connect", "reconnect"):
-        return "connect/greeting"
-    word = parsed.spec.wire.split(" ", 1)[0].rstrip(",")
-    return word if word.isalpha() and word.isupper() else parsed.name
-
-
-def _decode(value) -> str | None:
-    if value is None:
-        return None
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _format_source(address) -> str:
-    if not address:
-        return ""
-    host, port = address
-    return f"{host}:{port}" if port else host
-
-
-class _Context:
-    """What a handler may use: the session's smtplib object, options and output."""
-
-    def __init__(self, session: Session, job: _Job, timeout: float, start: float) -> None:
-        self.session = session
-        self.job = job
-        self.timeout = timeout
-        self.start = start
-
-    @property
-    def body(self) -> bytes | None:
-        return self.job.body
-
-    @property
-    def secret(self) -> str | None:
-        return self.job.secret
-
-    def info(self, text: str, kind: InfoKind = InfoKind.INFO) -> None:
-        self.session.transcript.add(Info, kind=kind, text=text)
-
-    def warn(self, text: str) -> None:
-        self.info(text, InfoKind.WARNING)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import os
 import ssl
 import warnings
 
@@ -84,8 +83,11 @@ def build_context(
     if ciphers:
         context.set_ciphers(ciphers)
     if keylog:
-        # Created owner-only first (OpenSSL would use the umask): the keys decrypt the AUTH exchange.
-        os.close(os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        # Created or tightened owner-only first (OpenSSL would use the umask, and keep an existing
+        # file's mode): the keys decrypt the whole session, AUTH exchange included.
+        from smtpdbg.core.files import check_private
+
+        check_private(keylog)
         context.keylog_filename = keylog
     return context
 

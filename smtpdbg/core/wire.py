@@ -78,9 +78,11 @@ class ReplyReader:
 
     def _timeout_message(self) -> str:
         if self.buffer:
+            hint = ("; it holds bare CRs: the server may end lines with CR alone (RFC 5321 §2.3.8 requires CRLF)"
+                    if b"\r" in self.buffer else "")
             return (
                 f"timed out waiting for the rest of a reply line; the server sent "
-                f"{len(self.buffer):,} byte(s) without a line ending"
+                f"{len(self.buffer):,} byte(s) without a line ending{hint}"
             )
         return "timed out waiting for the server's reply"
 
@@ -96,12 +98,10 @@ class ReplyReader:
         limit = self.limits.max_line
         start = 0
         while True:
+            # Only LF ends a line (CRLF, or a bare LF the caller flags). A bare CR inside a line is
+            # data (RFC 5321 §2.3.8 forbids it; the caller flags it): ending the line there would
+            # pair the rest with the wrong command.
             index = buffer.find(b"\n", start)
-            # A bare CR (not followed by LF) also ends a line: RFC 5321 §2.3.8 forbids
-            # it, and a client that waited for LF would hang; the caller flags it.
-            bare_cr = buffer.find(b"\r", 0, index - 1 if index >= 0 else len(buffer) - 1)
-            if bare_cr >= 0:
-                index = bare_cr
             if index >= 0:
                 if index >= limit + 2:
                     return self._too_long(index + 1, deadline)

@@ -18,7 +18,6 @@ import sys
 import textwrap
 
 from smtpdbg.core.lessons import Lesson, LessonProgress
-from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.render import ANSI, RESET
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.state import SessionState
@@ -80,16 +79,6 @@ class LessonCoach:
                 ("class:toolbar", " │ try: "), ("class:toolbar.usage", step.command),
                 ("class:toolbar", f" │ {step.title}")]  # the command before the title: it must survive 80 columns
 
-    def body_for(self, text: str) -> str | None:
-        """The step's suggested message when ``text`` is the step's command."""
-        step = self.progress.step
-        if step is None or not step.body:
-            return None
-        try:
-            return step.body if parse(text).name == parse(step.command).name else None
-        except ParseError:
-            return None
-
 
 def _wrap(text: str, indent: str) -> list[str]:
     lines: list[str] = []
@@ -107,25 +96,43 @@ def run_lesson(target: Target, options: SessionOptions, lesson: Lesson, *, color
         password: the sandbox's demo password, used for AUTH when stdin is not a terminal.
 
     Returns:
-        Interactive: 0. Piped: 0 when the lesson was completed, 1 otherwise.
+        Interactive: 0. Piped: 0 when the lesson was completed, 1 otherwise, 130 after Ctrl-C.
     """
-    from smtpdbg.repl.main import Repl, TranscriptPrinter, history_for, use_color
+    from smtpdbg.core.console import GuardedOutput, use_color
+    from smtpdbg.repl.main import Repl, history_for
 
     colored = use_color(color, sys.stdout)
     coach = LessonCoach(lesson, color=colored)
+    if not sys.stdin.isatty():
+        return _piped_lesson(target, options, coach, GuardedOutput(sys.stdout), password)
     session = Session(target, options)
     try:
-        if not sys.stdin.isatty():
-            from smtpdbg.repl.piped import run_piped
-
-            printer = TranscriptPrinter(sys.stdout, colored, explain=True)
-            session.subscribe(printer)
-            run_piped(session, sys.stdin, after=lambda outcome: printer.write(coach.after(outcome, session.state)),
-                      secret=password, connected=lambda: printer.write(coach.intro()))
-            if not coach.progress.done:
-                printer.write([f"!!! lesson: stopped at step {coach.progress.index + 1} of {len(lesson.steps)}"])
-            return 0 if coach.progress.done else 1
         repl = Repl(session, history=history_for(history), color=colored, explain=True, lesson=coach)
         return asyncio.run(repl.run())
     finally:
         session.shutdown()
+
+
+def _piped_lesson(target: Target, options: SessionOptions, coach: LessonCoach, output, password: str | None) -> int:
+    """The lesson read from a pipe: the core's interpreter, the coach's verdicts after each command."""
+    from smtpdbg.core.results import EXIT_INTERRUPTED
+    from smtpdbg.core.retention import ScriptTranscript
+    from smtpdbg.core.script import read_lines
+    from smtpdbg.repl.main import TranscriptPrinter
+    from smtpdbg.repl.piped import run_piped
+
+    session = Session(target, options, transcript=ScriptTranscript())
+    printer = TranscriptPrinter(output, coach.color, explain=True)
+    session.subscribe(printer)
+    try:
+        result = run_piped(session, read_lines(sys.stdin.buffer), secret=password, output=output,
+                           after=lambda outcome: printer.write(coach.after(outcome, session.state)),
+                           connected=lambda: printer.write(coach.intro()))
+    finally:
+        session.shutdown()
+    progress = coach.progress
+    if not progress.done:
+        printer.write([f"!!! lesson: stopped at step {progress.index + 1} of {len(progress.lesson.steps)}"])
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if progress.done else 1

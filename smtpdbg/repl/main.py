@@ -15,7 +15,6 @@ between the commands.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import threading
@@ -29,12 +28,13 @@ from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.styles import Style
 
 from smtpdbg import __version__
-from smtpdbg.core.describe import annotate_reply
+from smtpdbg.core.console import use_color  # noqa: F401 - the REPL's colour choice, from the core
 from smtpdbg.core.events import CommandEnd, Event, LedgerChange, StateChange, Wire
 from smtpdbg.core.history import History
 from smtpdbg.core.ledger import Transaction
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.render import ANSI as ANSI_CODES, RESET, TextRenderer, safe_text
+from smtpdbg.core.script import encode_body
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.core.verdict import Fate
@@ -62,18 +62,6 @@ STYLE = Style.from_dict({
 })
 
 
-def use_color(choice: str, stream: TextIO) -> bool:
-    """``always``/``never``, or ``auto``: a terminal and no ``NO_COLOR`` (https://no-color.org)."""
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 class TranscriptPrinter:
     """A session listener that prints each event's lines (called on the session thread).
 
@@ -84,17 +72,34 @@ class TranscriptPrinter:
 
     Args:
         explain: after each reply (and each extension of an EHLO reply), a dim line with its meaning.
+        outcomes: print each recipient's fate after a command that sent a message (the interactive REPL; the
+            piped REPL prints what ``smtpdbg run`` prints, whose summary at the end gives the fates).
     """
 
-    def __init__(self, stream: Callable[[], TextIO] | TextIO, color: bool, *, explain: bool = False) -> None:
+    def __init__(self, stream: Callable[[], TextIO] | TextIO, color: bool, *, explain: bool = False,
+                 outcomes: bool = True) -> None:
         self._stream = stream
         self.color = color
         self.renderer = TextRenderer(color=color, notes=True)
         self._lock = threading.Lock()
         self.explain = explain
-        """Annotate replies (``--explain``, ``set explain on``)."""
+        self.outcomes = outcomes
         self._messages: dict[int, Transaction] = {}
         """Transactions whose message was sent, as the ledger left them during the running command."""
+        self._notes: dict[int, list[str]] = {}
+        """Annotations of received lines still held by the renderer (their reply not complete), by line."""
+
+    @property
+    def explain(self) -> bool:
+        """Annotate every reply (``--explain``, ``set explain on``); otherwise only failed ones, as ``run`` does."""
+        return self._explain
+
+    @explain.setter
+    def explain(self, value: bool) -> None:
+        from smtpdbg.core.describe import Annotator
+
+        self._explain = value
+        self._annotator = Annotator(failures_only=not value)
 
     @property
     def stream(self) -> TextIO:
@@ -107,16 +112,19 @@ class TranscriptPrinter:
 
     def lines(self, event: Event) -> list[str]:
         """The printed lines of ``event``, with its annotation when explaining."""
+        notes = [self.dim(f"   ↳ {safe_text(meaning)}") for meaning in self._annotator.lines(event)]
+        rendered = self.renderer.render_lines(event)
+        if notes and not rendered and type(event) is Wire:  # held until its reply is judged: so is its note
+            self._notes[event.seq] = notes
+            notes = []
         out: list[str] = []
-        for line in self.renderer.render_lines(event):
+        for line in rendered:
             out.append(line.text)
-            reply = line.reply
-            if self.explain and reply is not None and type(line.event) is Wire:
-                meaning = annotate_reply(safe_text(line.event.data), ehlo=reply.command in ("EHLO", "LHLO"))
-                if meaning:
-                    out.append(self.dim(f"      ↳ {meaning}"))
+            if self._notes and type(line.event) is Wire:
+                out += self._notes.pop(line.event.seq, [])
+        out += notes
         kind = type(event)
-        if kind is LedgerChange and event.transaction.body_sent:
+        if kind is LedgerChange and event.transaction.body_sent and self.outcomes:
             self._messages[event.transaction.index] = event.transaction
         elif kind is CommandEnd and self._messages:
             out += self.outcome_lines(list(self._messages.values()))
@@ -134,7 +142,11 @@ class TranscriptPrinter:
 
     def flush(self) -> list[str]:
         """The lines of a reply still being read, let out unjudged (the server went quiet in the middle of it)."""
-        return self.renderer.flush()
+        out = []
+        for line in self.renderer.flush_lines():
+            out.append(line.text)
+            out += self._notes.pop(line.event.seq, []) if type(line.event) is Wire else []
+        return out
 
     def dim(self, text: str) -> str:
         return self.paint(text, "note")
@@ -285,7 +297,7 @@ class Repl:
         needs = self.session.needs(parsed)
         body = secret = None
         if needs.body:
-            body = await self.read_body(self.lesson.body_for(text) if self.lesson is not None else None)
+            body = await self.read_body(self.lesson.progress.body_for(text) if self.lesson is not None else None)
             if body is None:
                 self.say("cancelled: nothing was sent")
                 return None
@@ -318,7 +330,7 @@ class Repl:
             if line == ".":
                 break
             lines.append(line)
-        return ("\r\n".join(lines) + "\r\n").encode("utf-8") if lines else b""
+        return encode_body(lines)
 
     async def execute(self, text: str, **kwargs) -> Outcome:
         """Run a command on the session thread; Ctrl-C meanwhile aborts it.
@@ -378,13 +390,12 @@ def run_repl(target: Target, options: SessionOptions, *, vi: bool = False, color
         0 after an interactive session; with stdin not a terminal, the status
         of the first failed command (as ``smtpdbg run`` numbers them).
     """
+    if not sys.stdin.isatty():
+        from smtpdbg.repl.piped import repl_piped
+
+        return repl_piped(target, options, color=color, explain=explain)
     session = Session(target, options)
     try:
-        if not sys.stdin.isatty():
-            from smtpdbg.repl.piped import run_piped
-
-            session.subscribe(TranscriptPrinter(sys.stdout, use_color(color, sys.stdout), explain=explain))
-            return run_piped(session, sys.stdin)
         repl = Repl(session, history=history_for(history), vi=vi, color=use_color(color, sys.stdout), explain=explain)
         return asyncio.run(repl.run())
     finally:

@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, TextIO
 
+from smtpdbg.core import values
 from smtpdbg.sandbox.model import DEFAULT_OAUTH_TOKEN, Endpoints, ReceivedMessage, SandboxConfig
 
 if TYPE_CHECKING:
@@ -142,30 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"smtpdbg sandbox: cannot start: {error}", file=sys.stderr)
         return 1
+    stop = threading.Event()
+    # The handlers come before the endpoints are printed: a parent that reads them may send SIGTERM at once.
+    previous = _on_stop_signals(stop)
     try:
         if args.json:
             print(endpoints_json(endpoints), flush=True)
         else:
             print(describe_endpoints(endpoints), flush=True)
-        _serve_until_signal()
-    finally:
-        sandbox.stop()
-    return 0
-
-
-def _serve_until_signal() -> None:
-    """Block until SIGTERM or SIGINT (Ctrl-C)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if in_main_thread:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -173,6 +158,21 @@ def _serve_until_signal() -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sandbox.stop()
+    return 0
+
+
+def _on_stop_signals(stop: threading.Event) -> dict:
+    """Make SIGTERM and SIGINT (Ctrl-C) set ``stop``; returns the handlers they replaced."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    return previous
 
 
 def _show_mail_log() -> None:
@@ -184,30 +184,9 @@ def _show_mail_log() -> None:
     logging.getLogger("mail.log").setLevel(logging.INFO)
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a port is 0..65535")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("seconds must be between 0 and 3600")
-    return value
-
-
-def _token(text: str) -> str:
-    if any(not ch.isprintable() or ch.isspace() for ch in text):
-        raise argparse.ArgumentTypeError("a token is printable and has no white space")
-    return text
+_port = values.argparse_type(values.port)
+_seconds = values.argparse_type(values.seconds, high=3600)
+_token = values.argparse_type(values.token)
 
 
 def _pem_file(text: str) -> str:

@@ -10,6 +10,7 @@ import time
 
 from textual import work
 
+from smtpdbg.core.parser import quote_path
 from smtpdbg.core.target import Target
 from smtpdbg.tui.screens.pickers import AskScreen
 from smtpdbg.tui.widgets.transcript import TranscriptView
@@ -52,11 +53,12 @@ class AppActions:
                          lambda path: self._save_as(fmt, path) if path else None)
 
     def _save_as(self, fmt: str, path: str) -> None:
-        if any(c.isspace() for c in path):
-            self.notify(f"the command language cannot quote a path with spaces yet: {path}", severity="error",
-                        markup=False)
+        try:
+            word = quote_path(path)  # a path with spaces goes in double quotes
+        except ValueError as error:
+            self.notify(str(error), severity="error", markup=False)
             return
-        self.submit(f"save {fmt} {path}")
+        self.submit(f"save {fmt} {word}")
 
     @work(thread=True, exit_on_error=False, group="save")
     def save_transcript(self, path: str) -> None:

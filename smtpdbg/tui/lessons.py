@@ -17,7 +17,6 @@ from dataclasses import replace
 from textual import work
 
 from smtpdbg.core.lessons import Lesson, LessonError, LessonProgress, find_lesson, lesson_target, load_lessons
-from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.session import Outcome, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.tui.screens.pickers import LessonScreen
@@ -126,10 +125,4 @@ class LessonActions:
 
     def lesson_body(self, text: str) -> str | None:
         """The current step's suggested message, when ``text`` is the step's command (the composer starts with it)."""
-        step = self.lesson.step if self.lesson is not None else None
-        if step is None or not step.body:
-            return None
-        try:
-            return step.body if parse(text).name == parse(step.command).name else None
-        except ParseError:
-            return None
+        return self.lesson.body_for(text) if self.lesson is not None else None

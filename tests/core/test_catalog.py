@@ -124,7 +124,8 @@ def test_extension_reply_commands(code: int, commands: set[str]) -> None:
     assert commands <= set(explain_reply(code).commands)
 
 
-@pytest.mark.parametrize(("code", "ends"), [(221, True), (421, True), (554, True), (521, True),
+# "Whatever command it answers": 554 at RCPT (Postfix's Relay access denied) leaves the transaction open.
+@pytest.mark.parametrize(("code", "ends"), [(221, True), (421, True), (554, False), (521, True),
                                             (250, False), (354, False), (450, False), (550, False)])
 def test_ends_transaction(code: int, ends: bool) -> None:
     assert explain_reply(code).ends_transaction is ends
@@ -263,7 +264,12 @@ def test_explain_enhanced_table(code: str, detail: str, basic: tuple[int, ...], 
     assert rfc in info.rfc
 
 
-@pytest.mark.parametrize("key", RFC3463 + list(IANA_ADDITIONS))
+# Where the generic class advice would mislead (issue 14): a full mailbox is transient by nature, and too many
+# recipients is solved by splitting the transaction, not by retrying it.
+SPECIAL_ADVICE = {"X.2.2", "X.5.3"}
+
+
+@pytest.mark.parametrize("key", [k for k in RFC3463 + list(IANA_ADDITIONS) if k not in SPECIAL_ADVICE])
 def test_client_action_depends_on_class(key: str) -> None:
     transient = explain_enhanced("4" + key[1:]).client_action
     permanent = explain_enhanced("5" + key[1:]).client_action
@@ -271,6 +277,23 @@ def test_client_action_depends_on_class(key: str) -> None:
     assert "retry later" in transient
     assert "do not retry" in permanent
     assert len({transient, permanent, success}) == 3
+
+
+def test_mailbox_full_is_consistently_transient_in_nature() -> None:
+    # RFC 3463 §3.3: X.2.2 "should be used as a persistent transient failure"; a 5.2.2 must not say both
+    # "usually temporary" and "do not retry".
+    full = explain_enhanced("5.2.2")
+    assert "do not retry" not in full.client_action.lower() and "transient" in full.client_action
+    assert "transient" in full.meaning and "usually temporary" not in full.meaning
+    assert "retry later" in explain_enhanced("4.2.2").client_action
+
+
+def test_too_many_recipients_says_split_not_retry() -> None:
+    # RFC 5321 §4.5.3.1.10 / RFC 3463 §3.6: send to the accepted recipients now, the rest in a new transaction.
+    for code in ("4.5.3", "5.5.3"):
+        action = explain_enhanced(code).client_action
+        assert "recipients already accepted" in action and ("new transaction" in action or "another transaction" in action)
+        assert "retry later" not in action
 
 
 def test_success_warnings_keep_their_note() -> None:
@@ -356,7 +379,7 @@ IANA_EXTENSIONS = [
 # Keywords Postfix, Exim, Sendmail and Exchange advertise without registration.
 VENDOR_EXTENSIONS = [
     "XCLIENT", "XFORWARD", "XOAUTH2", "PRDR", "XVERP", "XOORG", "X-EXPS", "XEXCH50", "X-LINK2STATE",
-    "X-ANONYMOUSTLS", "XUSR", "PIPE_CONNECT",
+    "X-ANONYMOUSTLS", "XUSR", "PIPE_CONNECT", "PIPECONNECT", "X_PIPE_CONNECT", "WELLKNOWN",
 ]
 
 
@@ -596,3 +619,107 @@ def test_well_formed_codes_always_parse_and_explain(code: str, rest: str) -> Non
     assert parse_enhanced(f"{code[0]}50 {code} {rest}") == code
     info = explain_enhanced(code)
     assert info is not None and info.code[0] == code[0]
+
+
+# -- the catalog against the RFC and IANA texts (issue 14 §1) ------------------------------------------------
+# RFC 5321 §4.2.2 "Reply Codes by Function Groups", every text as the RFC words it.
+RFC5321_TEXTS = {
+    211: "System status, or system help reply", 214: "Help message", 220: "<domain> Service ready",
+    221: "<domain> Service closing transmission channel", 250: "Requested mail action okay, completed",
+    251: "User not local; will forward to <forward-path>",
+    252: "Cannot VRFY user, but will accept message and attempt delivery",
+    354: "Start mail input; end with <CRLF>.<CRLF>",
+    421: "<domain> Service not available, closing transmission channel",
+    450: "Requested mail action not taken: mailbox unavailable",
+    451: "Requested action aborted: local error in processing",
+    452: "Requested action not taken: insufficient system storage",
+    455: "Server unable to accommodate parameters", 500: "Syntax error, command unrecognized",
+    501: "Syntax error in parameters or arguments", 502: "Command not implemented",
+    503: "Bad sequence of commands", 504: "Command parameter not implemented",
+    550: "Requested action not taken: mailbox unavailable", 551: "User not local; please try <forward-path>",
+    552: "Requested mail action aborted: exceeded storage allocation",
+    553: "Requested action not taken: mailbox name not allowed", 554: "Transaction failed",
+    555: "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+}
+
+
+@pytest.mark.parametrize(("code", "text"), RFC5321_TEXTS.items())
+def test_every_rfc5321_text(code: int, text: str) -> None:
+    assert explain_reply(code).text == text
+
+
+# What each entry must (and must not) say, with the RFC text it rests on.
+CLAIMS = [
+    # RFC 5321 §4.5.3.1.10: "Clients SHOULD treat a 552 code in this case as a temporary ... failure".
+    (552, ["RFC 5321 §4.5.3.1.10", "temporary"], ["give up"]),
+    # RFC 5321 §3.6.2: a relay refused for policy reasons gets 550; 553 is "mailbox name not allowed".
+    (553, ["not acceptable"], ["often relaying"]),
+    # RFC 5321 §3.3 (DATA: "no valid recipients"), §3.1 (greeting: "No SMTP service here"); Postfix at RCPT.
+    (554, ["no SMTP service here", "no valid recipients", "RCPT"], ["typically the message was rejected"]),
+    # RFC 6647 greylisting; the errors lesson uses 451 4.7.1.
+    (451, ["greylisting", "4.7"], []),
+    (450, ["Greylisting", "451"], ["usually answers this way"]),
+]
+
+
+@pytest.mark.parametrize(("code", "present", "absent"), CLAIMS)
+def test_entries_say_what_the_rfcs_say(code: int, present: list[str], absent: list[str]) -> None:
+    info = explain_reply(code)
+    text = f"{info.meaning} {info.client_action}"
+    for words in present:
+        assert words in text, words
+    for words in absent:
+        assert words not in text, words
+
+
+# -- every EHLO keyword real servers advertise is known ---------------------------------------------------------
+# Postfix smtpd.c (3.10): the EHLO_APPEND lines, incl. the legacy "AUTH=" form (broken_sasl_auth_clients).
+POSTFIX_EHLO = ["PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "AUTH PLAIN LOGIN", "AUTH=PLAIN LOGIN",
+                "XVERP", "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT",
+                "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
+                "SMTPUTF8", "CHUNKING", "REQUIRETLS"]
+# Exim smtp_in.c (4.99): PIPECONNECT since 4.96 (PIPE_CONNECT in 4.95, X_PIPE_CONNECT in 4.92-4.94).
+EXIM_EHLO = ["SIZE 52428800", "LIMITS MAILMAX=1000 RCPTMAX=50000", "8BITMIME", "DSN", "ATRN", "ETRN", "VRFY", "EXPN",
+             "PIPELINING", "PIPECONNECT", "PIPE_CONNECT", "X_PIPE_CONNECT", "AUTH PLAIN LOGIN CRAM-MD5", "CHUNKING",
+             "STARTTLS", "XCLIENT ADDR NAME PORT LOGIN DESTADDR DESTPORT", "PRDR", "SMTPUTF8", "WELLKNOWN", "HELP"]
+
+
+@pytest.mark.parametrize("line", POSTFIX_EHLO + EXIM_EHLO)
+def test_every_keyword_postfix_and_exim_advertise_is_known(line: str) -> None:
+    from smtpdbg.core.describe import annotate_reply
+
+    keyword, _, params = line.partition(" ")
+    info = explain_extension(keyword, params)
+    assert info is not None and "not in this catalog" not in info.params_meaning
+    annotated = annotate_reply(f"250-{line}", ehlo=True)
+    assert annotated and "→" in annotated
+    if "=" in keyword:  # the legacy AUTH= form keeps every mechanism
+        assert "LOGIN" in annotated and "PLAIN" in annotated
+
+
+def test_every_keyword_the_sandbox_advertises_is_known() -> None:
+    import smtplib
+    import ssl
+
+    from smtpdbg.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(xclient=True, extra_extensions=("PIPELINING", "ENHANCEDSTATUSCODES", "DSN"))
+    keywords: set[str] = set()
+    with Sandbox(config) as sandbox:
+        ep = sandbox.endpoints
+        context = ssl.create_default_context(cafile=ep.ca_path)
+        with smtplib.SMTP(*ep.smtp, local_hostname="client.example", timeout=5) as smtp:
+            smtp.ehlo()
+            keywords |= set(smtp.esmtp_features)
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            keywords |= set(smtp.esmtp_features)
+        with smtplib.SMTP_SSL(*ep.smtps, local_hostname="client.example", timeout=5, context=context) as smtp:
+            smtp.ehlo()
+            keywords |= set(smtp.esmtp_features)
+        if ep.lmtp:
+            with smtplib.LMTP(ep.lmtp, timeout=5) as lmtp:
+                lmtp.ehlo()
+                keywords |= set(lmtp.esmtp_features)
+    assert {"starttls", "auth", "size", "chunking", "xclient"} <= keywords
+    assert [k for k in sorted(keywords) if explain_extension(k) is None] == []

@@ -86,7 +86,7 @@ def test_starttls_not_preferred_once_in_tls() -> None:
 @pytest.mark.parametrize(("text", "stage", "expected"), [
     ("r", Stage.RCPT, ["rcpt", "rset", "raw", "reconnect"]),
     ("E", Stage.GREETED, ["ehlo", "ehlo_or_helo_if_needed", "expn", "explain"]),
-    ("  se", Stage.IDENTIFIED, ["sendmail", "send_message", "set_debuglevel"]),
+    ("  se", Stage.IDENTIFIED, ["sendmail", "send_message", "set_debuglevel", "set"]),
     ("ehlo", Stage.GREETED, ["ehlo_or_helo_if_needed"]),  # an exact match is not offered again
     ("zz", Stage.GREETED, []),
 ])
@@ -303,7 +303,7 @@ def test_completed_file_parses(tree: Path) -> None:
     ("ehlo --t", ["--timeout"]),
     ("auth --", ["--password-env", "--token-env", "--no-initial-response", "--timeout"]),
     ("auth --no-initial-response --", ["--password-env", "--token-env", "--timeout"]),
-    ("sendmail --mail-option SIZE=1 --m", ["--mail-option"]),  # a repeatable option is offered again
+    ("sendmail --mail-option SIZE=1 --m", ["--mail-option", "--max-body"]),  # a repeatable option is offered again
     ("close --", []),
 ])
 def test_option_completion(text: str, expected: list[str]) -> None:

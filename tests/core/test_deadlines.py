@@ -193,26 +193,33 @@ def test_abort_during_a_local_command_leaves_the_connection_alone(session):
     assert session.execute("noop").code == 250
 
 
-def test_a_command_submitted_while_the_session_shuts_down_is_still_answered():
-    """submit() checked "not stopped", then shutdown() ran to the end before submit() queued the job."""
-    import queue
+def test_a_command_submitted_while_the_session_shuts_down_is_still_answered(monkeypatch):
+    """submit() checked "not stopped", then shutdown() ran to the end before submit() queued the job.
 
-    class SlowPut(queue.SimpleQueue):
-        def put(self, item, block=True, timeout=None):
-            if item is not None:
-                time.sleep(0.5)  # the window between the check and the put, made wide
-            super().put(item, block, timeout)
+    The window between the check and the queueing is widened where submit() masks the
+    command line for display (``history.scrub``, a public function): shutdown() is called
+    while the submitting thread is inside it.
+    """
+    from smtpdbg.core import history
 
+    real_scrub = history.scrub
+    inside, shutting = threading.Event(), threading.Event()
+
+    def slow_scrub(line: str) -> str:
+        if threading.current_thread().name == "submitter" and line == "noop" and not inside.is_set():
+            inside.set()
+            shutting.wait(5)
+            time.sleep(0.3)  # shutdown() gets as far as it can meanwhile
+        return real_scrub(line)
+
+    monkeypatch.setattr(history, "scrub", slow_scrub)
     with FakeServer(esmtp()) as server:
         session = Session(parse_target(server.target), SessionOptions(timeout=2))
-        waiting_on, session._queue = session._queue, SlowPut()
-        released = session.submit_batch([], lambda index, outcome: True)  # into the new queue...
-        waiting_on.put(session._queue.get())  # ...handed to the loop's current get(); the next one reads SlowPut
-        released.result(timeout=3)
         results = []
-        submitter = threading.Thread(target=lambda: results.append(session.submit("noop")))
+        submitter = threading.Thread(target=lambda: results.append(session.submit("noop")), name="submitter")
         submitter.start()
-        time.sleep(0.1)
+        assert inside.wait(5), "submit() no longer masks the line between its checks: move the widened window"
+        shutting.set()
         session.shutdown()
         submitter.join(5)
         outcome = results[0].result(timeout=3)  # run before the stop, or refused: answered either way

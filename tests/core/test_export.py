@@ -16,8 +16,10 @@ import pytest
 from smtpdbg.core.export import FORMATS, Recording, export, render
 from smtpdbg.core.export.dialogue import analyze
 from smtpdbg.core.export.jsonl import decode_bytes, load_schema, read_jsonl
-from smtpdbg.core.export.validate import errors, validate_records
 from tests.conftest import repo_env
+from tests.schema import schema_errors
+from tests.smtplib_wire import shown, smtplib_line
+from tests.servers import FakeServer, esmtp
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGE = "Subject: export test\r\nFrom: alice@example.org\r\n\r\nHello Bob.\r\n.leading dot\r\n"
@@ -77,13 +79,13 @@ def test_text_export_is_swaks_notation_with_recipient_summary(recorded):
 def test_jsonl_validates_against_its_schema_and_round_trips_bytes(recorded):
     text = render("jsonl", Recording.from_session(recorded))
     records = read_jsonl(text)
-    assert validate_records(records, load_schema()) == []
+    assert schema_errors(records) == []
     assert records[0]["type"] == "header" and records[0]["version"] == 2
     assert records[-1]["type"] == "summary"
     kinds = {r["type"] for r in records}
     assert {"command", "command_end", "wire", "reply", "body", "info", "tls"} <= kinds
     sent = [decode_bytes(r) for r in records if r["type"] == "wire" and r["dir"] == "send"]
-    assert b"mail FROM:<alice@example.org>\r\n" in sent
+    assert smtplib_line("mail", "alice@example.org") in sent
     ehlo = [r for r in records if r["type"] == "reply" and r.get("extensions")]
     assert "STARTTLS" in ehlo[0]["extensions"]
     tls = next(r for r in records if r["type"] == "tls")
@@ -97,18 +99,20 @@ def test_schema_in_docs_is_the_packaged_one():
     assert json.loads((ROOT / "docs" / "jsonl-schema.json").read_text()) == load_schema()
 
 
-def test_validator_catches_what_the_schema_forbids():
-    schema = load_schema()
+def test_the_schema_forbids_what_it_should():
+    def errors(record: dict) -> list[str]:
+        return schema_errors([record])
+
     good = {"type": "info", "seq": 1, "time": "2024-01-01T00:00:00.000Z", "t": 0.0, "kind": "info", "text": "x",
             "peer": "", "local": ""}
-    assert errors(good, schema) == []
-    assert errors(dict(good, kind="nonsense"), schema)
-    assert errors(dict(good, extra=1), schema)
-    assert errors({k: v for k, v in good.items() if k != "text"}, schema)
+    assert errors(good) == []
+    assert errors(dict(good, kind="nonsense"))
+    assert errors(dict(good, extra=1))
+    assert errors({k: v for k, v in good.items() if k != "text"})
     wire = {"type": "wire", "seq": 2, "time": good["time"], "t": 0.1, "dir": "recv", "tls": False, "b64": "/w==",
             "redacted": False, "note": "", "pipelined": False, "code": None, "last": True}
-    assert errors(wire, schema) == []
-    assert errors({k: v for k, v in wire.items() if k != "b64"}, schema)
+    assert errors(wire) == []
+    assert errors({k: v for k, v in wire.items() if k != "b64"})
 
 
 def test_non_utf8_bytes_are_base64_in_jsonl(make_session):
@@ -118,7 +122,7 @@ def test_non_utf8_bytes_are_base64_in_jsonl(make_session):
     records = read_jsonl(render("jsonl", Recording.from_session(session)))
     sent = [r for r in records if r["type"] == "wire" and r["dir"] == "send"]
     assert "b64" in sent[0] and decode_bytes(sent[0]) == b"NOOP \xff\xfe\r\n"
-    assert validate_records(records, load_schema()) == []
+    assert schema_errors(records) == []
 
 
 def test_python_export_runs_and_the_server_receives_the_same_message(recorded, sandbox, endpoints, tmp_path):
@@ -127,7 +131,8 @@ def test_python_export_runs_and_the_server_receives_the_same_message(recorded, s
     script = tmp_path / "repro.py"
     export("python", Recording.from_session(recorded), str(script))
     source = script.read_text()
-    assert "timeout=TIMEOUT" in source and "smtp.starttls, context=CONTEXT" in source and "smtp.data, MESSAGE_1" in source
+    assert "timeout=TIMEOUT" in source and "smtp.starttls, context=CONTEXT" in source
+    assert "message('-> MESSAGE_1: the message as sent" in source and "smtp.getreply, after_dot=True)" in source
     assert "wonderland" not in source
     sandbox.clear_messages()
     env = dict(repo_env(), SMTP_CA=endpoints.ca_path, SMTP_PASSWORD=endpoints.password,
@@ -171,10 +176,11 @@ def test_swaks_export_names_options_and_what_it_cannot_express(recorded):
     assert text.startswith("#!/bin/sh")
     for option in ("--server 127.0.0.1", "--tls", "--auth PLAIN", "--auth-user alice", '--auth-password "$SMTP_PASSWORD"',
                    "--from alice@example.org", "--to bob@example.org,greylist@example.org,reject@example.org",
-                   "--data - <<'SMTPDBG_MESSAGE'"):
+                   "<<'SMTPDBG_MESSAGE' | swaks", "--no-data-fixup", "--data -"):
         assert option in text, option
     assert "What swaks cannot express" in text and "raw bytes" in text
-    assert ".leading dot" in text and "..leading dot" not in text
+    # the message as it went on the wire: swaks sends it unchanged (tests/core/test_export_swaks.py runs it)
+    assert "\nHello Bob.\n..leading dot\n.\nSMTPDBG_MESSAGE\n" in text
     # the CA the session trusted goes along, so swaks verifies the same way
     assert f"--tls-verify \\\n  --tls-ca-path {recorded.options.ca}" in text
 
@@ -266,3 +272,102 @@ def test_a_typed_payload_that_never_reached_the_wire_is_still_redacted(make_sess
     for fmt in FORMATS:
         text = render(fmt, recording)
         assert "AGFsaWNlAHdvbmRlcmxhbmQ=" not in text and "d29uZGVybGFuZHdvbmRlcmxhbmQ=" not in text, fmt
+
+
+# -- the Python export reproduces the outcome: the reply after the final dot, a drop, another code ------
+
+PLAIN_SESSION = ("connect", "ehlo", "mail alice@example.org", "rcpt bob@example.org")
+
+
+def _plain_recording(make_session) -> Recording:
+    session = make_session()
+    for line in PLAIN_SESSION:
+        assert session.execute(line).ok
+    assert session.execute("data", body=MESSAGE).code == 250
+    session.execute("quit")
+    return Recording.from_session(session)
+
+
+def _replay(source: str, tmp_path, server: FakeServer | None = None, **env) -> subprocess.CompletedProcess:
+    script = tmp_path / "repro.py"
+    script.write_text(source)
+    if server is not None:
+        env.update(SMTP_HOST=server.host, SMTP_PORT=str(server.port))
+    return subprocess.run([sys.executable, str(script)], env=dict(repo_env(), SMTP_TIMEOUT="5", **env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def _drop(conn, line) -> None:
+    conn.close()
+
+
+def test_python_export_reports_a_drop_after_the_final_dot(make_session, tmp_path):
+    source = render("python", _plain_recording(make_session))
+    with FakeServer(esmtp(END=_drop)) as server:
+        done = _replay(source, tmp_path, server)
+        received = bytes(server.connections[0].received)
+    assert b"Hello Bob.\r\n..leading dot\r\n.\r\n" in received  # the whole message went out before the drop
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "MISMATCH at <- reply after the final dot (MESSAGE_1): the recorded session got 250, this run got no reply" \
+        in done.stderr
+    assert "UNKNOWN after <- reply after the final dot (MESSAGE_1): the message was sent but no reply came" in done.stderr
+    assert "a retry may deliver a duplicate" in done.stderr
+
+
+def test_python_export_of_a_dropped_session_reproduces_the_unknown_outcome(tmp_path, sandbox, endpoints):
+    with FakeServer(esmtp(END=_drop)) as server:
+        from smtpdbg.core import Session, SessionOptions, Target
+
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="c.test"))
+        try:
+            for line in PLAIN_SESSION:
+                session.execute(line)
+            assert session.execute("data", body=MESSAGE).category == "disconnected"
+        finally:
+            session.shutdown()
+        source = render("python", Recording.from_session(session))
+        assert "step(None, '<- reply after the final dot (MESSAGE_1)', smtp.getreply, after_dot=True)" in source
+        again = _replay(source, tmp_path, server)
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "UNKNOWN after <- reply after the final dot" in again.stderr and "MISMATCH" not in again.stderr
+    host, port = endpoints.smtp
+    answered = _replay(source, tmp_path, SMTP_HOST=host, SMTP_PORT=str(port))
+    assert answered.returncode == 1
+    assert "MISMATCH at <- reply after the final dot (MESSAGE_1): the recorded session got no reply, this run got 250" \
+        in answered.stderr
+    assert len(sandbox.wait_for_messages(1)) == 1
+
+
+@pytest.mark.parametrize("fault, which", [
+    ({"RCPT": b"550 5.1.1 no such user\r\n"},
+     f"MISMATCH at -> {shown('rcpt', 'bob@example.org')}: the recorded session got 250, this run got 550"),
+    ({"END": b"451 4.3.0 try later\r\n"},
+     "MISMATCH at <- reply after the final dot (MESSAGE_1): the recorded session got 250, this run got 451"),
+    ({"DATA": lambda conn, line: conn.send(b"250 what body?\r\n")},
+     "MISMATCH at -> data: the recorded session got 354, this run got 250"),
+], ids=["rcpt-550", "end-451", "data-250"])
+def test_python_export_names_the_reply_that_differs(make_session, tmp_path, fault, which):
+    source = render("python", _plain_recording(make_session))
+    with FakeServer(esmtp(**fault)) as server:
+        done = _replay(source, tmp_path, server)
+        received = bytes(server.connections[0].received)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert which in done.stderr.splitlines()
+    if "DATA" in fault:  # no 354: the message lines must not reach the server as commands
+        assert b"Hello Bob." not in received and b"quit\r\n" in received
+        assert "(not sent: DATA got 250, not 354)" in done.stdout
+
+
+def test_python_export_sends_bdat_chunks_as_recorded(make_session, sandbox, endpoints, tmp_path):
+    session = make_session()
+    for line in PLAIN_SESSION:
+        session.execute(line)
+    assert session.execute("bdat --chunk 16", body=MESSAGE).code == 250
+    session.execute("quit")
+    first = sandbox.wait_for_messages(1)
+    source = render("python", Recording.from_session(session))
+    assert "message('-> CHUNK_1: the BDAT chunk (16 bytes)', CHUNK_1, after_data=False)" in source
+    sandbox.clear_messages()
+    done = _replay(source, tmp_path, SMTP_CA=endpoints.ca_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [m.content for m in sandbox.wait_for_messages(1)] == [m.content for m in first] == [MESSAGE.encode()]

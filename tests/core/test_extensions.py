@@ -176,7 +176,7 @@ def oauth_server(good_token: str):
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 def test_oauth_success_masks_the_token(mechanism):
     with FakeServer(oauth_server("tok-123")) as server:
-        options = SessionOptions(timeout=3)
+        options = SessionOptions(timeout=3, allow_plaintext_auth=True)  # a fake server without TLS
         with Session(parse_target(server.target), options, environ={"TOKEN": "tok-123"}) as session:
             session.execute("connect")
             session.execute("ehlo")
@@ -191,7 +191,7 @@ def test_oauth_success_masks_the_token(mechanism):
 @pytest.mark.parametrize("mechanism, dummy", [("XOAUTH2", b"\r\n"), ("OAUTHBEARER", b"AQ==\r\n")])
 def test_oauth_failure_decodes_the_json_error(mechanism, dummy):
     with FakeServer(oauth_server("tok-123")) as server:
-        with Session(parse_target(server.target), SessionOptions(timeout=3)) as session:
+        with Session(parse_target(server.target), SessionOptions(timeout=3, allow_plaintext_auth=True)) as session:
             session.execute("connect")
             session.execute("ehlo")
             outcome = session.execute(f"auth {mechanism} alice@example.org", secret="wrong-token")

@@ -172,7 +172,8 @@ def test_sender_refused():
 
 def test_endless_auth_challenges_end_with_an_smtp_exception():
     ehlo = b"250-fake\r\n250 AUTH PLAIN\r\n"
-    with FakeServer(esmtp(EHLO=ehlo, AUTH=b"334 \r\n", **{"*": b"334 \r\n"})) as server, open_session(server) as session:
+    with FakeServer(esmtp(EHLO=ehlo, AUTH=b"334 \r\n", **{"*": b"334 \r\n"})) as server, \
+            open_session(server, allow_plaintext_auth=True) as session:
         session.execute("connect")
         session.execute("ehlo")
         outcome = session.execute("auth PLAIN alice --no-initial-response", secret="pw")

@@ -68,7 +68,7 @@ def test_bad_log_directory_is_a_clear_error(tmp_path):
 
 def _reply_from(data: bytes, limits: Limits) -> tuple[Transcript, object]:
     transcript = Transcript()
-    smtp = TracedSMTP(transcript, local_hostname="fuzz.test", timeout=1, limits=limits)
+    smtp = TracedSMTP(local_hostname="fuzz.test", timeout=1, transcript=transcript, limits=limits)
     ours, theirs = socket.socketpair()
     smtp.sock = ours
     smtp.tracker.on_connect()

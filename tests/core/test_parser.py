@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smtpdbg.core.commands import COMMANDS, Kind, lookup, names
-from smtpdbg.core.parser import Analysis, ParseError, analyze, parse, tokenize, unescape
+from smtpdbg.core.parser import Analysis, ParseError, analyze, parse, quote_path, tokenize, unescape
 from tests.fuzz import fuzz
 
 # -- every command parses --------------------------------------------------------------
@@ -25,6 +25,7 @@ TYPICAL = [
     ("abort", "abort", {}, {}),
     ("set_debuglevel 2", "set_debuglevel", {"level": "2"}, {}),
     ("timeout 12.5", "timeout", {"seconds": "12.5"}, {}),
+    ("set plaintext-auth allow", "set", {"setting": "plaintext-auth", "value": "allow"}, {}),
     ("ehlo client.example.org", "ehlo", {"name": "client.example.org"}, {}),
     ("helo client.example.org", "helo", {"name": "client.example.org"}, {}),
     ("ehlo_or_helo_if_needed", "ehlo_or_helo_if_needed", {}, {}),
@@ -453,3 +454,15 @@ def test_paths_with_spaces_are_written_in_double_quotes() -> None:
     assert parse('data @"my message.eml"').arg("file") == "my message.eml"
     assert parse('save text "/tmp/my transcript.txt"').arg("file") == "/tmp/my transcript.txt"
     assert parse("data @plain.eml").arg("file") == "plain.eml"
+
+
+@pytest.mark.parametrize("path", ["/tmp/plain.txt", "/tmp/my saves/one two.jsonl", "--looks-like-an-option", "a\tb",
+                                  "-", "ünïcode dir/x"])
+def test_a_quoted_path_parses_back_to_itself(path):
+    assert parse(f"save jsonl {quote_path(path)}").arg("file") == path
+
+
+@pytest.mark.parametrize("path", ['say "hi".txt', "two\nlines", "cr\r"])
+def test_paths_no_command_word_can_carry_are_refused(path):
+    with pytest.raises(ValueError, match="double quote or a line break"):
+        quote_path(path)

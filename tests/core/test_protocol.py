@@ -494,3 +494,13 @@ def test_valid_next(stage: Stage, tls: bool, authenticated: bool, first: tuple, 
     assert commands[:len(first)] == first
     assert not set(absent) & set(commands)
     assert len(commands) == len(set(commands))
+
+
+def test_starttls_masked_by_a_middlebox_is_named() -> None:
+    tracker = greeted()
+    exchange(tracker, b"EHLO x\r\n", 250, "mx\nPIPELINING\nXXXXXXXA\n8BITMIME")
+    found = warnings(tracker)
+    assert found and "STARTTLS may have been stripped" in found[-1].text and found[-1].rule == "RFC 3207 §6"
+    tracker = greeted()
+    exchange(tracker, b"EHLO x\r\n", 250, "mx\nXCLIENT NAME ADDR\nXFORWARD NAME\nSTARTTLS")
+    assert warnings(tracker) == []

@@ -135,6 +135,25 @@ def test_diff_of_a_run_with_itself_is_empty(make_session):
     assert diff_records(records, records).same
 
 
+def test_diff_pairs_mail_and_rcpt_however_smtplib_spelled_them(make_session):
+    """A run recorded with Python 3.11 (``mail FROM:``) against one from 3.13 (``mail from:``): the same dialogue."""
+    session = make_session()
+    for line in ("connect", "ehlo", "mail a@example.org", "rcpt bob@example.org", "quit"):
+        session.execute(line)
+    records = _jsonl(session)
+
+    def respelled(record: dict) -> dict:
+        if record.get("type") == "reply" and record.get("answers") in ("MAIL", "RCPT"):
+            keyword, _, rest = record["argument"].partition(":")
+            swapped = keyword.lower() if keyword.isupper() else keyword.upper()
+            return dict(record, argument=f"{swapped}:{rest}")
+        return record
+
+    other = [respelled(r) for r in records]
+    assert other != records
+    assert diff_records(records, other).same
+
+
 def test_diff_cli_exit_status(make_session, tmp_path):
     session = make_session()
     for line in ("connect", "ehlo", "quit"):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from smtpdbg.core import Body, CommandEnd, Direction, Error, Info, InfoKind, StateChange, Wire
 from smtpdbg.core.protocol import Stage
 from tests.fuzz import fuzz
+from tests.smtplib_wire import smtplib_line
 
 
 def wire(session, since: int = 0) -> list[Wire]:
@@ -251,7 +252,7 @@ def test_verbatim_mail_skips_quoteaddr(session):
     mark = len(session.transcript)
     session.execute("rset")
     session.execute("mail x@example.org SIZE=10 BODY=8BITMIME")
-    assert sent(session, mark)[-1] == b"mail FROM:<x@example.org> SIZE=10 BODY=8BITMIME\r\n"
+    assert sent(session, mark)[-1] == smtplib_line("mail", "x@example.org", ["SIZE=10", "BODY=8BITMIME"])
 
 
 def test_docmd_and_queries(session):
@@ -350,7 +351,7 @@ def test_out_of_order_command_is_sent_anyway_but_flagged(session):
     assert outcome.code == 503
     warnings = [e.text for e in session.transcript.snapshot()[mark:] if isinstance(e, Info) and e.kind is InfoKind.WARNING]
     assert any(w.startswith("out of order (sent anyway): RCPT before") for w in warnings)
-    assert sent(session, mark) == [b"rcpt TO:<bob@sandbox.smtpdbg.test>\r\n"]
+    assert sent(session, mark) == [smtplib_line("rcpt", "bob@sandbox.smtpdbg.test")]
 
 
 def test_a_hand_typed_auth_payload_is_masked_in_the_command_echo(session):

@@ -73,6 +73,15 @@ def starttls_then(context: ssl.SSLContext, *, hang: bool = False):
 TLS_EHLO = b"250-fake.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
 
 
+def starttls_then_plaintext(conn: Conn, line: bytes) -> None:
+    """220 to STARTTLS, then a plaintext 421 in answer to the ClientHello."""
+    conn.send(b"220 2.0.0 ready\r\n")
+    conn.sock.settimeout(5)
+    conn.sock.recv(65536)  # the ClientHello
+    conn.send(b"421 4.7.0 TLS not available due to local problem\r\n")
+    conn.hang()
+
+
 # -- cases --------------------------------------------------------------------------------------------
 @dataclass
 class Case:
@@ -87,6 +96,8 @@ class Case:
     """Bytes that must be in the transcript (the evidence)."""
     code: int | None = None
     limits: Limits | None = None
+    earlier: dict[str, str] = field(default_factory=dict)
+    """Commands before the last that fail, with their category; every other one must succeed."""
 
 
 def _drip(data: bytes, delay: float):
@@ -160,10 +171,12 @@ CASES = [
     Case("greeting-multiline", esmtp(greeting=b"220-fake.test first\r\n220-second\r\n220 third\r\n"), ["connect", "ehlo"],
          None, kept=b"220-second\r\n"),
     Case("talks-before-greeting", esmtp(greeting=b"hello?\r\n220 fake.test\r\n"), ["connect", "ehlo"], None,
-         ["without a valid 3-digit code", "unsolicited reply 220"]),
+         ["without a valid 3-digit code", "unsolicited reply 220"], earlier={"connect": "garbage-reply"}),
     # framing
     Case("bare-lf", esmtp(EHLO=b"250-fake.test\n250 8BITMIME\n"), ["connect", "ehlo"], None, ["bare LF"]),
-    Case("bare-cr", esmtp(EHLO=b"250-fake.test\r250 8BITMIME\r\n"), ["connect", "ehlo"], None, ["bare CR"]),
+    # only CRLF (or a flagged bare LF) ends a line: a bare CR is data, so this continuation line never ends
+    Case("bare-cr", esmtp(EHLO=b"250-fake.test\r250 8BITMIME\r\n"), ["connect", "ehlo"], "timeout", ["bare CR"]),
+    Case("cr-cr-lf", esmtp(EHLO=b"250 fake.test\r\r\n"), ["connect", "ehlo", "noop"], None, ["bare CR inside"]),
     Case("no-line-ending-then-close", esmtp(NOOP=_close_after(b"250 ok")), ["connect", "noop"], None,
          ["no line ending"], kept=b"250 ok"),
     Case("line-too-long", esmtp(NOOP=lambda conn, line: conn.send(b"250 " + b"x" * 100_000 + b"\r\n")), ["connect", "noop"],
@@ -192,6 +205,8 @@ CASES = [
     # TLS
     Case("starttls-refused", esmtp(EHLO=TLS_EHLO, STARTTLS=b"454 4.7.0 TLS not available\r\n"), ["connect", "ehlo", "starttls"],
          "reply-error", code=454),
+    Case("starttls-plaintext-421", esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then_plaintext), ["connect", "ehlo", "starttls"],
+         "tls-plaintext", kept=b"TLS not available due to local problem\r\n"),
     Case("starttls-no-handshake", lambda pki: esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then(pki["contexts"]["good"], hang=True)),
          ["connect", "ehlo", "starttls"], "timeout"),
     Case("tls-wrong-host", lambda pki: esmtp(EHLO=TLS_EHLO, STARTTLS=starttls_then(pki["contexts"]["wrong-host"])),
@@ -214,7 +229,8 @@ CASES = [
     # transaction
     Case("mixed-rcpt", esmtp(RCPT=lambda conn, line: conn.send({b"a": b"250 ok\r\n", b"b": b"550 5.1.1 no\r\n"}.get(
         line.split(b"<")[1][:1], b"452 4.5.3 too many\r\n"))), ["connect", "ehlo", "mail x@y.test", "rcpt a@t.test",
-                                                              "rcpt b@t.test", "rcpt c@t.test"], "reply-4xx", code=452),
+                                                              "rcpt b@t.test", "rcpt c@t.test"], "reply-4xx", code=452,
+         earlier={"rcpt b@t.test": "reply-5xx"}),
     Case("reject-after-dot", esmtp(END=b"554 5.7.1 spam\r\n"), ["connect", "ehlo", "mail a@b.test", "rcpt c@d.test", "data"],
          "reply-5xx", code=554),
     Case("extra-reply-after-data", esmtp(END=b"250 queued\r\n250 and again\r\n"),
@@ -235,7 +251,8 @@ def _build(case: Case, pki):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_server(case: Case, pki):
     behaviour = _build(case, pki)
-    options = SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=pki["ca"], limits=case.limits or Limits())
+    options = SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=pki["ca"], limits=case.limits or Limits(),
+                             allow_plaintext_auth=True)  # the AUTH cases test the exchange, not the consent
     with FakeServer(behaviour) as server, Session(parse_target(server.target), options) as session:
         outcomes = []
         for command in case.commands:
@@ -244,8 +261,13 @@ def test_hostile_server(case: Case, pki):
             assert time.monotonic() - started < TIMEOUT + SLACK, f"{command} outlived its timeout"
             outcomes.append(outcome)
         last = outcomes[-1]
+        for command, outcome in zip(case.commands[:-1], outcomes[:-1]):
+            if command in case.earlier:
+                assert not outcome.ok and outcome.category == case.earlier[command], outcome
+            else:
+                assert outcome.ok, outcome
         if case.category is None:
-            assert all(o.ok or o.code is not None for o in outcomes), outcomes
+            assert last.ok, last
         else:
             expected = case.category if isinstance(case.category, tuple) else (case.category,)
             assert last.category in expected, (last, session.transcript.snapshot()[-12:])

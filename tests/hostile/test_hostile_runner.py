@@ -34,7 +34,7 @@ def test_runner_survives_hostile_server(case):
         env["PW"] = "secret-pw"
         result = subprocess.run(
             [sys.executable, "-m", "smtpdbg", "run", "-", "--target", server.target, "--timeout", str(TIMEOUT),
-             "--keep-going", "--local-hostname", "client.test"],
+             "--keep-going", "--local-hostname", "client.test", "--allow-plaintext-auth"],
             input=script, capture_output=True, text=True, env=env, timeout=60,
         )
         elapsed = time.monotonic() - started

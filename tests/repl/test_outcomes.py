@@ -35,7 +35,8 @@ def test_after_data_on_lmtp_each_recipient_s_fate_is_printed(make_session, sandb
                   "rcpt full@example.org", "data")
     assert "<-  250 2.0.0 <bob@example.org> delivered" in out
     assert "<** 452 4.2.2 <full@example.org> Mailbox full" in out
-    tail = out[out.index("<** 452 4.2.2 <full@example.org> Mailbox full"):].splitlines()
+    tail = [line for line in out[out.index("<** 452 4.2.2 <full@example.org> Mailbox full"):].splitlines()
+            if not line.startswith("   ↳ ")]  # the failed reply's meaning, in context
     assert tail[1:5] == [
         "=== transaction 1 (connection 1) from <a@example.org>: 2 accepted, 1 temporary failure: partly delivered",
         "===   <bob@example.org>: accepted at end of data (LMTP): 250 2.0.0 <bob@example.org> delivered",

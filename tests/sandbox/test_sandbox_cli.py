@@ -120,6 +120,28 @@ def test_json_mode_options(spawn) -> None:
     assert child.stop(signal.SIGTERM)[0] == 0
 
 
+SIGTERM_ON_THE_JSON_LINE = """
+import signal, sys
+from smtpdbg.sandbox import cli
+
+def printing(*args, **kwargs):
+    print(*args, **kwargs)
+    if args and str(args[0]).startswith("{"):
+        signal.raise_signal(signal.SIGTERM)  # a parent's SIGTERM, the moment the line is out
+
+cli.print = printing
+sys.exit(cli.main(["--json", "--no-lmtp"]))
+"""
+
+
+def test_sigterm_as_soon_as_the_json_line_is_out_is_a_clean_stop(child_env) -> None:
+    # A parent may stop the sandbox the moment it has the endpoints: the handler must already be there.
+    result = subprocess.run([sys.executable, "-c", SIGTERM_ON_THE_JSON_LINE], env=child_env, capture_output=True,
+                            text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert json.loads(result.stdout)["lmtp"] is None
+
+
 def test_human_mode_prints_endpoints_and_messages_and_exits_on_ctrl_c(spawn) -> None:
     child = spawn()
     lines = [child.readline(child.proc.stdout) for _ in range(7)]

@@ -172,16 +172,21 @@ def test_lmtp_expects_no_header(lb: Sandbox, wire) -> None:
 
 @pytest.mark.parametrize("first, reason", [
     (b"EHLO client.example\r\n", "PROXY unrecognized signature"),
-    (b"PROXY TCP4 192.0.2.1 127.0.0.1 4242\r\n", "PROXY exception: pop from an empty deque"),
+    # one field short: aiosmtpd's reason is the text of an internal exception, so only the refusal is asserted
+    (b"PROXY TCP4 192.0.2.1 127.0.0.1 4242\r\n", None),
     (b"PROXY TCP4 300.0.0.1 127.0.0.1 1 2\r\n", "PROXYv1 address malformed"),
     (b"PROXY TCP5 192.0.2.1 127.0.0.1 1 2\r\n", "PROXYv1 unrecognized family"),
     (V2_SIGNATURE + b"\x31\x11\x00\x00", "PROXYv2 illegal version"),
 ])
 def test_a_bad_header_gets_421_and_the_connection_closes(lb: Sandbox, wire, first: bytes,
-                                                         reason: str) -> None:
+                                                         reason: str | None) -> None:
     w = wire(lb.endpoints.smtp, banner=False)
     w.send(first)
-    assert w.reply() == f"421 4.7.0 sandbox.smtpdbg.test Bad PROXY protocol header: {reason}"
+    prefix = "421 4.7.0 sandbox.smtpdbg.test Bad PROXY protocol header: "
+    reply = w.reply()
+    assert reply.startswith(prefix) and reply[len(prefix):].strip()
+    if reason is not None:
+        assert reply == prefix + reason
     assert w.at_eof()
     assert lb.wait_for_connections(1, where=lambda c: c.closed)[0].proxy is None
 

@@ -159,12 +159,26 @@ async def test_palette_saves_a_replay_script_of_the_session(sandbox_remote, hist
         assert "transcript: save as a replay script…" in titles and "transcript: save as JSON Lines…" in titles
         app.action_save_as("script")
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen) and app.screen.query("#ask"), what="file name")
-        path = tmp_path / "replay.smtp"
+        (tmp_path / "my saves").mkdir()
+        path = tmp_path / "my saves" / "replay one.smtp"  # spaces: the save command gets the path quoted
         app.screen.query_one("#ask").value = str(path)
         await pilot.press("enter")
         await wait_for(pilot, lambda: path.exists() and not app.state.busy, what="saved")
         assert "ehlo\nexpect 250\n" in path.read_text()
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+async def test_save_as_refuses_a_path_no_command_can_carry(tmp_path):
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        before = len(app.outcomes)
+        app.action_save_as("text")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen) and app.screen.query("#ask"), what="file name")
+        app.screen.query_one("#ask").value = str(tmp_path / 'say "hi".txt')
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("double quote" in n.message for n in app._notifications), what="refusal")
+        assert len(app.outcomes) == before and not list(tmp_path.glob("say*"))
 
 
 async def test_abort_is_offered_in_the_footer_only_while_something_runs(sandbox_remote, history):

@@ -107,5 +107,5 @@ async def test_a_refused_starttls_is_explained_and_notified_once(history):
             await pilot.pause(0.1)
             assert app.outcomes[-1].code == 454
             text = transcript_text(app)
-            assert text.count("↳ 454 TLS not available") == 1 and text.count("↳ next:") == 1
+            assert text.count("↳ 454 4.7.0 to STARTTLS → temporary failure") == 1 and text.count("↳ next:") == 1
             assert len([n for n in app._notifications if "454" in n.message]) == 1

@@ -222,7 +222,7 @@ def test_a_reply_is_coloured_the_same_however_the_command_was_typed():
     by_raw = RowStore()
     by_raw.ingest(session("raw MAIL FROM:<reject@example.test>"))
     for store in (typed, by_docmd, by_raw):
-        [row] = [i for i in range(len(store)) if store.texts[i].startswith("550 5.1.0")]
+        [row] = [i for i in range(len(store)) if store.texts[i].startswith("550 5.1.0") and store.kinds[i] != R.EXPLAIN]
         assert store.kinds[row] == R.RECV5 and marker(store.kinds[row]) == "<** "
 
 
@@ -290,3 +290,10 @@ def test_lines_no_reply_ever_judges_are_not_kept_waiting_without_bound():
     store.ingest([Wire(seq=n, mono=0.0, wall=0.0, direction=Direction.RECV, data=b"250 x\r\n") for n in range(1, 5001)])
     assert len(store) == 5000 and store.kinds[4999] == R.RECV
     assert store.unjudged <= R.UNJUDGED_LIMIT
+
+
+def test_a_failed_command_s_toast_says_what_the_reply_means_where_it_came():
+    store = RowStore()
+    result = store.ingest(session("mail a@example.test", "rcpt reject@example.test"))
+    [notice] = [n for n in result.notices if n.title == "rcpt failed"]
+    assert notice.message.endswith("\n→ permanent failure: no such recipient")  # at RCPT, from its Reply

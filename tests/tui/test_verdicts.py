@@ -37,12 +37,13 @@ def strip_text(app) -> str:
 
 
 def styled_lines(app, prefix: str) -> list[tuple[str, str]]:
-    """(style, text) of each transcript line whose text starts with ``prefix`` (after its marker)."""
+    """(style, text) of each transcript line whose text starts with ``prefix`` (after its marker; not the
+    explanations of a failure, which may start the same)."""
     view = app.query_one(TranscriptView)
     found = []
     for index in range(view.line_count):
         parts = view.line_parts(index)
-        if len(parts) > 1 and parts[1][0].startswith(prefix):
+        if len(parts) > 1 and parts[1][0].startswith(prefix) and parts[1][1] != "explain":
             found.append((parts[1][1], parts[0][0] + parts[1][0]))
     return found
 

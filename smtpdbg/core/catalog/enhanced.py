@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["EnhancedInfo", "ENHANCED_CODES", "explain_enhanced", "parse_enhanced"]
+__all__ = ["EnhancedInfo", "ENHANCED_CODES", "associated_with", "explain_enhanced", "parse_enhanced"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ _SUBJECTS = {
 _R = "RFC 3463"
 
 
-_Row = tuple[str, str, str, str, tuple[int, ...], str, str]
+_Row = tuple[str, str, str, str, tuple[int, ...], str, str, str, str]
 
 
 def _e(
@@ -89,10 +89,13 @@ def _e(
     basic: tuple[int, ...] = (),
     rfc: str = _R,
     success: str = "",
+    transient: str = "",
+    permanent: str = "",
 ) -> _Row:
     """One table row: ``key`` is ``subject.detail``; ``remedy`` is lower-case advice;
-    ``success`` replaces the class-2 advice where the code is a warning."""
-    return key, detail, meaning, remedy, basic, rfc, success
+    ``success`` replaces the class-2 advice where the code is a warning, ``transient`` and
+    ``permanent`` the class-4 and class-5 advice where the generic words would mislead."""
+    return key, detail, meaning, remedy, basic, rfc, success, transient, permanent
 
 
 _TABLE: tuple[_Row, ...] = (
@@ -137,8 +140,13 @@ _TABLE: tuple[_Row, ...] = (
     _e("2.1", "Mailbox disabled, not accepting messages",
        "The mailbox exists but does not accept messages, for a while or for good.",
        "reach the recipient another way", rfc=f"{_R} §3.3"),
-    _e("2.2", "Mailbox full", "The recipient is over quota; usually temporary, as the owner can delete mail.",
-       "the recipient has to free space before mail can arrive", (552,), f"{_R} §3.3"),
+    _e("2.2", "Mailbox full",
+       "The recipient is over quota. RFC 3463 §3.3 says this should be reported as a transient failure "
+       "(4.2.2): the owner can delete mail to make room.",
+       "the recipient has to free space before mail can arrive", (552,), f"{_R} §3.3",
+       permanent="Reported as permanent, although RFC 3463 §3.3 wants a full mailbox reported as transient "
+                 "(4.2.2): many senders keep the message and retry for a while (a day or so) before "
+                 "bouncing it. The recipient has to free space."),
     _e("2.3", "Message length exceeds administrative limit",
        "The message is larger than this mailbox's own size limit.",
        "send a smaller message (e.g. a link instead of an attachment)", (552,), f"{_R} §3.3"),
@@ -199,8 +207,13 @@ _TABLE: tuple[_Row, ...] = (
        f"{_R} §3.6"),
     _e("5.2", "Syntax error", "A command could not be understood: bad syntax or an unknown command.",
        "fix the command syntax", (500, 501, 502, 550, 555), f"{_R} §3.6"),
-    _e("5.3", "Too many recipients", "More recipients than the server accepts in one transaction.",
-       "split the recipients over several transactions", (451,), f"{_R} §3.6"),
+    _e("5.3", "Too many recipients", "More recipients than the server accepts in one transaction; the "
+       "ones accepted so far stay accepted.",
+       "split the recipients over several transactions", (451,), f"{_R} §3.6",
+       transient="Send the message now to the recipients already accepted, then the remaining ones in a new "
+                 "transaction (RFC 5321 §4.5.3.1.10); repeating RCPT in this transaction will not help.",
+       permanent="Send the message to the recipients already accepted, and the remaining ones in another "
+                 "transaction: RFC 3463 §3.6 expects the message to be split."),
     _e("5.4", "Invalid command arguments",
        "A valid command had invalid arguments: out of range, or naming unknown features.",
        "fix or drop the offending argument or MAIL/RCPT parameter", (451, 501, 502, 503, 504, 550, 555),
@@ -341,9 +354,13 @@ _TABLE: tuple[_Row, ...] = (
 )
 
 
-def _class_action(cls: str, remedy: str, success: str) -> str:
+def _class_action(cls: str, remedy: str, success: str, transient: str = "", permanent: str = "") -> str:
     if cls == "2":
         return success or "Success: nothing to do."
+    if cls == "4" and transient:
+        return transient
+    if cls == "5" and permanent:
+        return permanent
     if cls == "4":
         return (
             "Transient: keep the message and retry later; the same command may then succeed. "
@@ -352,17 +369,17 @@ def _class_action(cls: str, remedy: str, success: str) -> str:
     return f"Permanent: do not retry unchanged. {remedy[:1].upper()}{remedy[1:]}."
 
 
-def _build() -> tuple[dict[str, EnhancedInfo], dict[str, tuple[str, str]]]:
+def _build() -> tuple[dict[str, EnhancedInfo], dict[str, tuple[str, str, str, str]]]:
     infos: dict[str, EnhancedInfo] = {}
-    advice: dict[str, tuple[str, str]] = {}
-    for key, detail, meaning, remedy, basic, rfc, success in _TABLE:
+    advice: dict[str, tuple[str, str, str, str]] = {}
+    for key, detail, meaning, remedy, basic, rfc, success, transient, permanent in _TABLE:
         subject = _SUBJECTS[int(key.split(".")[0])][0]
         generic = (
             "Depends on the class: 2 is success, 4 means retry later, 5 means do not retry unchanged. "
             + remedy[:1].upper() + remedy[1:] + "."
         )
         infos[f"X.{key}"] = EnhancedInfo(f"X.{key}", subject, detail, meaning, generic, basic, rfc, True)
-        advice[f"X.{key}"] = (remedy, success)
+        advice[f"X.{key}"] = (remedy, success, transient, permanent)
     return infos, advice
 
 
@@ -423,8 +440,7 @@ def explain_enhanced(status: str) -> EnhancedInfo | None:
     code = f"{cls}.{subject}.{detail}"
     known = ENHANCED_CODES.get(key)
     if known is not None:
-        remedy, success = _ADVICE[key]
-        return replace(known, code=code, client_action=_class_action(cls, remedy, success))
+        return replace(known, code=code, client_action=_class_action(cls, *_ADVICE[key]))
     class_name, class_meaning = _CLASSES[cls]
     if subject in _SUBJECTS:
         name, description, remedy = _SUBJECTS[subject]
@@ -448,3 +464,11 @@ def explain_enhanced(status: str) -> EnhancedInfo | None:
         rfc=f"{_R} §2",
         exact=False,
     )
+
+
+def associated_with(code: int) -> tuple[EnhancedInfo, ...]:
+    """Registered enhanced codes whose IANA entry lists ``code`` among its associated basic codes.
+
+    That is all the registry says about codes such as 422, 430 or 523, which no RFC defines.
+    """
+    return tuple(info for info in ENHANCED_CODES.values() if code in info.basic_codes)

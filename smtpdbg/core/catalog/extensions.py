@@ -199,7 +199,8 @@ def _attributes(known: Mapping[str, str]) -> Callable[[str], str]:
 _XCLIENT = {
     "NAME": "client host name", "ADDR": "client IP address", "PORT": "client TCP port",
     "PROTO": "SMTP or ESMTP, as the client greeted", "HELO": "name the client gave in HELO/EHLO",
-    "LOGIN": "SASL login name", "DESTADDR": "server IP address the client reached",
+    "LOGIN": "SASL login name", "REVERSE_NAME": "client host name from reverse DNS (before the forward check)",
+    "DESTADDR": "server IP address the client reached",
     "DESTPORT": "server port the client reached",
 }
 _XFORWARD = {
@@ -394,11 +395,19 @@ _x("XSHADOWREQUEST", "Shadow redundancy request (Exchange)", "Exchange asks the 
    "of the message.", f"{_VENDOR}: Microsoft Exchange", verbs=("XSHADOWREQUEST",))
 _x("XUSR", "Initial user submission (Sendmail)", "Sendmail's XUSR marks the session as an initial "
    "submission from a user agent, as port 587 would.", f"{_VENDOR}: Sendmail", "docmd XUSR", verbs=("XUSR",))
-_x("PIPE_CONNECT", "Early pipelining (Exim)", "The client may pipeline EHLO and following commands right "
-   "after connecting, using the EHLO reply it saw last time.", f"{_VENDOR}: Exim (draft-harris-early-pipe)")
-_x("X_PIPE_CONNECT", "Early pipelining (Exim, experimental name)", "Older Exim name for PIPE_CONNECT: "
-   "pipelining from the first command, using a remembered EHLO reply.",
-   f"{_VENDOR}: Exim (draft-harris-early-pipe)")
+_x("PIPECONNECT", "Early pipelining (Exim)", "The client may send EHLO and the commands after it without "
+   "waiting for the greeting, relying on the EHLO reply it saw from this server last time (it must have seen "
+   "PIPECONNECT there). Exim 4.96 and later advertise it under this name.",
+   f"{_VENDOR}: Exim 4.96+ (draft-harris-early-pipe)")
+_x("PIPE_CONNECT", "Early pipelining (Exim 4.95)", "Exim 4.95's name for PIPECONNECT (the draft's name): "
+   "pipelining from the first command, using a remembered EHLO reply.", f"{_VENDOR}: Exim 4.95 (draft-harris-early-pipe)")
+_x("X_PIPE_CONNECT", "Early pipelining (Exim 4.92-4.94, experimental)", "The experimental name of "
+   "PIPECONNECT in Exim 4.92 to 4.94: pipelining from the first command, using a remembered EHLO reply.",
+   f"{_VENDOR}: Exim 4.92-4.94 (draft-harris-early-pipe)")
+_x("WELLKNOWN", "Well-known resources over SMTP (Exim)", "The client may fetch a resource the server "
+   "publishes (for example a policy file) with WELLKNOWN <name>; the content comes back xtext-encoded in "
+   "a multi-line reply. Experimental, Exim 4.99 and later.", f"{_VENDOR}: Exim 4.99+ (experimental)",
+   verbs=("WELLKNOWN",))
 _x("CLIENTID", "Client identifier", "The client may identify itself with a persistent token so the server "
    "can recognise the same client across addresses.", f"{_VENDOR}: draft-storey-smtp-client-id",
    verbs=("CLIENTID",))

@@ -8,7 +8,12 @@ codes later RFCs define for extensions a debugger meets in practice: AUTH
 "associated" codes in the enhanced-status registry without an RFC defining
 their text (422, 430, 523, 524, 525, 533) are deliberately left out; for those,
 and for anything else unknown, :func:`reply_class_meaning` still explains the
-first two digits, which RFC 5321 §4.2 says is all a client may rely on.
+first two digits: RFC 5321 §4.2 says a client handles a code it does not know
+by its first digit alone.
+
+An entry says what a code means wherever it comes. What it means in answer to
+one command (554 at RCPT refuses one recipient, after the final dot the whole
+message) is decided by :mod:`.context`.
 """
 
 from __future__ import annotations
@@ -150,21 +155,22 @@ _TABLE: tuple[ReplyInfo, ...] = (
        "RFC 4954 §6", ("AUTH", AUTH_RESPONSE)),
     _r(450, "Requested mail action not taken: mailbox unavailable",
        "The mailbox cannot take mail right now: it is busy, or temporarily blocked for "
-       "policy reasons. Greylisting usually answers this way.",
+       "policy reasons. Greylisting answers this way or with 451 (often with 4.7.1 or 4.2.0).",
        "Keep this recipient (or message) queued and retry later; other recipients are "
        "unaffected.",
        _S, ("RCPT", END_OF_DATA, "BDAT", "ATRN")),
     _r(451, "Requested action aborted: local error in processing",
        "Something went wrong inside the server (a lookup, a filter, the disk) so it did "
-       "not carry out the command.",
+       "not carry out the command. With a 4.7.x enhanced code it is a policy deferral "
+       "instead: greylisting or a rate limit (\"451 4.7.1 Greylisted, try again later\").",
        "Retry later; if it answered the final dot, the message was not accepted and must "
        "be sent again.",
        _S, ("MAIL", "RCPT", END_OF_DATA, "BDAT", "ATRN")),
     _r(452, "Requested action not taken: insufficient system storage",
        "The server is short of storage. In answer to RCPT it also means \"too many "
        "recipients\" for this transaction (RFC 5321 §4.5.3.1.10).",
-       "Retry later. After RCPT, send the recipients refused so far in a new transaction "
-       "once this one is done.",
+       "Retry later. After RCPT (too many recipients, 4.5.3): send the message now to the "
+       "recipients already accepted, then the others in a new transaction.",
        _S, ("MAIL", "RCPT", END_OF_DATA, "BDAT")),
     _r(453, "You have no mail",
        "ATRN: there is no mail queued for the domains you asked about.",
@@ -256,22 +262,29 @@ _TABLE: tuple[ReplyInfo, ...] = (
        "recipient.",
        "RFC 5321 §3.4, §4.2.2", ("RCPT", "VRFY")),
     _r(552, "Requested mail action aborted: exceeded storage allocation",
-       "The message is too big for the server or for the mailbox's quota (historically "
-       "also \"too many recipients\").",
-       "Compare the message size with the SIZE limit from EHLO; shrink it, or give up "
-       "on this recipient.",
+       "The message is too big for the server or for the mailbox's quota. At RCPT it is "
+       "RFC 821's old code for \"too many recipients\": RFC 5321 §4.5.3.1.10 corrected that "
+       "to 452 and tells clients to treat a 552 at RCPT as temporary.",
+       "At MAIL or after the message: compare its size with the SIZE limit from EHLO and "
+       "shrink it. At RCPT: send the message to the recipients already accepted, and the "
+       "others later in a new transaction.",
        _S, ("MAIL", "RCPT", END_OF_DATA, "BDAT")),
     _r(553, "Requested action not taken: mailbox name not allowed",
-       "The address is not acceptable: bad syntax, or a sender/recipient the server will "
-       "not handle (often relaying denied).",
-       "Fix the address, or authenticate if the server only relays for its users.",
+       "The address itself is not acceptable: bad syntax, a form the server will not take, "
+       "or a sender this client may not use (e.g. Postfix's \"553 5.7.1 Sender address "
+       "rejected: not owned by user\"). Relaying denied is 550 (RFC 5321 §3.6.2) or, on "
+       "Postfix, 554 5.7.1.",
+       "Fix the address; for a sender, use one the account you authenticated as may use.",
        _S, ("MAIL", "RCPT", "VRFY")),
     _r(554, "Transaction failed",
-       "The transaction failed for good, typically the message was rejected after the "
-       "final dot. As the greeting it means \"No SMTP service here\".",
-       "Give up on this message as it is. After a 554 greeting, send QUIT and use "
-       "another server.",
-       _S, (GREETING, "DATA", END_OF_DATA, "BDAT", "BURL"), ends=True),
+       "A permanent refusal whose scope depends on what it answers: as the greeting, "
+       "\"no SMTP service here\"; at MAIL or RCPT, that sender or recipient refused by "
+       "policy (Postfix's \"554 5.7.1 Relay access denied\"; the transaction goes on); to "
+       "DATA, \"no valid recipients\"; after the final dot, the message refused.",
+       "Do not repeat it unchanged. After a 554 greeting, send QUIT and use another server; "
+       "at RCPT, drop that recipient (or authenticate to relay); after the final dot, fix "
+       "what the text objects to before sending the message again.",
+       _S, (GREETING, "MAIL", "RCPT", "DATA", END_OF_DATA, "BDAT", "BURL")),
     _r(555, "MAIL FROM/RCPT TO parameters not recognized or not implemented",
        "A MAIL or RCPT parameter (SIZE=, BODY=, NOTIFY=, ...) is unknown to the server.",
        "Send the command again using only parameters the server advertised in EHLO.",
@@ -346,8 +359,9 @@ def reply_class_meaning(code: int) -> str:
     first, second = number // 100, number // 10 % 10
     if first not in _FIRST_DIGIT:
         return (
-            f"{number} is outside SMTP's range: the first digit must be 2, 3, 4 or 5; "
-            "a client treats such a reply as a fatal error (RFC 5321 §4.2)"
+            f"{number} is outside SMTP's range: RFC 5321 §4.2 says servers MUST NOT send a first digit "
+            "other than 2, 3, 4 or 5 (unless an extension negotiated with the client allows it), and a "
+            "client that receives one SHOULD normally treat it as a fatal error and end the mail transaction"
         )
     category = _SECOND_DIGIT.get(second, f"x{second}x not defined by RFC 5321 (the second digit runs 0 to 5)")
     return f"{_FIRST_DIGIT[first]}; {category}"

@@ -31,7 +31,9 @@ from typing import Iterable
 from smtpdbg import __version__
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Error, Event, Info, StateChange, Wire
 from smtpdbg.core.export.dialogue import Dialogue, analyze
-from smtpdbg.core.export.redact import Redactor, password_forms
+from smtpdbg.core.export.redact import Redactor, auth_secret_variables, auth_users, password_forms
+from smtpdbg.core.files import open_private
+from smtpdbg.core.render import safe_output
 
 EXCLUDED_COMMANDS = ("save",)
 """Commands left out of every export (saving is not part of the dialogue)."""
@@ -75,12 +77,16 @@ class Recording:
         options = session.options
         state = session.state
         secrets = list(extra_secrets)
-        if options.password_env and session.environ.get(options.password_env):
-            users = [state.auth_user] if state.auth_user else []
-            secrets += password_forms(session.environ[options.password_env], users)
+        events = session.transcript.snapshot()
+        # Every user an AUTH named, not only the one that succeeded: a failed PLAIN carried the
+        # password just the same (base64 of authzid\0user\0password).
+        users = sorted(auth_users(events) | ({state.auth_user} if state.auth_user else set()))
+        for name in sorted(auth_secret_variables(events) | ({options.password_env} if options.password_env else set())):
+            if session.environ.get(name):
+                secrets += password_forms(session.environ[name], users)
         target = session.target
         return cls.from_events(
-            session.transcript.snapshot(), extra_secrets=secrets,
+            events, extra_secrets=secrets,
             target=str(target) if target else "", transport=target.transport if target else "",
             local_hostname=options.local_hostname or "", timeout=options.timeout, insecure=options.insecure,
             ca=options.ca or "",
@@ -153,17 +159,20 @@ def render(fmt: str, recording: Recording) -> str:
     if fmt not in _RENDERERS:
         raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     module, name = _RENDERERS[fmt]
-    return getattr(importlib.import_module(module), name)(recording)
+    text = getattr(importlib.import_module(module), name)(recording)
+    # The last guard of every format: whatever a renderer let through, no byte of the file can drive
+    # the terminal of someone who runs `cat` on it (JSONL keeps valid JSON: \\uXXXX escapes).
+    return safe_output(text, json=fmt == "jsonl")
 
 
 def write_private(path: str, text: str) -> None:
-    """Write ``text`` to ``path``, created (or truncated) with owner-only permissions."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-    except OSError:
-        pass
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+    """Write ``text`` to ``path``, created (or emptied and tightened) with owner-only permissions, 0600.
+
+    Raises:
+        PermissionError: ``path`` belongs to another user (refused before anything is truncated).
+    """
+    fd = open_private(path, os.O_WRONLY, truncate=True)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
         handle.write(text)
 
 

@@ -54,9 +54,9 @@ def render_html(recording) -> str:
     summary = summary_lines(recording.dialogue)
     if summary:
         rows.append('<span class="summary">=== summary</span>')
-        rows += [f'<span class="summary">=== {html.escape(line)}</span>' for line in summary]
+        rows += [f'<span class="summary">=== {html.escape(safe_text(line))}</span>' for line in summary]
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))
-    title = f"smtpdbg transcript of {recording.target or '(no target)'}"
+    title = safe_text(f"smtpdbg transcript of {recording.target or '(no target)'}")
     legend = ('<p class="legend"><span class="send">-&gt; client</span><span class="r2">&lt;- 2xx</span>'
               '<span class="r3">3xx</span><span class="r4">4xx</span><span class="r5">5xx</span>'
               '<span class="tls">inside TLS (~&gt; &lt;~)</span><span class="info">=== info</span>'

@@ -150,9 +150,13 @@ def render_jsonl(recording) -> str:
 
 
 def read_jsonl(text: str) -> list[dict[str, Any]]:
-    """Parse an export; raises ``ValueError`` naming the line for anything that is not one."""
+    """Parse an export; raises ``ValueError`` naming the line for anything that is not one.
+
+    Records end at ``\\n`` only (JSON Lines): ``str.splitlines()`` would also cut at
+    U+0085, U+2028 and the like, which a server's reply may hold inside a string.
+    """
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

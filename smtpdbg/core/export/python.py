@@ -1,12 +1,22 @@
 """Python export: a runnable smtplib script that reproduces the session byte for byte.
 
 The script uses smtplib's high-level calls (``ehlo``, ``mail``, ``rcpt``,
-``data``, ``starttls``, ``auth``) where they put exactly the recorded bytes
-on the wire, and ``docmd`` or ``send`` where they would not (an address
-smtplib's ``quoteaddr`` would rewrite, an upper-case verb typed by hand, a
-pipelined group, a bare LF). Every step prints the reply and counts a code
-other than the recorded one; the exit status is 1 when any differed, so the
-script doubles as a regression check. Secrets come from environment
+``starttls``, ``auth``) where they put exactly the recorded bytes on the
+wire, and ``docmd`` or ``send`` where they would not (an address smtplib's
+``quoteaddr`` would rewrite, an upper-case verb typed by hand, a pipelined
+group, a bare LF). A message goes out as recorded: ``DATA``, then the
+message bytes exactly as they were sent (dot-stuffed, with the final dot),
+only once the server said 354, then the reply after the final dot (one per
+recipient over LMTP); BDAT chunks the same way.
+
+Every step prints the reply and compares it with the recorded one. A reply
+that differs (another code, or no reply where there was one) prints a
+``MISMATCH`` line naming the command, the recorded code and this run's; a
+message sent without a reply after it (the connection dropped, or the
+server was too slow) prints ``UNKNOWN``: it may have been delivered. Exit
+status: 0 every reply as recorded; 1 some reply differed; 2 none differed
+but a message's outcome is unknown (as it was in the recorded session). So
+the script doubles as a regression check. Secrets come from environment
 variables (``SMTP_PASSWORD`` for ``login``/``auth``, ``SMTP_AUTH_n`` for AUTH
 payloads typed by hand); the server, CA file and timeout can be overridden
 the same way.
@@ -18,67 +28,13 @@ import re
 import smtplib
 import time
 
-from smtpdbg.core.events import Info, InfoKind
+from smtpdbg.core.events import Info, InfoKind, Unanswered
 from smtpdbg.core.export.dialogue import Exchange, Reply, Span
+from smtpdbg.core.export.python_prelude import PRELUDE
 
-SKIPPED = {"show", "explain", "?", "has_extn", "set_debuglevel", "timeout", "abort", "drain"}
+SKIPPED = {"show", "explain", "?", "has_extn", "set_debuglevel", "timeout", "abort", "drain", "set"}
 """Commands that put nothing on the wire (``drain`` only reads; its replies are noted)."""
 
-_PRELUDE = '''
-import os
-import smtplib
-import ssl
-import sys
-
-HOST = os.environ.get("SMTP_HOST", {host!r})
-PORT = int(os.environ.get("SMTP_PORT", "{port}"))
-SOCKET = os.environ.get("SMTP_SOCKET", {socket!r})
-LOCAL_HOSTNAME = os.environ.get("SMTP_LOCAL_HOSTNAME") or {local!r}
-TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "{timeout:g}"))
-CONTEXT = ssl.create_default_context(cafile=os.environ.get("SMTP_CA") or None)
-{insecure}
-mismatches = 0
-
-
-def show(code, text):
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{{code}} {{text}}".replace("\\n", "\\n    ")
-
-
-def step(expected, label, call, *args, **kwargs):
-    """Run one smtplib call, print its reply, count a code other than the recorded one."""
-    global mismatches
-    try:
-        result = call(*args, **kwargs)
-        code, text = result if isinstance(result, tuple) else (None, "")
-    except smtplib.SMTPResponseException as exc:
-        code, text = exc.smtp_code, exc.smtp_error
-    except (smtplib.SMTPException, OSError) as exc:
-        code, text = None, f"{{type(exc).__name__}}: {{exc}}"
-    print(f"{{label}}\\n  <- {{show(code, text)}}")
-    if code != expected:
-        mismatches += 1
-        print(f"  MISMATCH: the recorded session got {{expected}}", file=sys.stderr)
-    return code, text
-
-
-def send(label, data):
-    """Send bytes exactly as recorded (what smtplib's high-level calls would change)."""
-    print(f"{{label}}")
-    try:
-        smtp.send(data)
-    except (smtplib.SMTPException, OSError) as exc:
-        print(f"  send failed: {{type(exc).__name__}}: {{exc}}", file=sys.stderr)
-
-
-def secret(name):
-    value = os.environ.get(name)
-    if value is None:
-        sys.exit(f"set the environment variable {{name}} (secrets are never stored in this script)")
-    return value
-
-'''
 
 
 def _py_bytes(data: bytes, indent: str = "    ") -> str:
@@ -159,16 +115,11 @@ class _Writer:
             for reply in span.replies:
                 self.emit(f"step({reply.code}, 'a reply nobody asked for (smtpdbg drain)', smtp.getreply)")
             return
-        exchanges = list(span.exchanges)
-        index = 0
-        while index < len(exchanges):
-            exchange = exchanges[index]
-            following = exchanges[index + 1] if index + 1 < len(exchanges) else None
-            if self.data_call(exchange, following):
-                index += 2
-                continue
-            self.exchange(exchange, span)
-            index += 1
+        unanswered = _unanswered(span)
+        previous: Exchange | None = None
+        for index, exchange in enumerate(span.exchanges):
+            self.exchange(exchange, previous, unanswered.get(index, []))
+            previous = exchange
         for error in span.errors:
             self.emit(f"# the recorded session failed here: {error.category}: {_comment(error.message)}")
 
@@ -229,39 +180,36 @@ class _Writer:
         self.features = {}
 
     # -- exchanges ----------------------------------------------------------------------------
-    def data_call(self, exchange: Exchange, following: Exchange | None) -> bool:
-        """``smtp.data(MESSAGE)`` for DATA + body when smtplib would send the same bytes."""
-        if following is None or following.body is None or following.sends:
-            return False
-        if [w.data for w in exchange.sends] != [b"data\r\n"] or len(exchange.replies) != 1 or exchange.replies[0].code != 354:
-            return False
-        body = following.body
-        if body.omitted or self.lmtp or len(following.replies) != 1:
-            return False
-        wire = b"".join(body.head + body.tail)
-        message = _unstuff(wire)
-        if message is None or not _smtplib_data_matches(message, wire):
-            return False
-        name = self.constant("MESSAGE", message)
-        final = following.replies[0].code
-        self.emit(f"step({final}, '-> DATA + {name} ({body.size:,} bytes)', smtp.data, {name})")
-        return True
-
-    def exchange(self, exchange: Exchange, span: Span) -> None:
-        sends = exchange.sends
-        replies = exchange.replies
+    def exchange(self, exchange: Exchange, previous: Exchange | None, unanswered: list[Unanswered]) -> None:
+        """Its lines, then one step per reply it got and per reply that never came (expected ``None``)."""
+        sends, replies = exchange.sends, exchange.replies
+        expected: list[int | None] = [r.code for r in replies] + [None] * len(unanswered)
         if exchange.body is not None:
-            self.body(exchange)
-        elif len(sends) == 1 and len(replies) == 1 and not sends[0].redacted:
-            self.one_line(sends[0].data, replies[0])
+            bdat = previous.sends[-1].data.rstrip(b"\r\n").upper().split() if previous and previous.sends else []
+            chunk = bdat[:1] == [b"BDAT"]
+            last = chunk and bdat[-1:] == [b"LAST"]
+            self.body(exchange, chunk)
+            name = self.constants[-1].split(" ", 1)[0]
+            label = (f"<- reply to BDAT LAST ({name})" if last else f"<- reply to the BDAT chunk ({name})") if chunk \
+                else f"<- reply after the final dot ({name})"
+            for index, code in enumerate(expected):
+                event = replies[index].event if index < len(replies) else None
+                whose = f" for <{event.recipient}>" if event is not None and event.recipient else ""
+                flag = ", after_dot=True" if last or not chunk else ""
+                self.emit(f"step({code}, {label + whose!r}, smtp.getreply{flag})")
             return
-        elif sends:
+        if len(sends) == 1 and len(expected) == 1 and not sends[0].redacted:
+            self.one_line(sends[0].data, expected[0], replies[0] if replies else None)
+            return
+        if sends:
             self.raw_sends(sends)
-        for reply in replies:
-            self.emit(f"step({reply.code}, '  (reply)', smtp.getreply)")
+        label = f"<- reply to {_label(sends[0].data)}" if len(sends) == 1 else \
+            f"<- reply to the {len(sends)} lines sent in one write" if sends else "<- a reply"
+        for index, code in enumerate(expected):
+            numbered = f"{label} ({index + 1} of {len(expected)})" if len(expected) > 1 else label
+            self.emit(f"step({code}, {numbered!r}, smtp.getreply)")
 
-    def one_line(self, line: bytes, reply: Reply) -> None:
-        code = reply.code
+    def one_line(self, line: bytes, code: int | None, reply: Reply | None) -> None:
         label = _label(line)
         verb = line.split(b" ", 1)[0].rstrip(b"\r\n")
         if verb in (b"ehlo", b"lhlo", b"helo") and line.endswith(b"\r\n") and line.count(b" ") == 1:
@@ -270,8 +218,8 @@ class _Writer:
                 method = "helo" if verb == b"helo" else "ehlo"
                 self.emit(f"step({code}, {label!r}, smtp.{method}, {name!r})")
                 if method == "ehlo":
-                    self.esmtp = 200 <= code < 300
-                    self.features = reply.extensions()
+                    self.esmtp = code is not None and 200 <= code < 300
+                    self.features = reply.extensions() if reply is not None else {}
                 return
         match = _ENVELOPE.match(line)
         if match and (not match.group(3) or self.esmtp):
@@ -298,7 +246,7 @@ class _Writer:
             self.emit(f"step({code}, {label!r}, smtp.docmd, {verb_text!r}{extra})")
             return
         self.raw_sends_data([line])
-        self.emit(f"step({code}, '  (reply)', smtp.getreply)")
+        self.emit(f"step({code}, {'<- reply to ' + label!r}, smtp.getreply)")
 
     def raw_sends(self, sends) -> None:
         parts: list[str] = []
@@ -324,34 +272,38 @@ class _Writer:
         prefix = stripped[:-len(b"********")] if stripped.endswith(b"********") else b""
         return f"{prefix!r} + {name}.encode() + {ending!r}"
 
-    def body(self, exchange: Exchange) -> None:
+    def body(self, exchange: Exchange, chunk: bool) -> None:
         body = exchange.body
         wire = b"".join(body.head + body.tail)
         if body.omitted:
-            self.notes.append(f"a DATA body of {body.line_count:,} lines was recorded in part only; "
+            self.notes.append(f"a message of {body.line_count:,} lines was recorded in part only; "
                               f"{body.omitted:,} lines in its middle are missing from this script")
             self.emit(f"# NOTE: {body.omitted:,} lines of this message were not recorded (large body); sending the rest")
-        name = self.constant("BODY", wire)
-        self.emit(f"send('-> message body ({body.size:,} bytes, dot-stuffed, with the final dot)', {name})")
+        name = self.constant("CHUNK" if chunk else "MESSAGE", wire)
+        if chunk:
+            self.emit(f"message('-> {name}: the BDAT chunk ({body.size:,} bytes)', {name}, after_data=False)")
+        else:
+            self.emit(f"message('-> {name}: the message as sent ({body.size:,} bytes, dot-stuffed, "
+                      f"ending with the final dot)', {name})")
+
+
+def _unanswered(span: Span) -> dict[int, list[Unanswered]]:
+    """The span's replies that never came, by the index of the exchange they belong to."""
+    starts = []
+    for exchange in span.exchanges:
+        seqs = [w.seq for w in exchange.sends] + [line.seq for r in exchange.replies for line in r.lines]
+        starts.append(min(seqs + ([exchange.body.seq] if exchange.body is not None else []), default=0))
+    out: dict[int, list[Unanswered]] = {}
+    for event in span.events:
+        if isinstance(event, Unanswered):
+            owners = [i for i, start in enumerate(starts) if start < event.seq]
+            if owners:
+                out.setdefault(owners[-1], []).append(event)
+    return out
 
 
 def _comment(text: str) -> str:
     return text.replace("\n", " ")[:200]
-
-
-def _unstuff(wire: bytes) -> bytes | None:
-    if not wire.endswith(b".\r\n"):
-        return None
-    lines = wire[:-3].splitlines(keepends=True)
-    return b"".join(line[1:] if line.startswith(b".") else line for line in lines)
-
-
-def _smtplib_data_matches(message: bytes, wire: bytes) -> bool:
-    """Whether ``smtp.data(message)`` sends exactly ``wire`` (smtplib's own quoting, CPython 3.11)."""
-    quoted = re.sub(rb"(?m)^\.", b"..", message)
-    if quoted[-2:] != b"\r\n":
-        quoted += b"\r\n"
-    return quoted + b".\r\n" == wire
 
 
 def render_python(recording) -> str:
@@ -386,11 +338,14 @@ def render_python(recording) -> str:
     doc = [f'"""Reproduces an smtpdbg session with {target or "(unknown target)"}, recorded {when}.', "",
            f"Generated by {recording.generator}. Run it with python3; environment variables:", ""]
     doc += ["    " + line for line in env]
-    doc += ["", "Each step prints the server's reply; a code other than the recorded one is", "reported as a MISMATCH and makes the exit status 1."]
+    doc += ["", "Each step prints the server's reply. A reply other than the recorded one is reported",
+            "as a MISMATCH (the command, the recorded code, this run's); a message sent without a",
+            "reply after it as UNKNOWN (it may have been delivered). Exit status: 0 every reply as",
+            "recorded; 1 a reply differed; 2 none differed but a message's outcome is unknown."]
     for note in writer.notes:
         doc.append(f"NOTE: {note}.")
     doc.append('"""')
-    prelude = _PRELUDE.format(host=host, port=port, socket=socket, local=recording.local_hostname or None,
+    prelude = PRELUDE.format(host=host, port=port, socket=socket, local=recording.local_hostname or None,
                               timeout=recording.timeout, insecure=insecure)
     parts = ["#!/usr/bin/env python3", *doc, prelude.rstrip("\n"), ""]
     names = (["SMTP_PASSWORD"] if writer.uses_password else []) + writer.secrets
@@ -398,6 +353,6 @@ def render_python(recording) -> str:
         parts += ["", *(f"{name} = secret({name!r})" for name in names), ""]
     if writer.constants:
         parts += ["", *writer.constants, ""]
-    parts += ["", *writer.out, "", "sys.exit(1 if mismatches else 0)", ""]
+    parts += ["", *writer.out, "", "sys.exit(1 if mismatches else 2 if unknown else 0)", ""]
     text = "\n".join(parts)
     return text

@@ -64,12 +64,45 @@ def secrets_in(span: Span) -> list[str]:
     return [w for w in found if len(w) >= _MIN_SECRET and w != "="]
 
 
+def auth_users(events: Iterable) -> set[str]:
+    """Every user name a ``login``/``auth`` command named, whether or not it succeeded."""
+    from smtpdbg.core.events import CommandStart
+
+    users: set[str] = set()
+    for event in events:
+        if isinstance(event, CommandStart) and event.text[:5].lower() in ("login", "auth "):
+            try:
+                user = parse(event.text).arg("user")
+            except ParseError:
+                continue
+            if user:
+                users.add(user)
+    return users
+
+
+def auth_secret_variables(events: Iterable) -> set[str]:
+    """The ``--password-env``/``--token-env`` NAMEs ``login``/``auth`` commands read their secret from."""
+    from smtpdbg.core.events import CommandStart
+
+    names: set[str] = set()
+    for event in events:
+        if isinstance(event, CommandStart) and event.text[:5].lower() in ("login", "auth "):
+            try:
+                parsed = parse(event.text)
+            except ParseError:
+                continue
+            names.update(n for n in (parsed.opt("password_env"), parsed.opt("token_env")) if n)
+    return names
+
+
 def password_forms(password: str, users: Iterable[str] = ()) -> list[str]:
-    """A password and the base64 forms AUTH would carry it in (LOGIN, PLAIN)."""
-    forms = [password, base64.b64encode(password.encode()).decode()]
+    """A password (or token) and the base64 forms AUTH would carry it in (LOGIN, PLAIN, XOAUTH2)."""
+    forms = [password, base64.b64encode(password.encode("utf-8", "surrogateescape")).decode()]
     for user in users:
         for authz in ("", user):
-            forms.append(base64.b64encode(f"{authz}\0{user}\0{password}".encode()).decode())
+            forms.append(base64.b64encode(f"{authz}\0{user}\0{password}".encode("utf-8", "surrogateescape")).decode())
+        xoauth2 = f"user={user}\x01auth=Bearer {password}\x01\x01"
+        forms.append(base64.b64encode(xoauth2.encode("utf-8", "surrogateescape")).decode())
     return forms
 
 

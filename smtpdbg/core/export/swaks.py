@@ -8,14 +8,22 @@ parameters, several transactions on one connection, lower-case verbs — is
 listed in a comment at the top, so the reader knows what the command line
 does *not* reproduce. Output is a POSIX shell script; the password comes
 from ``$SMTP_PASSWORD``, never from the file.
+
+The message is delivered byte for byte as recorded: swaks gets it with
+``--no-data-fixup`` exactly as it went on the wire (dot-stuffed, ending with
+the final dot), because swaks's own fix-ups would change it (a blank line
+before the final dot, ``%DATE%``-style tokens, a literal ``\\n``, a leading
+``From`` line). Text goes in a here-document; other bytes as ``printf``
+escapes. A message sent in BDAT chunks is joined and dot-stuffed for DATA.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 
-from smtpdbg.core.events import Info, InfoKind
+from smtpdbg.core.events import Body, Info, InfoKind, LedgerChange
 from smtpdbg.core.export.dialogue import Connection, Span
 from smtpdbg.core.ledger import Transaction
 
@@ -59,35 +67,123 @@ def _connected(span: Span) -> bool:
     return any(isinstance(e, Info) and e.kind is InfoKind.CONNECTED for e in span.events)
 
 
-def _message(body) -> bytes | None:
-    """The message of a transaction, un-dot-stuffed, without its final dot."""
-    if body is None:
+def _bodies(dialogue) -> dict[int, list[Body]]:
+    """Every message part sent in each transaction, by its index: the DATA body, or each BDAT chunk."""
+    out: dict[int, list[Body]] = {}
+    current: int | None = None
+    for event in dialogue.events:
+        if isinstance(event, LedgerChange):
+            current = None if event.transaction.closed else event.transaction.index
+        elif isinstance(event, Body) and current is not None:
+            out.setdefault(current, []).append(event)
+    return out
+
+
+def _wire(parts: list[Body], method: str, note) -> bytes | None:
+    """The bytes swaks must send after DATA: dot-stuffed, ending with the final dot (without its CRLF).
+
+    A DATA body is taken as it went on the wire. BDAT chunks are joined and
+    dot-stuffed, since swaks can only send DATA.
+    """
+    if not parts:
         return None
-    wire = b"".join(body.head + body.tail)
-    if wire.endswith(b".\r\n"):
-        wire = wire[:-3]
-    lines = wire.splitlines(keepends=True)
-    return b"".join(line[1:] if line.startswith(b".") else line for line in lines)
+    if any(part.omitted for part in parts):
+        note(f"a large message was recorded in part only ({sum(p.omitted for p in parts):,} lines missing); "
+             "its recorded lines are sent")
+    joined = b"".join(line for part in parts for line in part.head + part.tail)
+    if method == "BDAT":
+        note("the message went in BDAT chunks; swaks has no CHUNKING, so it sends the same bytes with DATA "
+             "(dot-stuffed)")
+        if not joined.endswith(b"\r\n"):
+            joined += b"\r\n"
+            note("the BDAT message did not end with CRLF: DATA needs one before the final dot, so one is added")
+        joined = re.sub(rb"(?m)^\.", b"..", joined) + b".\r\n"
+    if not joined.endswith(b"\r\n"):
+        note("the recorded message did not end with CRLF; swaks adds one")
+        return joined
+    return joined[:-2]
+
+
+def _feed(data: bytes) -> tuple[str, str]:
+    """Shell text that writes ``data`` exactly to swaks's stdin: ``(before "swaks", after the command)``.
+
+    Text lines go in a here-document (``awk`` turns its line ends back into CRLF
+    and leaves the last one off); anything else (bare CR or LF, control
+    characters, bytes that are not UTF-8) is spelled out with ``printf`` escapes.
+    """
+    lines = data.split(b"\r\n")
+    try:
+        text = [line.decode("utf-8") for line in lines]
+    except UnicodeDecodeError:
+        text = []
+    if text and all(line.replace("\t", " ").isprintable() for line in text):
+        delimiter = "SMTPDBG_MESSAGE"
+        while delimiter in text:
+            delimiter += "_"
+        before = f"awk 'NR > 1 {{ printf \"\\r\\n\" }} {{ printf \"%s\", $0 }}' <<'{delimiter}' | "
+        return before, "\n" + "\n".join(text) + f"\n{delimiter}"
+    ends = [b"\r\n"] * (len(lines) - 1) + [b""]
+    calls = [f"  printf '{_printf_escape(line + end)}'" for line, end in zip(lines, ends)]
+    return "{\n" + "\n".join(calls) + "\n} | ", ""
+
+
+def _printf_escape(data: bytes) -> str:
+    """A printf format (inside single quotes) that prints exactly ``data``."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "%":
+            out.append("%%")
+        elif char == "'":
+            out.append("'\\''")
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append({13: "\\r", 10: "\\n", 9: "\\t"}.get(byte, f"\\{byte:03o}"))
+    if out and out[0] == "-":
+        out[0] = "\\055"  # printf would take a leading '-' for an option
+    return "".join(out)
+
+
+def _printf(text: str) -> str:
+    """A shell word that prints ``text`` exactly, written without a byte a terminal would act on.
+
+    ``printf '%b'`` turns ``\\0NNN`` back into the byte: how a value holding control
+    characters (an escape sequence in a message) stays in the script yet
+    leaves ``cat script.sh`` harmless.
+    """
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("'\\''")
+        elif ch.isprintable() or ch in " \n\t":
+            out.append(ch)
+        else:
+            out.extend(f"\\0{byte:03o}" for byte in ch.encode("utf-8", "surrogateescape"))
+    return "\"$(printf '%b' '" + "".join(out) + "')\""
+
+
+def _safe(text: str) -> bool:
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
 
 
 def _shell(command: list[str]) -> str:
     """``swaks`` and one ``--option value`` per continuation line."""
     lines = [command[0]]
     for word in command[1:]:
-        quoted = '"$SMTP_PASSWORD"' if word == "$SMTP_PASSWORD" else shlex.quote(word)
+        if word == "$SMTP_PASSWORD":
+            quoted = '"$SMTP_PASSWORD"'
+        else:
+            quoted = shlex.quote(word) if _safe(word) else _printf(word)
         if word.startswith("--"):
             lines.append("  " + quoted)
         else:
             lines[-1] += " " + quoted
     return " \\\n".join(lines)
-
-
-def _heredoc(message: bytes) -> tuple[str, str]:
-    text = message.decode("utf-8", "replace").replace("\r\n", "\n")
-    delimiter = "SMTPDBG_MESSAGE"
-    while delimiter in text.split("\n"):
-        delimiter += "_"
-    return delimiter, text
 
 
 def render_swaks(recording) -> str:
@@ -101,11 +197,14 @@ def render_swaks(recording) -> str:
     notes: list[str] = []
     commands: list[list[str]] = []
     messages: list[bytes | None] = []
+    methods: list[str] = []
+    """How each message went: as recorded, or re-stuffed from BDAT chunks."""
 
     def note(text: str) -> None:
         if text not in notes:
             notes.append(text)
 
+    bodies = _bodies(dialogue)
     for group in _by_connection(dialogue):
         base = ["swaks"]
         if group.unix:
@@ -168,6 +267,7 @@ def render_swaks(recording) -> str:
             stage = "AUTH" if auth else "TLS" if tls else "EHLO" if ehlo else "BANNER"
             commands.append(base + ["--to", "postmaster@example.invalid", "--quit-after", stage])
             messages.append(None)
+            methods.append("")
             note(f"connection {group.number} sent no message: swaks needs --to even with --quit-after")
             continue
         for transaction in transactions:
@@ -176,17 +276,16 @@ def render_swaks(recording) -> str:
             recipients = [r.address for r in transaction.recipients]
             if recipients:
                 command += ["--to", ",".join(recipients)]
-            body = dialogue.body_of(transaction)
-            message = _message(body)
+            message = _wire(bodies.get(transaction.index, []), transaction.method, note)
             if not transaction.method:
                 command += ["--quit-after", "RCPT"]
                 message = None
             elif message is None:
                 note("a message body was not recorded; swaks will send its default test message")
-            elif body is not None and body.omitted:
-                note(f"a large message was recorded in part only ({body.omitted:,} lines missing)")
             commands.append(command)
             messages.append(message)
+            methods.append("sent in BDAT chunks, here joined" if transaction.method == "BDAT"
+                           else "exactly as it went on the wire")
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))
     lines = ["#!/bin/sh", f"# swaks equivalent of an smtpdbg session with {target or '(unknown target)'}, recorded {when}.",
              f"# Generated by {recording.generator}. The AUTH password is read from $SMTP_PASSWORD (never stored here)."]
@@ -194,11 +293,12 @@ def render_swaks(recording) -> str:
     lines.append("#")
     lines.append("# What swaks cannot express from this session:")
     lines += [f"#   - {n}" for n in notes]
-    for command, message in zip(commands, messages):
+    for command, message, how in zip(commands, messages, methods):
         lines.append("")
-        rendered = _shell(command)
-        if message is not None:
-            delimiter, text = _heredoc(message)
-            rendered += f" \\\n  --data - <<'{delimiter}'\n{text.rstrip(chr(10))}\n{delimiter}"
-        lines.append(rendered)
+        if message is None:
+            lines.append(_shell(command))
+            continue
+        before, after = _feed(message)
+        lines.append(f"# the message {how}, dot-stuffed, ending with the final dot; swaks sends it unchanged")
+        lines.append(before + _shell(command + ["--no-data-fixup", "--data", "-"]) + after)
     return "\n".join(lines) + "\n"

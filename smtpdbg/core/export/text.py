@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from smtpdbg.core.export.summary import summary_lines
-from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.render import TextRenderer, safe_text
 
 
 def header_lines(recording) -> list[str]:
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(recording.created))
-    lines = [f"{recording.generator} transcript of {recording.target or '(no target)'}, started {when}"]
+    lines = [safe_text(f"{recording.generator} transcript of {recording.target or '(no target)'}, started {when}")]
     lines.append("legend: -> client, <- server, ~> <~ inside TLS, <** <~* error replies, === info, *** errors, !!! warnings")
     lines.append("secrets: AUTH payloads and passwords are never recorded (shown as ********)")
     return lines
@@ -30,5 +30,5 @@ def render_text(recording, *, timestamps: str = "") -> str:
     summary = summary_lines(recording.dialogue)
     if summary:
         lines.append("=== summary")
-        lines += ["=== " + line for line in summary]
+        lines += ["=== " + safe_text(line) for line in summary]  # it quotes the server's replies
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from smtpdbg.core.catalog import explain_enhanced, explain_reply, parse_enhanced
+from smtpdbg.core.catalog import explain_enhanced, explain_exchange, explain_reply, parse_enhanced
 from smtpdbg.core.describe import annotate_reply
 from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, LedgerChange,
                                  Reply, StateChange, Unanswered, Wire)
@@ -76,9 +76,22 @@ EXPLAIN_WIDTH = 72
 """Explanations are wrapped to this width so they fit an 80-column transcript."""
 
 
-def explain_failure(code: int | None, text: str) -> list[str]:
-    """Plain-words explanation lines for a failed reply (basic and enhanced code), wrapped."""
-    return [part for line in _explain(code, text)
+def explain_failure(code: int | None, text: str, reply=None) -> list[str]:
+    """Plain-words explanation lines for a failed reply, wrapped.
+
+    Args:
+        code: the reply code; text: the reply's text (its enhanced code is read from it).
+        reply: the core's :class:`~smtpdbg.core.events.Reply` event for the failed reply: the explanation is
+            then the one for where it came (the command it answers and the stage), from
+            :func:`smtpdbg.core.catalog.explain_exchange`. Without it, the code alone is explained.
+    """
+    if reply is not None:
+        from smtpdbg.core.catalog import explain_exchange
+
+        lines = [line.strip() for line in explain_exchange(reply).lines()]
+    else:
+        lines = _explain(code, text)
+    return [part for line in lines
             for part in textwrap.wrap(line, EXPLAIN_WIDTH, subsequent_indent="  ", break_on_hyphens=False)]
 
 
@@ -125,6 +138,10 @@ class RowStore:
         """Command id to its row, until the command ends."""
         self._error_explained = False
         """The running command's failure was already explained and notified (its Error event had a reply code)."""
+        self.replies: dict[int, Reply] = {}
+        """The core's Reply event of each reply, under the row of its last line (the meaning panel reads it)."""
+        self._failed: Reply | None = None
+        """The running command's last reply the core judged failed (its failure is explained in context)."""
         self.violations: dict[int, str] = {}
         """Rows of a reply the core judged a protocol violation: why (with the RFC section)."""
         self._unjudged: list[tuple[int, int]] = []
@@ -215,7 +232,7 @@ class RowStore:
                 result.state = event.state
                 result.timeline.append(event.state)
             elif kind is CommandStart:
-                self._error_explained = False
+                self._error_explained, self._failed = False, None
                 row = add(COMMAND, safe_text(event.text), event.wall, event.call)
                 self.commands.append(row)
                 self._command_rows[event.command_id] = row
@@ -235,7 +252,8 @@ class RowStore:
             elif kind is Error:
                 add(ERROR, error_text(event), event.wall)
                 if event.category != "parse":
-                    for line in explain_failure(event.code, event.message) if event.code else ():
+                    for line in explain_failure(event.code, event.message, reply=self._reply_for(event.code)) \
+                            if event.code else ():
                         add(EXPLAIN, line, event.wall)
                     self._error_explained = bool(event.code)
                     result.notices.append(Notice(f"Error: {event.category.replace('-', ' ')}", safe_text(event.message)))
@@ -250,12 +268,18 @@ class RowStore:
             result.changed.append(row)
         explained, self._error_explained = self._error_explained, False
         if not event.ok and event.code is not None and event.category.startswith("reply-") and not explained:
-            for line in explain_failure(event.code, event.reply):
+            for line in explain_failure(event.code, event.reply, reply=self._reply_for(event.code)):
                 self.add(EXPLAIN, line, event.wall)
             reply = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}".rstrip()
-            meaning = annotate_reply(reply).partition(" → ")[2]  # "permanent failure: bad destination mailbox address"
+            failed = self._reply_for(event.code)  # in context when the core saw the failed reply, else by its code
+            meaning = (explain_exchange(failed).summary() if failed is not None else annotate_reply(reply)).partition(" → ")[2]
             result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", reply + (f"\n→ {meaning}" if meaning else ""),
                                          "warning" if classify_reply(event.code) is ReplyClass.TRANSIENT else "error"))
+
+    def _reply_for(self, code: int | None) -> Reply | None:
+        """The failed reply a command's failure with ``code`` reports (explained where it came), if the core saw it."""
+        failed = self._failed
+        return failed if failed is not None and failed.code == code else None
 
     def _judge(self, reply: Reply, batch_start: int, result: Ingested) -> None:
         """A reply is complete: its lines take the kind of the core's verdict on it."""
@@ -263,16 +287,22 @@ class RowStore:
         kind = reply_kind(reply)
         if reply.violation:
             self._violations.add(reply.exchange)
+        if reply.verdict.failed and not reply.unsolicited:
+            self._failed = reply
         kinds = self.kinds
+        last = -1
         for seq, row in unjudged:
             if seq < reply.first_seq:
                 continue  # a fragment of a reply that never completed: it stays unjudged
+            last = row
             kinds[row] = (kinds[row] & ~KIND) | kind
             if reply.violation:
                 self.violations[row] = reply.violation
             if row < batch_start:
                 result.changed.append(row)
                 result.rejudged = True
+        if last >= 0:
+            self.replies[last] = reply
 
     def _ledger(self, change: LedgerChange, result: Ingested) -> None:
         """A compact line per recipient whose fate this change decided (a refusal at RCPT is its reply's line)."""

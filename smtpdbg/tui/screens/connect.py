@@ -18,8 +18,9 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
+from smtpdbg.core import values
 from smtpdbg.core.session import SessionOptions
-from smtpdbg.core.target import SCHEMES, Target, TargetError, parse_target
+from smtpdbg.core.target import SCHEMES, Target
 
 TRANSPORTS = (("smtp", "SMTP"), ("smtps", "SMTPS (implicit TLS)"), ("lmtp", "LMTP"))
 
@@ -46,6 +47,14 @@ class ConnectRequest:
         return tuple(commands)
 
 
+def _field(name: str, check, text: str):
+    """``check(text)``, its error prefixed with the field's name (the checks the command line uses)."""
+    try:
+        return check(text)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
 def build_request(target_text: str, transport: str, timeout_text: str, local_hostname: str, ca: str, verify: bool,
                   ehlo: bool, starttls: bool, base: SessionOptions, *, sandbox: Target | None = None) -> ConnectRequest:
     """Validate the dialog's fields.
@@ -54,22 +63,15 @@ def build_request(target_text: str, transport: str, timeout_text: str, local_hos
         ValueError: with a message naming the field.
     """
     text = target_text.strip()
-    try:
-        target = parse_target(text if "://" in text or text.startswith("/") else f"{transport}://{text}")
-    except TargetError as error:
-        raise ValueError(f"target: {error}") from None
+    target = _field("target", values.target, text if "://" in text or text.startswith("/") else f"{transport}://{text}")
     if sandbox is not None and (target.host, target.port) == (sandbox.host, sandbox.port):
         target = replace(target, sandbox=True)
-    try:
-        timeout = float(timeout_text)
-    except ValueError:
-        raise ValueError(f"timeout: {timeout_text!r} is not a number of seconds") from None
-    if timeout <= 0:
-        raise ValueError("timeout: must be more than 0 seconds")
+    timeout = _field("timeout", values.timeout, timeout_text)
+    name = _field("local hostname", values.host_name, local_hostname.strip()) if local_hostname.strip() else None
     ca = ca.strip()
     if ca and not os.path.isfile(ca):
         raise ValueError(f"CA file: {ca}: no such file")
-    options = replace(base, timeout=timeout, local_hostname=local_hostname.strip() or None, ca=ca or None,
+    options = replace(base, timeout=timeout, local_hostname=name, ca=ca or None,
                       insecure=not verify)
     return ConnectRequest(target, options, ehlo, starttls)
 

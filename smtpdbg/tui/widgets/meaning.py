@@ -1,13 +1,16 @@
 """What a transcript row means: inline annotations and the explanation of the selected line.
 
-UI-free, like the row store it reads. Both come from the core's catalog
-(:func:`smtpdbg.core.describe.annotate_reply` and
-:func:`~smtpdbg.core.describe.explain_topic`): a reply line is explained by its
-code and enhanced status code, a line of an EHLO reply by the extension it
-names, a client line and a typed command by the command's meaning, and a
-masked AUTH line by its decoded note. Annotations are computed only for the
-rows on screen; which rows get one is a cheap test on the kind byte and the
-code's separator, so toggling them on stays fast on a million rows.
+UI-free, like the row store it reads. Both come from the core's catalog. A reply
+line is explained by the core's :class:`~smtpdbg.core.events.Reply` event for the
+reply it belongs to (:func:`reply_at`), so in its context: the command it
+answers and the stage (:func:`smtpdbg.core.catalog.explain_exchange`); a line of
+an EHLO reply by the extension it names (:func:`~smtpdbg.core.describe.explain_keyword`);
+a client line and a typed command by the command's meaning, and a masked AUTH
+line by its decoded note. Rows the store holds no Reply event for (a store
+filled without the core's events) are explained by their code alone.
+Annotations are computed only for the rows on screen; which rows get one is a
+cheap test on the kind byte and the code's separator, so toggling them on stays
+fast on a million rows.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from __future__ import annotations
 from array import array
 from typing import Iterable
 
-from smtpdbg.core.catalog import EXTENSIONS, parse_enhanced
-from smtpdbg.core.describe import annotate_reply, explain_topic
+from smtpdbg.core.catalog import EXTENSIONS, explain_exchange, parse_enhanced
+from smtpdbg.core.describe import annotate_reply, explain_keyword, explain_topic
+from smtpdbg.core.events import Reply
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.model.rows import RowStore
@@ -35,6 +39,26 @@ _WIRE_VERBS = {"lhlo": "ehlo"}
 """Wire verbs whose command in the language has another name."""
 
 
+def reply_at(store: RowStore, row: int) -> Reply | None:
+    """The core's Reply event for the reply that ``row`` is a line of, or None.
+
+    The row store keeps each Reply event under the row of the reply's last line (``store.replies``; the event
+    is recorded right after that line). A reply's lines are consecutive received rows, so the event is found
+    on the first such row at or after ``row``, and holds ``row`` if it has enough lines.
+    """
+    replies = getattr(store, "replies", None)
+    if not replies or store.kinds[row] & R.KIND not in _RECEIVED:
+        return None
+    kinds, end = store.kinds, min(len(store), row + EHLO_REPLY_LINES)
+    for at in range(row, end):
+        event = replies.get(at)
+        if event is not None:
+            return event if at - event.lines < row else None
+        if at + 1 < end and kinds[at + 1] & R.KIND not in _RECEIVED:
+            return None
+    return None
+
+
 def has_annotation(store: RowStore, row: int) -> bool:
     """Whether ``row`` gets an annotation line: the last line of a reply, or an EHLO line naming a known extension."""
     if store.kinds[row] & R.KIND not in REPLY_KINDS:
@@ -45,12 +69,16 @@ def has_annotation(store: RowStore, row: int) -> bool:
         return True
     if separator != "-":
         return False
-    keyword = text[4:].split(" ", 1)[0].upper()
+    keyword = text[4:].split(" ", 1)[0].split("=", 1)[0].upper()
     return keyword in EXTENSIONS and in_ehlo_reply(store, row)
 
 
 def in_ehlo_reply(store: RowStore, row: int) -> bool:
-    """Whether reply line ``row`` answers an EHLO/LHLO (the client line before the reply says so)."""
+    """Whether reply line ``row`` answers an EHLO/LHLO: its Reply event says so (without one, the client line
+    before the reply)."""
+    reply = reply_at(store, row)
+    if reply is not None:
+        return reply.command in _EHLO_VERBS
     kinds, stop = store.kinds, max(-1, row - EHLO_REPLY_LINES)
     at = row - 1
     while at > stop and kinds[at] & R.KIND in _RECEIVED:
@@ -59,10 +87,35 @@ def in_ehlo_reply(store: RowStore, row: int) -> bool:
 
 
 def annotation(store: RowStore, row: int) -> str:
-    """The dim one-line meaning shown under ``row`` (``""`` when there is none)."""
+    """The dim one-line meaning shown under ``row`` (``""`` when there is none).
+
+    An EHLO line naming an extension says what it means; the last line of any other reply says what the whole
+    reply means where it came (``554 5.7.1 at RCPT → permanent failure: recipient refused by policy``).
+    """
     if store.kinds[row] & R.KIND not in REPLY_KINDS:
         return ""
-    return annotate_reply(store.texts[row], ehlo=in_ehlo_reply(store, row))
+    text = store.texts[row]
+    reply = reply_at(store, row)
+    if reply is None:
+        return annotate_reply(text, ehlo=in_ehlo_reply(store, row))
+    if reply.command in _EHLO_VERBS and _keyword(store, row, reply):
+        return annotate_reply(text, ehlo=True)
+    return explain_exchange(reply).summary() if text[3:4] in _FINAL else ""
+
+
+def _keyword(store: RowStore, row: int, reply: Reply) -> str:
+    """The extension keyword an EHLO reply line names (``""`` on its first line, or for an unknown one)."""
+    first = _last_row(store, row, reply) - reply.lines + 1
+    keyword = store.texts[row][4:].split(" ", 1)[0].split("=", 1)[0].upper()
+    return keyword if row > first and keyword in EXTENSIONS else ""
+
+
+def _last_row(store: RowStore, row: int, reply: Reply) -> int:
+    replies = store.replies
+    at = row
+    while replies.get(at) is not reply:
+        at += 1
+    return at
 
 
 def interleave(store: RowStore, rows: Iterable[int]) -> tuple[array, array]:
@@ -87,20 +140,28 @@ def explain_row(store: RowStore, row: int) -> list[str]:
     lines: list[str] = []
     if kind in REPLY_KINDS:
         code, rest = text[:3], text[4:]
-        if text[3:4] == "-" and in_ehlo_reply(store, row):
-            keyword, _, params = rest.partition(" ")
-            if keyword.upper() in EXTENSIONS:
-                lines += explain_topic(f"{keyword} {params}".strip())
-        if not lines:
-            lines += explain_topic(code)
-            enhanced = parse_enhanced(rest)
-            if enhanced:
-                lines += explain_topic(enhanced)
+        reply = reply_at(store, row)
+        if reply is not None:
+            if reply.command in _EHLO_VERBS and _keyword(store, row, reply):
+                lines += explain_keyword(rest)
+            if not lines or row == _last_row(store, row, reply):
+                lines += explain_exchange(reply).lines()
+        else:
+            if text[3:4] == "-" and in_ehlo_reply(store, row):
+                lines += explain_keyword(rest)
+            if not lines:
+                lines += explain_topic(code)
+                enhanced = parse_enhanced(rest)
+                if enhanced:
+                    lines += explain_topic(enhanced)
         if note:
             lines.append(f"decoded: {note}")
     elif kind == R.RECV_BAD:
         lines.append(store.violations.get(row)
                      or "not a valid reply line: RFC 5321 §4.2 wants three digits (2xx-5xx), then a space or a dash")
+        reply = reply_at(store, row)
+        if reply is not None and row == _last_row(store, row, reply):
+            lines += explain_exchange(reply).lines()
     elif kind == R.SEND:
         verb = text.split(" ", 1)[0].lower()
         lines += _command_lines(_WIRE_VERBS.get(verb, verb), "" if note else f"the client sent {verb.upper()}")
@@ -139,3 +200,17 @@ def _command_lines(verb: str, fallback: str) -> list[str]:
     if lines and lines[0].startswith("nothing known"):
         return [fallback] if fallback else []
     return lines
+
+
+def index_reply(store: RowStore, event: Reply) -> None:
+    """Keep the core's Reply ``event`` under the store's last row, the last line of the reply it describes.
+
+    :class:`~smtpdbg.tui.model.rows.RowStore` keeps them itself as it ingests the events; this is for a store
+    filled another way (the core records a Reply right after its last wire line); :func:`reply_at` then finds it
+    for any line of that reply.
+    """
+    replies = getattr(store, "replies", None)
+    if replies is None:
+        replies = store.replies = {}
+    if len(store):
+        replies[len(store) - 1] = event

@@ -1,8 +1,8 @@
 """The transcript pane: a virtualised Line-API view over the row store.
 
 Only the rows on screen are rendered (and cached), so a session with a million
-lines scrolls as fast as one with ten. Appends arrive in batches (one per
-frame, see :mod:`smtpdbg.tui.bridge`); the view follows the tail until the
+lines scrolls as fast as one with ten. Appends arrive in batches (see
+:class:`smtpdbg.tui.messages.EventPump`); the view follows the tail until the
 user scrolls up, and says how many lines arrived meanwhile. Colours come from
 component classes, so themes control them; server text is already escaped by
 the row store and is never parsed as markup.

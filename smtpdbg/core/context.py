@@ -1,0 +1,80 @@
+"""What a command handler is given, and what a frontend must collect before a command runs.
+
+The one contract between :class:`smtpdbg.core.session.Session` and the
+handlers (:mod:`smtpdbg.core.handlers`): a typed, public context, so handlers
+never reach into the session's private state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smtpdbg.core.events import Info, InfoKind
+from smtpdbg.core.parser import ParseError, Parsed
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a frontend must collect before submitting a parsed command."""
+
+    body: bool = False
+    """Message lines ended by a lone ``.``."""
+    secret: bool = False
+    """A password, asked with a masked prompt."""
+
+
+class HandlerContext:
+    """What a command handler may use: the session, the running job, its time limit and the transcript.
+
+    Handlers run on the session thread. They read ``session.smtp`` (the traced
+    smtplib object), ``session.options``, ``session.environ``; the message body
+    and the password collected by the frontend; and they write notes to the
+    transcript with :meth:`info` and :meth:`warn`.
+    """
+
+    def __init__(self, session, job, timeout: float, start: float) -> None:
+        self.session = session
+        self.job = job
+        self.timeout = timeout
+        self.start = start
+
+    @property
+    def body(self) -> bytes | None:
+        return self.job.body
+
+    @property
+    def secret(self) -> str | None:
+        return self.job.secret
+
+    def info(self, text: str, kind: InfoKind = InfoKind.INFO) -> None:
+        self.session.transcript.add(Info, kind=kind, text=text)
+
+    def warn(self, text: str) -> None:
+        self.info(text, InfoKind.WARNING)
+
+
+def sends_auth_data(smtp, parsed: Parsed) -> bool:
+    """Whether a raw/docmd/pipeline line carries AUTH data the wire will mask, so its echo must be masked too.
+
+    It does while an AUTH exchange is under way (it answers a 334), and when it
+    completes an AUTH line whose start went out without a line ending.
+    """
+    if smtp.auth_open:
+        return True
+    partial = smtp.partial_line
+    if parsed.name != "raw" or not partial:
+        return False
+    from smtpdbg.core.parser import unescape
+
+    try:
+        data = unescape(parsed.arg("data") or "")
+    except ParseError:
+        return False
+    return (partial + data).lstrip()[:4].upper() == b"AUTH"
+
+
+def during_of(parsed: Parsed) -> str:
+    """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``..."""
+    if parsed.name in ("connect", "reconnect"):
+        return "connect/greeting"
+    word = parsed.spec.wire.split(" ", 1)[0].rstrip(",")
+    return word if word.isalpha() and word.isupper() else parsed.name

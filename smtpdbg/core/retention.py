@@ -1,0 +1,99 @@
+"""A transcript whose memory does not grow with a long script's local commands.
+
+:class:`ScriptTranscript` is what ``smtpdbg run`` and the piped REPL record
+into. Every event still reaches every listener (the printed transcript, the
+``--log`` file) in order; what is *kept* for the summary, the exports and
+``save`` differs from :class:`~smtpdbg.core.transcript.Transcript` in two ways:
+
+- state snapshots (:class:`~smtpdbg.core.events.StateChange`) are not kept:
+  every consumer of a recording drops them anyway;
+- past :data:`KEEP_COMMANDS` commands, a command that only looked at the
+  session (nothing on the wire, no error, no connection change: ``has_extn``,
+  ``show``, ``explain``, ``timeout``...) is not kept either. One warning in the
+  transcript says so when it first happens, and exports carry that warning.
+
+So a script of a million such lines runs in constant memory, while the
+protocol (every wire line, every error, every connection) is kept whole.
+"""
+
+from __future__ import annotations
+
+import time
+
+from smtpdbg.core.events import CommandEnd, CommandStart, Event, Info, InfoKind, StateChange
+from smtpdbg.core.transcript import Transcript
+
+KEEP_COMMANDS = 10_000
+"""Commands kept in full before local-only commands stop being kept."""
+
+_LOCAL_KINDS = (InfoKind.INFO,)
+"""Info events a local command may emit and still count as local-only."""
+
+
+class ScriptTranscript(Transcript):
+    """A :class:`Transcript` that keeps what a recording of a long script needs (see the module docstring)."""
+
+    def __init__(self, keep_commands: int = KEEP_COMMANDS) -> None:
+        super().__init__()
+        self.keep_commands = keep_commands
+        self.kept_commands = 0
+        self.dropped_commands = 0
+        """Local-only commands shown but not kept."""
+        self._seq = 0
+        self._open: list[Event] | None = None
+        """The events of the running command while it is local-only and past the limit (not kept yet)."""
+
+    def __bool__(self) -> bool:  # an empty transcript is still a transcript (``transcript or Transcript()``)
+        return True
+
+    def add(self, cls: type[Event], **fields) -> Event:
+        notice = False
+        with self._lock:
+            self._seq += 1
+            event = cls(seq=self._seq, mono=time.monotonic(), wall=time.time(), **fields)
+            if cls is not StateChange:
+                notice = self._keep(event)
+            listeners = self._listeners
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - see listener_errors
+                self.listener_errors += 1
+        if notice:
+            self.add(Info, kind=InfoKind.WARNING,
+                     text=f"over {self.keep_commands:,} commands: from here on, commands that only look at the "
+                          "session (show, explain, has_extn...) are shown but not kept for exports and `save`")
+        return event
+
+    def _keep(self, event: Event) -> bool:
+        """Keep ``event`` (or hold it back with its command); returns whether the notice is due now."""
+        held = self._open
+        if isinstance(event, CommandStart):
+            if held is not None:  # a command that never ended: keep what it did
+                self._events.extend(held)
+            if self.kept_commands >= self.keep_commands:
+                self._open = [event]
+                return False
+            self._open = None
+            self._events.append(event)
+            return False
+        if held is None:
+            if isinstance(event, CommandEnd):
+                self.kept_commands += 1
+            self._events.append(event)
+            return False
+        if isinstance(event, CommandEnd) and event.ok and event.code is None:
+            self._open = None
+            self.dropped_commands += 1
+            return self.dropped_commands == 1
+        if type(event) is Info and event.kind in _LOCAL_KINDS:
+            held.append(event)
+            return False
+        self._open = None  # it did more than look: keep it whole
+        self._events.extend(held)
+        self._events.append(event)
+        return False
+
+    def since(self, seq: int) -> list[Event]:
+        with self._lock:
+            return [event for event in self._events if event.seq > seq]

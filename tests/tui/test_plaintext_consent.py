@@ -1,0 +1,50 @@
+"""The app's password dialog asks for explicit consent before a password goes out without TLS."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Checkbox
+
+from smtpdbg.core import SessionOptions, parse_target
+from smtpdbg.tui.app import SmtpdbgApp
+from smtpdbg.tui.screens.password import PasswordScreen
+from smtpdbg.tui.widgets.prompt import CommandPrompt
+from tests.servers import FakeServer, esmtp
+from tests.tui.conftest import wait_for
+
+EHLO = b"250-plain.test\r\n250 AUTH PLAIN LOGIN\r\n"
+
+
+def received(server: FakeServer) -> bytes:
+    return b"".join(bytes(conn.received) for conn in server.connections)
+
+
+async def test_the_password_goes_out_in_cleartext_only_once_the_box_is_ticked(history):
+    with FakeServer(esmtp(EHLO=EHLO, AUTH=b"235 2.7.0 ok\r\n")) as server:
+        app = SmtpdbgApp(parse_target(server.target), SessionOptions(timeout=5, local_hostname="client.test"),
+                         history=history, startup=("connect", "ehlo"), latency=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: len(app.outcomes) >= 2 and not app.pending, what="startup")
+            app.query_one(CommandPrompt).set_text("auth PLAIN alice")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen) and app.screen.query("#plaintext"),
+                           what="password dialog with the consent box")
+            dialog = app.screen
+            assert dialog.query_one("#ok", Button).disabled
+            await pilot.press(*"wonderland", "enter")  # Enter alone does not send it
+            await pilot.pause()
+            assert app.screen is dialog and b"AUTH" not in received(server)
+            dialog.query_one("#plaintext", Checkbox).value = True
+            await pilot.pause()
+            assert not dialog.query_one("#ok", Button).disabled
+            dialog.query_one("#password").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.state.authenticated, what="authenticated")
+            commands = [o.command for o in app.outcomes]
+            assert commands[-2:] == ["set plaintext-auth once", "auth PLAIN alice"]  # the consent is on record
+            # once means once: the next AUTH asks again
+            app.query_one(CommandPrompt).set_text("auth LOGIN alice")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen) and app.screen.query("#plaintext"),
+                           what="the consent box again")
+            await pilot.press("escape")
+    assert received(server).upper().count(b"AUTH") == 1
