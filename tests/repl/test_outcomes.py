@@ -7,7 +7,7 @@ import io
 import subprocess
 import sys
 
-from smtpdbg.repl.main import TranscriptPrinter
+from smtpdbg.repl.printer import TranscriptPrinter
 from smtpdbg.repl.toolbar import state_fragments
 from tests.conftest import repo_env
 

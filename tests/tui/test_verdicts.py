@@ -16,7 +16,7 @@ from smtpdbg.core import SessionOptions, Target
 from smtpdbg.core.history import History
 from smtpdbg.core.render import TextRenderer
 from smtpdbg.core.session import Session
-from smtpdbg.repl.main import TranscriptPrinter
+from smtpdbg.repl.printer import TranscriptPrinter
 from smtpdbg.tui.app import SmtpdbgApp
 from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.model.stages import DATA, MAIL, RCPT, TLS
