@@ -51,6 +51,8 @@ _STAGE_OF = {
 
 
 def stage_of(step: Step, outcome: Outcome) -> str:
+    if outcome.stage in EXIT_CODES:  # the core decided it from the failing exchange (a refused RCPT is "rcpt")
+        return outcome.stage
     name = step.parsed.name if step.parsed else ""
     if name in ("connect", "reconnect") and outcome.connected and outcome.code is not None:
         return "banner"

@@ -36,11 +36,12 @@ def run(endpoints, tmp_path, monkeypatch, script: str, **kwargs) -> tuple[int, s
     return status, out.getvalue() + (log.read_text() if log.exists() else "")
 
 
+# An AUTH refused through raw fails the auth stage (exit 7), as it would through auth or login.
 @pytest.mark.parametrize("script, status, shown", [
-    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 7, "FAILED line 2: raw AUTH PLAIN ********"),
     ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\nexpect 235\n", 12, "MISMATCH line 2: raw AUTH PLAIN ********"),
-    ("ehlo\nraw AUTH LOGIN\nraw ${PW}\n", 11, "FAILED line 3: raw ${PW}"),
-    (f"ehlo\nraw AUTH PLAIN {PAYLOAD}\n", 11, "FAILED line 2: raw AUTH PLAIN ********"),
+    ("ehlo\nraw AUTH LOGIN\nraw ${PW}\n", 7, "FAILED line 3: raw ${PW}"),
+    (f"ehlo\nraw AUTH PLAIN {PAYLOAD}\n", 7, "FAILED line 2: raw AUTH PLAIN ********"),
 ])
 def test_the_summary_shows_the_line_as_written(endpoints, tmp_path, monkeypatch, capsys, script, status, shown):
     got, output = run(endpoints, tmp_path, monkeypatch, script)
