@@ -74,6 +74,14 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
     failing = next((e for e in events if isinstance(e, Reply) and e.verdict.failed and not e.unsolicited), None)
     unanswered = next((e for e in events if isinstance(e, Unanswered)), None)
     decided = _decided(events)
+    broken = next((e for e in events if isinstance(e, Reply) and e.verdict is Verdict.VIOLATION and not e.unsolicited
+                   and e.code is not None and e.code >= 0), None)
+    if broken is not None and (outcome.ok or outcome.category == "data-refused"):
+        # A reply this command cannot get (334 to MAIL, 250 to DATA, 220 to EHLO) is neither a success
+        # nor a refusal: the server broke the protocol (RFC 5321 §4.3.2).
+        said = f"{broken.code} {broken.text.splitlines()[0] if broken.text else ''}".rstrip()
+        return replace(outcome, ok=False, code=broken.code, category="reply-violation", sent=sent,
+                       stage=stage_of_verb(broken.command), message=f"{broken.violation} (the reply: {said})")
     if not outcome.ok:
         if failing is not None and outcome.code is not None:
             stage = stage_of_verb(failing.command)
