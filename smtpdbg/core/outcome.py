@@ -90,8 +90,13 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
         else:
             stage = _STAGE_OF_COMMAND.get(name, "command")
         message = outcome.message
-        if not sent and name not in ("connect", "reconnect") and outcome.category in _LOCAL | {"not-supported", "smtp-error"}:
-            message = f"not sent: {message}" if message and not message.startswith("not sent") else message
+        local = name not in ("connect", "reconnect") and outcome.category in _LOCAL | {"not-supported", "smtp-error"}
+        if local and message and not message.startswith("not sent"):
+            greetings = _own_greetings(events, name)
+            if not sent:
+                message = f"not sent: {message}"
+            elif greetings:  # starttls/sendmail after STARTTLS: smtplib greets by itself, then refuses locally
+                message = f"not sent: {message} (only smtplib's own {greetings} went out first)"
         unknown = [r for r in decided if r.fate is Fate.UNKNOWN]
         if unknown:
             message += f"; the outcome for {len(unknown)} recipient(s) is unknown: {UNKNOWN_WARNING}"
@@ -107,6 +112,15 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
     stage = "rcpt" if first.decided_at == "RCPT" else "data"
     message = "; ".join(r.line() for r in bad)
     return replace(outcome, ok=False, category=category, message=message, stage=stage, sent=sent)
+
+
+def _own_greetings(events: list, name: str) -> str:
+    """``EHLO`` when the only lines a command sent were the greeting smtplib sends by itself."""
+    if name in ("ehlo", "helo", "ehlo_or_helo_if_needed", "raw", "docmd", "pipeline"):
+        return ""
+    verbs = {e.data.split(None, 1)[0].upper().decode("ascii", "replace") for e in events
+             if isinstance(e, Wire) and e.direction is Direction.SEND and e.data.strip()}
+    return "/".join(sorted(verbs)) if verbs and verbs <= {"EHLO", "HELO", "LHLO"} else ""
 
 
 def _decided(events: list) -> list:
