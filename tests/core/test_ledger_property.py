@@ -12,7 +12,9 @@ whole message and the client got no reply; *not sent* exactly when the
 sandbox decided nothing.
 
 ``SMTPDBG_FUZZ=N`` multiplies the number of examples (tests/fuzz.py); the
-examples are derandomized, so CI always runs the same ones.
+examples are derandomized, so CI always runs the same ones. A failing scenario
+is shrunk by replaying it over the sockets (minutes); ``SMTPDBG_NO_SHRINK=1``
+reports it unshrunk.
 """
 
 from __future__ import annotations
