@@ -161,18 +161,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smtpdbg sandbox: cannot start: {error}", file=sys.stderr)
         return 1
     try:
-        if args.json:
-            print(endpoints_json(endpoints), flush=True)
-        else:
-            print(describe_endpoints(endpoints), flush=True)
-        _serve_until_signal()
+        # The handlers go in before the endpoints are printed: a parent that reads them
+        # may send SIGTERM at once.
+        _serve_until_signal(lambda: print(
+            endpoints_json(endpoints) if args.json else describe_endpoints(endpoints), flush=True))
     finally:
         sandbox.stop()
     return 0
 
 
-def _serve_until_signal() -> None:
-    """Block until SIGTERM or SIGINT (Ctrl-C)."""
+def _serve_until_signal(ready: Any = None) -> None:
+    """Call ``ready()`` once SIGTERM and SIGINT (Ctrl-C) are handled, then block until one arrives."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -184,6 +183,8 @@ def _serve_until_signal() -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, on_signal)
     try:
+        if ready is not None:
+            ready()
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
