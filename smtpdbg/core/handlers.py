@@ -319,10 +319,12 @@ def run_auth(smtp, call: Callable):
 
     smtplib encodes AUTH responses as ASCII; its ``UnicodeEncodeError`` names the
     offending character and its position in the response (a piece of the
-    password). An undecodable challenge raises ``binascii.Error``. Either way,
-    if the server was waiting for a response (after a 334), the exchange is
-    cancelled with ``*`` (RFC 4954 §4): otherwise the next command would be taken
-    for the response.
+    password). An undecodable challenge raises ``binascii.Error``; a server
+    that keeps sending 334 makes smtplib give up ("infinite loop",
+    ``SMTPException``). In every case, if the server was still waiting for a
+    response (after a 334), the exchange is cancelled with ``*`` (RFC 4954 §4)
+    and the AUTH exchange is over on our side: otherwise the next command would
+    be taken (and masked) as an AUTH response.
     """
     try:
         return call()
@@ -330,13 +332,17 @@ def run_auth(smtp, call: Callable):
         error: Exception = CommandError(
             "the user name, password or token holds non-ASCII characters, which smtplib cannot send "
             "(it encodes AUTH responses as ASCII); nothing of the secret is shown here")
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, smtplib.SMTPException) as exc:
         error = exc
     finally:
         smtp.password = ""
     if smtp.sock is not None and smtp._masker.active and smtp.last_reply and smtp.last_reply[0] == 334:
         smtp.putcmd("*")
-        smtp.getreply()
+        try:
+            smtp.getreply()
+        except (OSError, smtplib.SMTPException):
+            pass  # the connection is gone: the original error says what went wrong
+    smtp._masker.end()
     raise error
 
 

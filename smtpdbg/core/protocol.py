@@ -362,7 +362,11 @@ class ProtocolTracker:
         elif verb == "MAIL":
             address = path_of(argument, "FROM:")
             params = _params(argument)
+            current = ledger.current
+            nested = not positive and current is not None and current.mail_accepted
             ledger.open(self.connection, address, code, text, lmtp=self.lmtp, prdr="PRDR" in params)
+            if nested:  # refused inside a transaction: that transaction goes on unchanged
+                return
             self.bdat_used = False
             self.smtputf8 = positive and "SMTPUTF8" in params
             self.binarymime = positive and "BODY=BINARYMIME" in params
@@ -379,13 +383,20 @@ class ProtocolTracker:
                 ledger.decide_all(code, text, "DATA", pending.id, fate=Fate.NOT_SENT,
                                   why=f"DATA answered {code} instead of 354, so no message was sent")
             else:
-                ledger.decide_all(code, text, "DATA", pending.id)
+                # With no recipient waiting (503 need RCPT) the server still holds MAIL FROM (RFC 5321 §3.3):
+                # the transaction goes on, and a RCPT now joins it.
+                if ledger.pending():
+                    ledger.decide_all(code, text, "DATA", pending.id)
+                else:
+                    ledger.no_message()
         elif verb == "BDAT":
             last = " LAST" in f" {argument.upper()}"
             if pending.recipient:  # LMTP: one reply per accepted recipient after BDAT LAST
                 ledger.decide_one(code, text, pending.id, where="BDAT LAST (LMTP)")
                 if not any(p.verb == "BDAT" for p in self.pending):
                     ledger.close()
+            elif not positive and not ledger.pending():
+                ledger.no_message()  # 503 need RCPT: the server still holds MAIL FROM; the transaction goes on
             elif not positive:
                 # RFC 3030 §2: a refused chunk fails the whole transaction.
                 ledger.decide_all(code, text, "BDAT LAST" if last else "BDAT", pending.id)

@@ -128,6 +128,10 @@ class AuthMasker:
         self.active = False
         return ""
 
+    def end(self) -> None:
+        """The client gave up the exchange (after cancelling it with ``*``): later lines are commands."""
+        self.active = self.initial_sent = False
+
     def on_send(self, line: bytes) -> tuple[bytes, bool, str]:
         """Return ``(recorded_line, redacted, note)`` for a client line."""
         stripped = line.rstrip(b"\r\n")
