@@ -194,6 +194,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("script", help="script file, or - for stdin")
     parser.add_argument("--target", "-t", metavar="TARGET", help="server to run against (default: the embedded sandbox)")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failed command")
+    parser.add_argument("--drop", action="store_true",
+                        help="when the run stops (a failure, or the script ends without quit), close the connection "
+                             "without QUIT (by default QUIT is sent while the connection is usable, as swaks does)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript")
     parser.add_argument("--timestamps", choices=("absolute", "delta"), help="prefix lines with a time")
     steps = parser.add_argument_group("stepping")
@@ -233,7 +236,7 @@ def main_run(argv: list[str]) -> int:
     try:
         return run_script(args.script, resolved.target, resolved.options, color=args.color,
                           timestamps=args.timestamps or "", keep_going=args.keep_going, step=args.step,
-                          break_on=break_on, exports=list(zip(exports, outputs)), compare=args.compare)
+                          drop=args.drop, break_on=break_on, exports=list(zip(exports, outputs)), compare=args.compare)
     finally:
         resolved.close()
 

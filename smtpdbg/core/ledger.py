@@ -63,6 +63,8 @@ class Recipient:
             return f"<{self.address}>: accepted at RCPT ({self.rcpt_code}); the message has not been sent"
         if self.fate is Fate.NOT_SENT:
             return f"<{self.address}>: not sent (RCPT {self.rcpt_code}; {self.why or 'the transaction ended before the message was sent'})"
+        if self.fate is Fate.UNKNOWN and self.decided_at == "RCPT":  # no message was sent yet
+            return f"<{self.address}>: unknown at RCPT: {self.why}: {self.reply}"
         if self.fate is Fate.UNKNOWN:
             return f"<{self.address}>: unknown after {self.decided_at or 'end of data'}: {self.why}; {UNKNOWN_WARNING}"
         return f"<{self.address}>: {self.fate.value} at {self.decided_at}: {self.reply}"
