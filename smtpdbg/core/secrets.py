@@ -301,7 +301,7 @@ def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) ->
         PlaintextAuthRefused: with why, what went wrong with STARTTLS if it did, and how to allow it.
     """
     session = ctx.session
-    if smtp._tls:
+    if smtp.in_tls:
         info = smtp.tls_info
         if info is not None and not info.verified and not continuation:
             ctx.warn(f"{what} goes inside TLS, but the certificate is NOT verified (--insecure): "

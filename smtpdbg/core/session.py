@@ -108,7 +108,7 @@ class Session:
 
     def needs(self, parsed: Parsed) -> Needs:
         """Whether ``parsed`` needs a body or a password before it can be submitted."""
-        from smtpdbg.core.handlers import needs
+        from smtpdbg.core.handlers.common import needs
 
         return needs(self, parsed)
 
@@ -273,7 +273,7 @@ class Session:
             batch.future.set_result(outcomes)
 
     def _run(self, job: _Job) -> None:
-        from smtpdbg.core.handlers import HANDLERS, Reply
+        from smtpdbg.core.registry import handler_for
 
         spec = job.parsed.spec
         command_id = next(self._ids)
@@ -294,14 +294,14 @@ class Session:
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
-        reply: Reply | None = None
+        reply = None
         try:
             if smtp is not None and spec.network and spec.name != "drain":
                 self._catch_up(smtp, owed=spec.name not in ("raw", "pipeline"))
                 self._close_if_closing(smtp)
                 self._flag_message_text(job, smtp)
             context = HandlerContext(self, job, timeout, start)
-            reply = HANDLERS[spec.name](context, job.parsed)
+            reply = handler_for(spec)(context, job.parsed)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
             outcome = self._failed(job, exc, start)
         else:
