@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from smtpdbg.core.events import Direction, LedgerChange, Reply, Unanswered, Wire
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, Verdict
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, Verdict, classify_reply
 
 STAGES = ("connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "command")
 """Where a command can fail, in protocol order (``run`` maps each to an exit status)."""
@@ -53,6 +53,30 @@ class Outcome:
     """For a failure: the protocol stage that failed (one of :data:`STAGES`), from the exchange that failed."""
     sent: bool = True
     """Whether anything went on the wire (a command smtplib refused locally sent nothing)."""
+
+
+def outcome_of_reply(command: str, reply, elapsed: float, connected: bool) -> Outcome:
+    """The outcome of a command that ran to its end: ok or not by the reply it ended with (``None``: local)."""
+    if reply is None:
+        return Outcome(command, True, elapsed=elapsed, connected=connected)
+    code, text = reply.code, reply.text
+    message = text
+    reply_class = classify_reply(code)
+    if code < 0:
+        from smtpdbg.core.render import safe_text
+
+        category, ok = "garbage-reply", False
+        message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
+    elif reply_class is ReplyClass.VIOLATION:
+        category, ok = "reply-violation", False
+        message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
+    elif reply_class is ReplyClass.PERMANENT:
+        category, ok = "reply-5xx", False
+    elif reply_class is ReplyClass.TRANSIENT:
+        category, ok = "reply-4xx", False
+    else:
+        category, ok = "", reply.ok
+    return Outcome(command, ok, code, text, category, message if not ok else "", elapsed, connected, reply.replies)
 
 
 def stage_of_verb(verb: str) -> str:
