@@ -119,6 +119,7 @@ def run_script(
     timestamps: str = "",
     keep_going: bool = False,
     step: bool = False,
+    drop: bool = False,
     break_on: frozenset[str] = frozenset(),
     exports: list[tuple[str, str]] = (),
     compare: str | None = None,
@@ -128,6 +129,7 @@ def run_script(
 
     Args:
         step: ask before every command (Enter run, s skip, c continue, q quit).
+        drop: when the run stops, close the connection without QUIT (by default QUIT is sent while it is usable).
         break_on: ask after a command that got a 4xx, a 5xx, or failed (``error``).
         exports: ``(format, path)`` pairs written after the run (see :mod:`smtpdbg.core.export`).
         compare: a JSONL export of an earlier run to compare this one with.
@@ -153,15 +155,16 @@ def run_script(
         return EXIT_USAGE
     try:
         return _run(stream, whole, source, target, options, out=out, color=color, timestamps=timestamps,
-                    keep_going=keep_going, step=step, break_on=break_on, exports=exports, baseline=baseline, keys=keys)
+                    keep_going=keep_going, step=step, drop=drop, break_on=break_on, exports=exports, baseline=baseline,
+                    keys=keys)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
 def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: SessionOptions, *, out: TextIO,
-         color: str, timestamps: str, keep_going: bool, step: bool, break_on: frozenset[str], exports, baseline,
-         keys: TextIO | None) -> int:
+         color: str, timestamps: str, keep_going: bool, step: bool, drop: bool, break_on: frozenset[str], exports,
+         baseline, keys: TextIO | None) -> int:
     interactive = source != "-" and sys.stdin.isatty()
     if whole:  # check every line before anything is sent
         try:
@@ -199,7 +202,8 @@ def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: Se
     session = Session(target, options, transcript=ScriptTranscript())
     session.subscribe(show)
     interpreter = Interpreter(session, environ=os.environ, keep_going=keep_going, stepper=stepper,
-                              ask_secret=ask if interactive else None, batch=whole, output=output)
+                              ask_secret=ask if interactive else None, batch=whole, output=output,
+                              quit_at_end=not drop)
     try:
         result = interpreter.run(read_lines(stream))
     finally:

@@ -39,6 +39,7 @@ def run(endpoints, tmp_path, monkeypatch, script: str, **kwargs) -> tuple[int, s
     return status, out.getvalue() + (log.read_text() if log.exists() else "")
 
 
+# An AUTH refused through raw fails the auth stage (exit 7), as it would through auth or login.
 @pytest.mark.parametrize("script, status, shown", [
     ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\n", 7, "FAILED line 2: raw AUTH PLAIN ********"),
     ("ehlo\nraw AUTH PLAIN ${AUTH_PAYLOAD}\nexpect 235\n", 12, "MISMATCH line 2: raw AUTH PLAIN ********"),

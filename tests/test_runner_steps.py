@@ -210,3 +210,24 @@ def test_compare_difference_alone_exits_13(endpoints, tmp_path):
     differs = run(endpoints, tmp_path, tolerant, "--compare", str(tmp_path / "a.jsonl"))
     assert differs.returncode == 13, differs.stdout
     assert "RCPT" in differs.stdout and "DIFFERS" in differs.stdout
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_a_run_that_stops_sends_quit_unless_drop(tmp_path, drop):
+    """As swaks does: a failure (or a script without quit) still ends the session politely; --drop does not."""
+    from tests.servers import FakeServer, esmtp
+
+    script = tmp_path / "s.smtp"
+    script.write_text("ehlo\nmail a@example.org\nrcpt nobody@example.org\nrcpt b@example.org\n")
+    with FakeServer(esmtp(RCPT=b"550 5.1.1 no such user\r\n")) as server:
+        done = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(script), "--target", server.target,
+                               "--timeout", "5"] + (["--drop"] if drop else []),
+                              capture_output=True, text=True, env=repo_env(), timeout=60)
+        deadline = time.monotonic() + 5
+        while not server.connections[0].closed.is_set() and b"QUIT" not in bytes(server.connections[0].received).upper() \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        received = bytes(server.connections[0].received).upper()
+    assert done.returncode == 9, done.stdout + done.stderr
+    assert b"RCPT TO:<B@EXAMPLE.ORG>" not in received  # the run stopped at the failure
+    assert (b"QUIT" in received) is not drop

@@ -54,14 +54,14 @@ def split_attributes(verb: str, pairs: list[tuple[str, str]], limit: int, *, enc
 
 
 def _reply(replies):
-    from smtpdbg.core.handlers import Reply, _text
+    from smtpdbg.core.handlers.common import Reply, text_of as _text
 
     code, text = replies[-1]
     return Reply(code, _text(text), tuple((c, _text(t)) for c, t in replies))
 
 
 def _attribute_command(ctx, parsed: Parsed, verb: str):
-    from smtpdbg.core.handlers import _smtp
+    from smtpdbg.core.handlers.common import smtp_of as _smtp
 
     smtp = _smtp(ctx)
     pairs = _attributes(parsed)
@@ -99,7 +99,7 @@ def xforward(ctx, parsed: Parsed):
 
 
 def bdat(ctx, parsed: Parsed):
-    from smtpdbg.core.handlers import _message, _smtp
+    from smtpdbg.core.handlers.common import message_of as _message, smtp_of as _smtp
 
     smtp = _smtp(ctx)
     message = _message(ctx, parsed)
@@ -136,7 +136,8 @@ def oauth_authobject(mechanism: str, user: str, token: str, host: str, port: int
 
 
 def oauth(ctx, parsed: Parsed, mechanism: str, token: str):
-    from smtpdbg.core.handlers import _reply, _smtp, run_auth
+    from smtpdbg.core.handlers.auth import run_auth
+    from smtpdbg.core.handlers.common import reply_of as _reply, smtp_of as _smtp
 
     smtp = _smtp(ctx)
     target = ctx.session.target

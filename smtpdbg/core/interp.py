@@ -100,7 +100,7 @@ class Interpreter:
                  stepper: Stepper | None = None, ask_secret: Callable[[str], str] | None = None,
                  secret: str | None = None, on_outcome: Callable[[object], None] | None = None,
                  on_connected: Callable[[], None] | None = None, batch: bool = False,
-                 output=None) -> None:
+                 output=None, quit_at_end: bool = True) -> None:
         self.session = session
         self.environ = session.environ if environ is None else environ
         self.keep_going = keep_going
@@ -111,6 +111,9 @@ class Interpreter:
         self.on_connected = on_connected
         self.batch = batch and stepper is None and on_outcome is None
         self.output = output
+        self.quit_at_end = quit_at_end
+        """When the run stops (a failure, or the end of the script without ``quit``), send QUIT while the
+        connection is usable, as swaks does (RFC 5321 §4.1.1.10: the client ends the session)."""
         self.result = RunResult()
         self._pending: _Pending | None = None
         self._ignore_expects = False
@@ -125,6 +128,7 @@ class Interpreter:
         unsubscribe = self.session.subscribe(self._watch)
         try:
             self._loop(ScriptReader(lines, self.environ))
+            self._quit()
         except KeyboardInterrupt:  # the caller still prints the summary and writes the exports (and shuts down)
             self._finished = True
             self.result.interrupted = True
@@ -133,6 +137,13 @@ class Interpreter:
             self._finished = True
             unsubscribe()
         return self.result
+
+    def _quit(self) -> None:
+        """QUIT at the end of a run whose connection is still up (not counted among the script's commands)."""
+        state = self.session.state
+        if self.quit_at_end and state.connected and not self._halted():
+            self.session.transcript.add(Info, kind=InfoKind.INFO, text="the run ends: QUIT (--drop closes without it)")
+            self.session.execute("quit")
 
     def _halted(self) -> bool:
         """Whether the printed transcript failed (then the run ends: nobody sees it go on)."""

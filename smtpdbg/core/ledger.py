@@ -63,6 +63,8 @@ class Recipient:
             return f"<{self.address}>: accepted at RCPT ({self.rcpt_code}); the message has not been sent"
         if self.fate is Fate.NOT_SENT:
             return f"<{self.address}>: not sent (RCPT {self.rcpt_code}; {self.why or 'the transaction ended before the message was sent'})"
+        if self.fate is Fate.UNKNOWN and self.decided_at == "RCPT":  # no message was sent yet
+            return f"<{self.address}>: unknown at RCPT: {self.why}: {self.reply}"
         if self.fate is Fate.UNKNOWN:
             return f"<{self.address}>: unknown after {self.decided_at or 'end of data'}: {self.why}; {UNKNOWN_WARNING}"
         return f"<{self.address}>: {self.fate.value} at {self.decided_at}: {self.reply}"
@@ -150,6 +152,13 @@ class LedgerBook:
 
     def open(self, connection: int, mail_from: str | None, code: int | None, text: str, *, lmtp: bool,
              prdr: bool) -> None:
+        current = self.current
+        if current is not None and current.mail_accepted and classify_reply(code) is not ReplyClass.POSITIVE:
+            # A MAIL refused inside a transaction (503 nested MAIL, RFC 5321 §4.1.4) leaves that transaction
+            # as it was: the server still holds its recipients, and a DATA now delivers to them.
+            refused = Transaction(self._number("transaction"), connection, mail_from, code, text, lmtp=lmtp, closed=True)
+            self._emit(refused, ())
+            return
         self.abandon("a new MAIL FROM started another transaction")
         self._publish(Transaction(self._number("transaction"), connection, mail_from, code, text, lmtp=lmtp, prdr=prdr))
 
@@ -177,6 +186,12 @@ class LedgerBook:
     def started(self, method: str) -> None:
         if self.current is not None and not self.current.method:
             self.current = replace(self.current, method=method)
+
+    def no_message(self) -> None:
+        """DATA or BDAT refused while no recipient was waiting (503 need RCPT): no message was taken,
+        and the transaction goes on (the server still holds MAIL FROM; a RCPT now joins it)."""
+        if self.current is not None:
+            self.current = replace(self.current, method="", body_sent=False)
 
     def body_sent(self) -> None:
         if self.current is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from smtpdbg.core.events import Direction, LedgerChange, Reply, Unanswered, Wire
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, Verdict
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, Verdict, classify_reply
 
 STAGES = ("connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "command")
 """Where a command can fail, in protocol order (``run`` maps each to an exit status)."""
@@ -55,6 +55,30 @@ class Outcome:
     """Whether anything went on the wire (a command smtplib refused locally sent nothing)."""
 
 
+def outcome_of_reply(command: str, reply, elapsed: float, connected: bool) -> Outcome:
+    """The outcome of a command that ran to its end: ok or not by the reply it ended with (``None``: local)."""
+    if reply is None:
+        return Outcome(command, True, elapsed=elapsed, connected=connected)
+    code, text = reply.code, reply.text
+    message = text
+    reply_class = classify_reply(code)
+    if code < 0:
+        from smtpdbg.core.render import safe_text
+
+        category, ok = "garbage-reply", False
+        message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
+    elif reply_class is ReplyClass.VIOLATION:
+        category, ok = "reply-violation", False
+        message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
+    elif reply_class is ReplyClass.PERMANENT:
+        category, ok = "reply-5xx", False
+    elif reply_class is ReplyClass.TRANSIENT:
+        category, ok = "reply-4xx", False
+    else:
+        category, ok = "", reply.ok
+    return Outcome(command, ok, code, text, category, message if not ok else "", elapsed, connected, reply.replies)
+
+
 def stage_of_verb(verb: str) -> str:
     return _STAGE_OF_VERB.get(verb, "command")
 
@@ -74,6 +98,14 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
     failing = next((e for e in events if isinstance(e, Reply) and e.verdict.failed and not e.unsolicited), None)
     unanswered = next((e for e in events if isinstance(e, Unanswered)), None)
     decided = _decided(events)
+    broken = next((e for e in events if isinstance(e, Reply) and e.verdict is Verdict.VIOLATION and not e.unsolicited
+                   and e.code is not None and e.code >= 0), None)
+    if broken is not None and (outcome.ok or outcome.category == "data-refused"):
+        # A reply this command cannot get (334 to MAIL, 250 to DATA, 220 to EHLO) is neither a success
+        # nor a refusal: the server broke the protocol (RFC 5321 §4.3.2).
+        said = f"{broken.code} {broken.text.splitlines()[0] if broken.text else ''}".rstrip()
+        return replace(outcome, ok=False, code=broken.code, category="reply-violation", sent=sent,
+                       stage=stage_of_verb(broken.command), message=f"{broken.violation} (the reply: {said})")
     if not outcome.ok:
         if failing is not None and outcome.code is not None:
             stage = stage_of_verb(failing.command)
@@ -82,8 +114,13 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
         else:
             stage = _STAGE_OF_COMMAND.get(name, "command")
         message = outcome.message
-        if not sent and name not in ("connect", "reconnect") and outcome.category in _LOCAL | {"not-supported", "smtp-error"}:
-            message = f"not sent: {message}" if message and not message.startswith("not sent") else message
+        local = name not in ("connect", "reconnect") and outcome.category in _LOCAL | {"not-supported", "smtp-error"}
+        if local and message and not message.startswith("not sent"):
+            greetings = _own_greetings(events, name)
+            if not sent:
+                message = f"not sent: {message}"
+            elif greetings:  # starttls/sendmail after STARTTLS: smtplib greets by itself, then refuses locally
+                message = f"not sent: {message} (only smtplib's own {greetings} went out first)"
         unknown = [r for r in decided if r.fate is Fate.UNKNOWN]
         if unknown:
             message += f"; the outcome for {len(unknown)} recipient(s) is unknown: {UNKNOWN_WARNING}"
@@ -99,6 +136,15 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
     stage = "rcpt" if first.decided_at == "RCPT" else "data"
     message = "; ".join(r.line() for r in bad)
     return replace(outcome, ok=False, category=category, message=message, stage=stage, sent=sent)
+
+
+def _own_greetings(events: list, name: str) -> str:
+    """``EHLO`` when the only lines a command sent were the greeting smtplib sends by itself."""
+    if name in ("ehlo", "helo", "ehlo_or_helo_if_needed", "raw", "docmd", "pipeline"):
+        return ""
+    verbs = {e.data.split(None, 1)[0].upper().decode("ascii", "replace") for e in events
+             if isinstance(e, Wire) and e.direction is Direction.SEND and e.data.strip()}
+    return "/".join(sorted(verbs)) if verbs and verbs <= {"EHLO", "HELO", "LHLO"} else ""
 
 
 def _decided(events: list) -> list:

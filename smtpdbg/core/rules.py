@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from smtpdbg.core.stages import AUTH_RESPONSE, END_OF_DATA, GREETING
+from smtpdbg.core.verdict import ReplyClass
+
 if TYPE_CHECKING:
     from smtpdbg.core.protocol import ProtocolTracker
 
@@ -37,12 +40,10 @@ _PARAMETERS = {
 
 
 def _parameter_findings(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
-    from smtpdbg.core.protocol import _params
-
     if not tracker.identified:
         return []
     found: list[Finding] = []
-    for param in _params(argument):
+    for param in params_of(argument):
         keyword, _, value = param.partition("=")
         allowed = _PARAMETERS.get(keyword)
         if allowed is None:
@@ -58,7 +59,7 @@ def _parameter_findings(tracker: ProtocolTracker, verb: str, argument: str) -> l
 
 def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
     """The rules a command line breaks in the tracker's current state (``[]`` when none)."""
-    from smtpdbg.core.protocol import Stage
+    from smtpdbg.core.stages import Stage
 
     stage = tracker.stage
     if not tracker.connected or stage in (Stage.DISCONNECTED, Stage.CONNECTED):
@@ -117,3 +118,60 @@ def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
         else:
             found.append(("RFC 5321 §4.1.4", f"{verb} before EHLO: the server has not said what it supports yet"))
     return found
+
+
+# -- replies: what a reply means for the command it answers ----------------------------------------
+def violation_of(verb: str, code: int, reply_class: ReplyClass, *, prdr_pending: bool = False) -> str:
+    """Why a reply breaks the protocol as an answer to ``verb`` (RFC 5321 §4.2, §4.3.2), or ``""``."""
+    if reply_class is ReplyClass.VIOLATION:
+        shown = "no code" if code < 0 else str(code)
+        return f"{shown} is not a valid reply code (RFC 5321 §4.2: three digits, 2xx to 5xx)"
+    if verb == GREETING:
+        if reply_class in (ReplyClass.POSITIVE, ReplyClass.INTERMEDIATE) and code != 220:
+            return f"a greeting must be 220 (or 554/421), not {code} (RFC 5321 §4.3.2)"
+        return ""
+    if verb == "DATA":
+        if reply_class is ReplyClass.POSITIVE:
+            return f"DATA answered {code}: RFC 5321 §4.3.2 allows 354 or an error; the message was not sent"
+        return ""
+    if verb in ("EHLO", "HELO", "LHLO") and code == 220:
+        return f"a second greeting (220) answered {verb} (RFC 5321 §4.3.2 expects 250)"
+    if reply_class is not ReplyClass.INTERMEDIATE:
+        if verb == "STARTTLS" and reply_class is ReplyClass.POSITIVE and code != 220:
+            return f"STARTTLS answered {code}: RFC 3207 §4 expects 220 before the TLS handshake"
+        return ""
+    if verb in ("AUTH", AUTH_RESPONSE) and code == 334:
+        return ""
+    if verb == END_OF_DATA and code == 353 and prdr_pending:
+        return ""
+    return f"{code} asks for more input, which {verb} never does (RFC 5321 §4.3.2)"
+
+
+def path_of(argument: str, keyword: str) -> str:
+    """The address in ``FROM:<a@b> SIZE=1`` / ``TO:<c@d>`` (tolerating odd spacing)."""
+    if argument.upper().startswith(keyword):
+        argument = argument[len(keyword):].lstrip()
+    if argument.startswith("<"):
+        end = argument.find(">")
+        return argument[1:end] if end >= 0 else argument[1:]
+    return argument.split(" ", 1)[0]
+
+
+def params_of(argument: str) -> list[str]:
+    """ESMTP parameters after the path (upper-cased keywords)."""
+    rest = argument.split(">", 1)[1] if ">" in argument else argument.split(" ", 1)[1] if " " in argument else ""
+    return [p.upper() for p in rest.split()]
+
+
+def keywords_of(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.split("\n")[1:]:
+        keyword, _, params = line.strip().partition(" ")
+        if keyword:
+            found[keyword.upper()] = params.strip()
+    return found
+
+
+def masked_keyword(keyword: str) -> bool:
+    """A keyword of X's with a letter or two left (``XXXXXXXA``, ``XXXA``): a middlebox's masking."""
+    return len(keyword) >= 4 and keyword.count("X") >= len(keyword) - 2 and keyword != "XCLIENT"

@@ -128,6 +128,10 @@ class AuthMasker:
         self.active = False
         return ""
 
+    def end(self) -> None:
+        """The client gave up the exchange (after cancelling it with ``*``): later lines are commands."""
+        self.active = self.initial_sent = False
+
     def on_send(self, line: bytes) -> tuple[bytes, bool, str]:
         """Return ``(recorded_line, redacted, note)`` for a client line."""
         stripped = line.rstrip(b"\r\n")
@@ -297,7 +301,7 @@ def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) ->
         PlaintextAuthRefused: with why, what went wrong with STARTTLS if it did, and how to allow it.
     """
     session = ctx.session
-    if smtp._tls:
+    if smtp.in_tls:
         info = smtp.tls_info
         if info is not None and not info.verified and not continuation:
             ctx.warn(f"{what} goes inside TLS, but the certificate is NOT verified (--insecure): "

@@ -24,15 +24,13 @@ from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.parser import ParseError, Parsed, parse
 from smtpdbg.core.options import DEFAULT_TIMEOUT, SessionOptions  # noqa: F401 - part of this module's API
-from smtpdbg.core.outcome import Outcome, judge
+from smtpdbg.core.outcome import Outcome, judge, outcome_of_reply
+from smtpdbg.core.preflight import before_command, close_if_closing
 from smtpdbg.core.snapshot import build_state
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.target import Target
 from smtpdbg.core.transcript import Transcript
-from smtpdbg.core.verdict import ReplyClass, classify_reply
 
-_OWED_WAIT = 1.0
-"""Seconds a command waits for replies still owed to an earlier one before it is sent."""
 
 
 @dataclass(slots=True)
@@ -108,7 +106,7 @@ class Session:
 
     def needs(self, parsed: Parsed) -> Needs:
         """Whether ``parsed`` needs a body or a password before it can be submitted."""
-        from smtpdbg.core.handlers import needs
+        from smtpdbg.core.handlers.common import needs
 
         return needs(self, parsed)
 
@@ -273,7 +271,7 @@ class Session:
             batch.future.set_result(outcomes)
 
     def _run(self, job: _Job) -> None:
-        from smtpdbg.core.handlers import HANDLERS, Reply
+        from smtpdbg.core.registry import handler_for
 
         spec = job.parsed.spec
         command_id = next(self._ids)
@@ -294,14 +292,12 @@ class Session:
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
-        reply: Reply | None = None
+        reply = None
         try:
             if smtp is not None and spec.network and spec.name != "drain":
-                self._catch_up(smtp, owed=spec.name not in ("raw", "pipeline"))
-                self._close_if_closing(smtp)
-                self._flag_message_text(job, smtp)
+                before_command(smtp, job.parsed.name, self.transcript)
             context = HandlerContext(self, job, timeout, start)
-            reply = HANDLERS[spec.name](context, job.parsed)
+            reply = handler_for(spec)(context, job.parsed)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an event
             outcome = self._failed(job, exc, start)
         else:
@@ -333,76 +329,16 @@ class Session:
         self._publish(busy=False, running="")
         job.future.set_result(outcome)
 
-    def _flag_message_text(self, job: _Job, smtp) -> None:
-        """After a 354 everything sent is message text (RFC 5321 §4.1.1.4), whatever command sends it."""
-        if smtp.sock is not None and smtp.tracker.in_data and job.parsed.name not in ("data", "raw", "quit", "close"):
-            self.transcript.add(Info, kind=InfoKind.WARNING, rule="RFC 5321 §4.1.1.4",
-                                text=f"inside message text (after 354): what {job.parsed.name} sends becomes part of "
-                                     "the message, not a command; end the message with `data` or `raw .`")
-
-    @staticmethod
-    def _close_if_closing(smtp) -> None:
-        """The server said 421 (RFC 5321 §3.8): it is closing, so nothing more is sent on this connection."""
-        if smtp.sock is not None and smtp.tracker.closing:
-            smtp.close_reason = smtp.tracker.closing_reason
-            try:
-                smtp.close()
-            except OSError:
-                pass
-
     def _after_replies(self, job: _Job, outcome: Outcome, since: int) -> Outcome:
         """Judge the command by its exchanges; close the connection the server said it is closing (421)."""
-        smtp = self.smtp
-        if smtp is not None and smtp.sock is not None and smtp.tracker.closing and job.parsed.name != "quit":
-            smtp.close_reason = smtp.tracker.closing_reason
-            try:
-                smtp.close()
-            except OSError:
-                pass
+        if self.smtp is not None and job.parsed.name != "quit" and close_if_closing(self.smtp):
             message = outcome.message or f"{outcome.code} {outcome.text}".strip()
             outcome = replace(outcome, connected=False,
                               message=f"{message}; the server is closing the connection: not connected now (use `reconnect`)")
         return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
 
-    @staticmethod
-    def _catch_up(smtp, *, owed: bool) -> None:
-        """Read replies that arrived since the last command, so this one pairs with its own.
-
-        Args:
-            owed: also wait (a little) for replies still owed to an earlier command (``raw`` read
-                fewer than it sent): smtplib would take the first of them for this command's own.
-                Not for ``raw``/``pipeline``, which may be pipelining by hand on purpose.
-        """
-        if smtp.sock is None:
-            return
-        if owed and smtp.tracker.pending:
-            smtp.drain(_OWED_WAIT)
-        elif smtp.has_unread():
-            smtp.drain(0)
-
     def _succeeded(self, job: _Job, reply, start: float) -> Outcome:
-        elapsed = time.monotonic() - start
-        connected = self._connected()
-        if reply is None:
-            return Outcome(job.shown, True, elapsed=elapsed, connected=connected)
-        code, text = reply.code, reply.text
-        message = text
-        reply_class = classify_reply(code)
-        if code < 0:
-            category, ok = "garbage-reply", False
-            from smtpdbg.core.render import safe_text
-
-            message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
-        elif reply_class is ReplyClass.VIOLATION:
-            category, ok = "reply-violation", False
-            message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
-        elif reply_class is ReplyClass.PERMANENT:
-            category, ok = "reply-5xx", False
-        elif reply_class is ReplyClass.TRANSIENT:
-            category, ok = "reply-4xx", False
-        else:
-            category, ok = "", reply.ok
-        return Outcome(job.shown, ok, code, text, category, message if not ok else "", elapsed, connected, reply.replies)
+        return outcome_of_reply(job.shown, reply, time.monotonic() - start, self._connected())
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start

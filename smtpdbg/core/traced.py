@@ -115,6 +115,11 @@ class TraceMixin(ConnectMixin, SendMixin, ReceiveMixin, MessageMixin):
         return self._masker.active
 
     @property
+    def in_tls(self) -> bool:
+        """The connection is inside TLS now (STARTTLS done, or implicit TLS)."""
+        return self._tls
+
+    @property
     def partial_line(self) -> bytes:
         """The start of a command line sent without its line ending (``raw --no-crlf``), up to 1 KiB."""
         return self._send_partial

@@ -23,11 +23,26 @@ if TYPE_CHECKING:
     from smtpdbg.sandbox.server import Sandbox
 
 
+FAULTS_HELP = """\
+recipients that provoke faults (any domain):
+  reject@...    RCPT answered 550 5.1.1 (as is every --reject ADDR)
+  greylist@...  RCPT answered 451 4.7.1 (as is every --greylist ADDR)
+  full@...      RCPT answered 452 4.2.2 (LMTP: accepted, then 452 after the message)
+  drop@...      accepted; after the final dot (or BDAT LAST) the connection is
+                closed without a reply: the message was received, its outcome
+                is unknown to the client
+  delay@...     accepted; the reply after the final dot comes only after
+                --reply-delay seconds (longer than a short client timeout)
+a message with the header "X-Sandbox-Reject: yes" is refused after the final dot (554 5.6.0)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``smtpdbg sandbox``."""
     parser = argparse.ArgumentParser(
         prog="smtpdbg sandbox",
         description="Run the smtpdbg sandbox SMTP/SMTPS/LMTP server on loopback.",
+        epilog=FAULTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--json", action="store_true",
@@ -46,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer RCPT TO this address with 451 4.7.1 (repeatable)")
     parser.add_argument("--banner-delay", type=_seconds, default=0.0, metavar="SECONDS",
                         help="wait this long before sending the 220 banner")
+    parser.add_argument("--reply-delay", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="how long a message for delay@... waits for its reply (default 10)")
     parser.add_argument("--advertise", action="append", default=[], metavar="KEYWORD",
                         help="extra EHLO keyword to advertise, e.g. DSN (repeatable)")
     parser.add_argument("--no-chunking", action="store_true",
@@ -74,6 +91,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         reject=frozenset(a.lower() for a in args.reject),
         greylist=frozenset(a.lower() for a in args.greylist),
         banner_delay=args.banner_delay,
+        reply_delay=args.reply_delay,
         extra_extensions=tuple(args.advertise),
         chunking=not args.no_chunking,
         xclient=args.xclient,

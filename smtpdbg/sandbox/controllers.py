@@ -77,10 +77,8 @@ class _SandboxListener:
         if self.server is not None:  # type: ignore[attr-defined]
             self.server.close()  # type: ignore[attr-defined]
         for protocol in list(self._connections):
-            # After STARTTLS, transport is the TLS layer over _original_transport.
-            for transport in (protocol.transport, protocol._original_transport):
-                if transport is not None:
-                    transport.abort()
+            for transport in protocol.transports:  # after STARTTLS: the TLS layer and the socket under it
+                transport.abort()
         for _ in range(3):  # let connection_lost() callbacks run
             await asyncio.sleep(0)
 

@@ -6,6 +6,7 @@ that the CLI and the frontends can name them cheaply:
 * :class:`SandboxConfig` says how the sandbox behaves,
 * :class:`Endpoints` says where its listeners are and how to trust them,
 * :class:`ReceivedMessage` is one message as the server accepted it,
+* :class:`Decision` is what the server said about one recipient,
 * :class:`Connection` is what the server saw of one client connection.
 """
 
@@ -18,6 +19,10 @@ from typing import Literal
 
 Listener = Literal["smtp", "smtps", "lmtp"]
 """Which listener received a message."""
+
+Fault = Literal["drop", "delay"]
+"""A reply fault after the final dot: ``drop`` closes the connection without a reply,
+``delay`` answers only after :attr:`SandboxConfig.reply_delay` seconds."""
 
 DEFAULT_USER = "alice"
 """Demo login accepted by AUTH PLAIN, LOGIN and CRAM-MD5."""
@@ -60,6 +65,8 @@ class SandboxConfig:
     """Recipient addresses answered ``451 4.7.1`` (stored lower-cased)."""
     banner_delay: float = 0.0
     """Seconds to wait before sending the 220 banner (a tarpit)."""
+    reply_delay: float = 10.0
+    """Seconds a message for a ``delay@`` recipient waits for its reply after the final dot."""
     extra_extensions: tuple[str, ...] = ()
     """Extra EHLO keywords, e.g. ``("DSN", "ENHANCEDSTATUSCODES")``."""
     smtp_port: int = 0
@@ -83,6 +90,8 @@ class SandboxConfig:
             raise ValueError(f"sandbox host must be a loopback address, not {self.host!r}")
         if self.banner_delay < 0:
             raise ValueError("banner_delay must not be negative")
+        if self.reply_delay < 0:
+            raise ValueError("reply_delay must not be negative")
         object.__setattr__(self, "reject", frozenset(a.lower() for a in self.reject))
         object.__setattr__(self, "greylist", frozenset(a.lower() for a in self.greylist))
         object.__setattr__(self, "extra_extensions", tuple(self.extra_extensions))
@@ -165,6 +174,42 @@ class ReceivedMessage:
     """Subject CN of the verified client certificate (else its first subjectAltName)."""
     connection_id: int | None = None
     """:attr:`Connection.id` of the connection the message came over."""
+    transaction: int = 0
+    """Which transaction of its connection it was: the number of MAIL FROMs accepted there so far."""
+    fault: Fault | None = None
+    """``drop``: received whole, but the connection was closed instead of a reply; ``delay``: the reply
+    was held back :attr:`SandboxConfig.reply_delay` seconds. None: answered at once."""
+
+
+Stage = Literal["RCPT", "DATA", "end of data", "BDAT", "BDAT LAST"]
+"""Where the sandbox decided about a recipient (the names the client's ledger uses)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One reply of the sandbox that decided about a recipient (see ``Connection.decisions``).
+
+    Recorded for a RCPT that was not answered 2xx, for a DATA or a BDAT chunk
+    refused while recipients were accepted, and for the reply after the message
+    (after the final dot, or to BDAT LAST; LMTP: the recipient's own line).
+    A recipient accepted at RCPT with no decision never had the message sent.
+    """
+
+    transaction: int
+    """Number of the transaction on its connection (MAIL FROMs accepted so far); 0 before any."""
+    address: str
+    """The recipient as the client sent it."""
+    stage: Stage
+    reply: str
+    """The reply as decided (its last line, for a multi-line one), e.g. ``550 5.1.1 <a@b>: ...``."""
+    fault: Fault | None = None
+    """Set when the reply never reached the client (``drop``) or came late (``delay``)."""
+
+    @property
+    def code(self) -> int:
+        """The reply code (0 if the reply has none)."""
+        head = self.reply[:3]
+        return int(head) if head.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -201,5 +246,7 @@ class Connection:
     """XCLIENT attributes in force."""
     messages: int = 0
     """Messages accepted over this connection."""
+    decisions: tuple[Decision, ...] = ()
+    """What the server decided about each recipient, in order (see :class:`Decision`)."""
     closed: bool = False
     """Whether the connection has ended."""

@@ -15,6 +15,10 @@ any other RCPT                            ``250 2.1.5 OK``
 DATA with header ``X-Sandbox-Reject:      ``554 5.6.0 Message rejected by sandbox policy``
 yes``                                     (after the final dot)
 DATA otherwise (SMTP)                     ``250 2.0.0 OK: message accepted``
+DATA for a ``drop@`` recipient            none: the message is recorded, then the
+                                          connection is closed (:mod:`.outcomes`)
+DATA for a ``delay@`` recipient           the reply above, after ``config.reply_delay``
+                                          seconds (default 10)
 DATA over LMTP                            one line per accepted recipient (RFC 2033 §4.2):
                                           ``452 4.2.2 <addr> Mailbox full`` for ``full@``,
                                           else ``250 2.0.0 <addr> delivered``
@@ -47,6 +51,7 @@ from typing import Any, Callable
 
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
+from smtpdbg.sandbox.outcomes import reply_fault
 
 KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
 """Local parts VRFY confirms, with their display names."""
@@ -163,10 +168,12 @@ class SandboxHandler:
         content: bytes = envelope.content
         rejected = is_policy_reject(content)
         recipients = list(zip(envelope.rcpt_tos, envelope.rcpt_options))
+        # The whole message is in: a drop@/delay@ recipient spoils the reply (see .outcomes).
+        fault = server.reply_fault = reply_fault(envelope.rcpt_tos)
         if server.listener != "lmtp":
             if rejected:
                 return REPLY_POLICY_REJECT
-            self._record_message(server, session, envelope, recipients)
+            self._record_message(server, session, envelope, recipients, fault)
             return REPLY_DATA_OK
         # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. aiosmtpd
         # pushes our string as one write, so CRLF-joined lines become separate replies.
@@ -176,11 +183,12 @@ class SandboxHandler:
         ]
         delivered = [pair for pair, reply in zip(recipients, replies) if reply.startswith("250")]
         if delivered:
-            self._record_message(server, session, envelope, delivered)
+            self._record_message(server, session, envelope, delivered, fault)
         return "\r\n".join(replies)
 
     def _record_message(
-        self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]]
+        self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]],
+        fault: Any = None,
     ) -> None:
         connection = server.connection
         connection.update(messages=connection.get("messages") + 1)
@@ -206,6 +214,8 @@ class SandboxHandler:
                 sni=connection.get("sni"),
                 client_cert=connection.get("client_cert"),
                 connection_id=connection.id,
+                transaction=server.transaction_number,
+                fault=fault,
             )
         )
 

@@ -39,6 +39,7 @@ from smtpdbg.sandbox.chunking import ChunkingMixin
 from smtpdbg.sandbox.connections import ConnectionLog, LiveConnection, detached
 from smtpdbg.sandbox.model import Listener
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS, OAuthMixin
+from smtpdbg.sandbox.outcomes import OutcomeMixin
 from smtpdbg.sandbox.proxy import ProxyMixin
 from smtpdbg.sandbox.tls import TLSObserver
 from smtpdbg.sandbox.xclient import XClientMixin, ehlo_keywords
@@ -93,7 +94,7 @@ class SandboxEnvelope(Envelope):
         """XFORWARD attributes for this transaction."""
 
 
-class SandboxSMTP(CramMD5Mixin, OAuthMixin, ChunkingMixin, XClientMixin, ProxyMixin, SMTP):
+class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClientMixin, ProxyMixin, SMTP):
     """aiosmtpd ``SMTP`` with the sandbox's additions; one instance per connection."""
 
     def __init__(
@@ -102,6 +103,7 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, ChunkingMixin, XClientMixin, ProxyMi
         *,
         listener: Listener,
         banner_delay: float = 0.0,
+        reply_delay: float = 10.0,
         extra_extensions: tuple[str, ...] = (),
         implicit_tls: bool = False,
         chunking: bool = True,
@@ -119,6 +121,8 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, ChunkingMixin, XClientMixin, ProxyMi
             handler: The aiosmtpd handler (:class:`~smtpdbg.sandbox.policy.SandboxHandler`).
             listener: Which sandbox listener this connection arrived on.
             banner_delay: Seconds to wait before the 220 banner.
+            reply_delay: Seconds the reply to a message for ``delay@`` is held back
+                (:mod:`.outcomes`).
             extra_extensions: EHLO keywords to advertise in addition.
             implicit_tls: True on SMTPS, where TLS comes before the banner.
             chunking: Offer CHUNKING/BINARYMIME and accept BDAT.
@@ -148,6 +152,10 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, ChunkingMixin, XClientMixin, ProxyMi
         """Which sandbox listener this connection arrived on."""
         self.banner_delay = banner_delay
         """Seconds to wait before the 220 banner."""
+        self.reply_delay = reply_delay
+        """Seconds the reply to a message for ``delay@`` is held back."""
+        self.transaction_number = 0
+        """MAIL FROMs accepted on this connection so far (numbers the :class:`Decision` log)."""
         self.extra_extensions = extra_extensions
         """EHLO keywords the handler appends to the stock list."""
         self.implicit_tls = implicit_tls
@@ -270,12 +278,25 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, ChunkingMixin, XClientMixin, ProxyMi
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg: str | None) -> None:
         arg, self.pending_params = self._take_params("FROM:", arg, self._mail_params)
+        before = self.envelope.mail_from
         await super().smtp_MAIL(arg)
+        if self.envelope.mail_from and not before:
+            self.transaction_number += 1
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
         arg, self.pending_params = self._take_params("TO:", arg, self._rcpt_params)
-        await super().smtp_RCPT(arg)
+        self.expect_rcpt_reply(self._rcpt_address(arg))
+        try:
+            await super().smtp_RCPT(arg)
+        finally:
+            self.expect_reply(None)
+
+    def _rcpt_address(self, arg: str | None) -> str:
+        """The address of a RCPT argument, for the decision log (the argument itself if it does not parse)."""
+        rest = self._strip_command_keyword("TO:", arg) if arg else None
+        address = self._getaddr(rest)[0] if rest is not None else None
+        return address or (arg or "")
 
     def _take_params(
         self, keyword: str, arg: str | None, allowed: frozenset[str]

@@ -97,6 +97,11 @@ class ProxyMixin:
     _original_transport: Any
     _tls_protocol: Any
 
+    @property
+    def transports(self) -> tuple:
+        """The connection's transports to abort: the TLS layer after STARTTLS and the socket under it."""
+        return tuple(t for t in (self.transport, getattr(self, "_original_transport", None)) if t is not None)
+
     def note_proxy(self, description: str) -> None:
         """Record what the header said."""
         raise NotImplementedError

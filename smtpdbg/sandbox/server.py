@@ -17,7 +17,9 @@ after the header) and client certificates (:mod:`.tls`).
 
 Besides the messages (:attr:`Sandbox.messages`), the sandbox logs every client
 connection (:attr:`Sandbox.connections`, :mod:`.connections`): peer, PROXY
-header, TLS version, SNI, client certificate, greeting, AUTH, XCLIENT.
+header, TLS version, SNI, client certificate, greeting, AUTH, XCLIENT, and
+what it decided about each recipient (:mod:`.outcomes`; also the ``drop@`` and
+``delay@`` recipients whose message gets no reply, or a late one).
 
 aiosmtpd writes to the ``mail.log`` logger (and its PROXY parser to
 ``mail.debug``) and issues warnings; an embedded server must not scribble over
@@ -152,6 +154,7 @@ class Sandbox:
                     handler,
                     listener=listener,
                     banner_delay=banner_delay,
+                    reply_delay=cfg.reply_delay,
                     extra_extensions=cfg.extra_extensions,
                     implicit_tls=implicit_tls,
                     chunking=cfg.chunking,

@@ -48,189 +48,14 @@ class ExtensionInfo:
     """Commands it adds, e.g. ``("BDAT",)``."""
 
 
-AUTH_MECHANISMS: Mapping[str, str] = MappingProxyType({
-    "PLAIN": "user name and password in one base64 message; readable by anyone without TLS",
-    "LOGIN": "user name and password at two base64 prompts, non-standard; readable without TLS",
-    "CRAM-MD5": "challenge-response with HMAC-MD5; the password is not sent, but the method is obsolete",
-    "DIGEST-MD5": "challenge-response digest; historic (RFC 6331)",
-    "XOAUTH2": "OAuth 2.0 access token, Google/Microsoft's non-standard variant",
-    "OAUTHBEARER": "OAuth 2.0 bearer token (RFC 7628)",
-    "SCRAM-SHA-1": "salted challenge-response; the password is not sent (RFC 5802)",
-    "SCRAM-SHA-1-PLUS": "SCRAM-SHA-1 bound to the TLS channel (RFC 5802)",
-    "SCRAM-SHA-256": "salted challenge-response with SHA-256; the password is not sent (RFC 7677)",
-    "SCRAM-SHA-256-PLUS": "SCRAM-SHA-256 bound to the TLS channel (RFC 7677)",
-    "GSSAPI": "Kerberos single sign-on through GSS-API (RFC 4752)",
-    "GSS-SPNEGO": "Kerberos or NTLM negotiated through SPNEGO (Microsoft)",
-    "NTLM": "Microsoft NTLM challenge-response with Windows domain credentials",
-    "EXTERNAL": "identity established outside SASL, e.g. a TLS client certificate (RFC 4422)",
-    "ANONYMOUS": "no credentials, only an optional trace string (RFC 4505)",
-})
-"""Short phrases for SASL mechanisms seen in AUTH lines."""
 
 
-# -- parameter explainers ---------------------------------------------------------------
-def _number(token: str, max_digits: int = 18) -> int | None:
-    """A plain decimal number, or None (rejects non-ASCII digits and absurd lengths)."""
-    if token.isascii() and token.isdigit() and len(token) <= max_digits:
-        return int(token)
-    return None
 
-
-def _bytes(n: int) -> str:
-    for unit, factor in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= factor:
-            if n % factor == 0:
-                return f"{n // factor:,} {unit}"
-            return f"{n / factor:.1f} {unit} ({n:,} bytes)"
-    return "1 byte" if n == 1 else f"{n:,} bytes"
-
-
-def _duration(seconds: int) -> str:
-    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= length and seconds % length == 0:
-            count = seconds // length
-            return f"{count:,} {unit}{'' if count == 1 else 's'}"
-    if seconds >= 3600:
-        return f"about {seconds / 3600:.1f} hours"
-    return f"{seconds:,} second{'' if seconds == 1 else 's'}"
-
-
-def _size(params: str) -> str:
-    # RFC 1870: the optional parameter is the fixed maximum in octets; 0 means none.
-    tokens = params.split()
-    if not tokens:
-        return "no fixed limit announced"
-    n = _number(tokens[0])
-    if n is None:
-        return f"unreadable SIZE parameter {tokens[0]!r}: RFC 1870 expects a number of octets"
-    if n == 0:
-        return "no fixed limit announced (SIZE 0)"
-    return f"{_bytes(n)} maximum message size"
-
-
-def _mechanisms(params: str) -> str:
-    names = [name.upper() for name in params.split()]
-    if not names:
-        return "no mechanisms listed, so there is no way to authenticate"
-    parts = [f"{name} ({AUTH_MECHANISMS.get(name, 'mechanism not in this catalog')})" for name in names]
-    return f"{len(names)} mechanism{'' if len(names) == 1 else 's'}: " + "; ".join(parts)
-
-
-_LIMITS = {
-    # RFC 9422: the initial entries of the "SMTP Server Limits" registry.
-    "RCPTMAX": ("recipient", "recipients", "per transaction"),
-    "MAILMAX": ("transaction (MAIL command)", "transactions (MAIL commands)", "per session"),
-    "RCPTDOMAINMAX": ("recipient domain", "recipient domains", "per transaction"),
-}
-
-
-def _limits(params: str) -> str:
-    parts = []
-    for token in params.split():
-        name, _, value = token.partition("=")
-        limit = _LIMITS.get(name.upper())
-        n = _number(value, 9)
-        if limit is None:
-            parts.append(f"{token} (not a limit this catalog knows)")
-        elif n is None:
-            parts.append(f"{token} (malformed value; RFC 9422 says to ignore it)")
-        else:
-            one, many, scope = limit
-            parts.append(f"at most {n:,} {one if n == 1 else many} {scope}")
-    return "; ".join(parts) if parts else "no limits listed"
-
-
-def _deliverby(params: str) -> str:
-    # RFC 2852: the optional min-by-time is the shortest BY= (with R) accepted.
-    tokens = params.split()
-    if not tokens:
-        return "no minimum by-time announced"
-    n = _number(tokens[0], 9)
-    if n is None:
-        return f"unreadable DELIVERBY parameter {tokens[0]!r}: RFC 2852 expects seconds"
-    if n == 0:
-        return "no minimum by-time announced"
-    return f"BY= times under {n:,} seconds ({_duration(n)}) with return (R) are refused"
-
-
-_PRIORITY_POLICIES = {
-    # RFC 6710: the "SMTP PRIORITY extension Priority Assignment Policy" registry.
-    "MIXER": "MIXER policy: the three X.400 priorities (non-urgent, normal, urgent)",
-    "STANAG4406": "STANAG 4406 policy: military messaging precedence levels",
-    "NSEP": "NSEP policy: National Security and Emergency Preparedness priorities",
-}
-
-
-def _mt_priority(params: str) -> str:
-    tokens = params.split()
-    if not tokens:
-        return "no priority assignment policy named; the server's own policy applies"
-    name = tokens[0].upper()
-    return _PRIORITY_POLICIES.get(name, f"policy {tokens[0]!r} (not in the IANA policy registry)")
-
-
-def _futurerelease(params: str) -> str:
-    # RFC 4865: max-future-release-interval (seconds) and max-future-release-date-time.
-    tokens = params.split()
-    if not tokens:
-        return "no hold limits announced"
-    n = _number(tokens[0], 12)
-    hold = (
-        f"messages may be held for up to {n:,} seconds ({_duration(n)}) with HOLDFOR"
-        if n is not None
-        else f"unreadable interval {tokens[0]!r}"
-    )
-    if len(tokens) > 1:
-        return f"{hold}, and until {tokens[1]} at the latest with HOLDUNTIL"
-    return hold
-
-
-def _attributes(known: Mapping[str, str]) -> Callable[[str], str]:
-    def explain(params: str) -> str:
-        names = params.split()
-        if not names:
-            return "no attributes listed"
-        unknown = "attribute not in this catalog"
-        return "; ".join(f"{name} ({known.get(name.upper(), unknown)})" for name in names)
-
-    return explain
-
-
-_XCLIENT = {
-    "NAME": "client host name", "ADDR": "client IP address", "PORT": "client TCP port",
-    "PROTO": "SMTP or ESMTP, as the client greeted", "HELO": "name the client gave in HELO/EHLO",
-    "LOGIN": "SASL login name", "REVERSE_NAME": "client host name from reverse DNS (before the forward check)",
-    "DESTADDR": "server IP address the client reached",
-    "DESTPORT": "server port the client reached",
-}
-_XFORWARD = {
-    "NAME": "original client host name", "ADDR": "original client IP address",
-    "PORT": "original client TCP port", "PROTO": "SMTP or ESMTP, as the original client greeted",
-    "HELO": "name the original client gave in HELO/EHLO", "IDENT": "queue ID at the upstream server",
-    "SOURCE": "LOCAL or REMOTE origin of the message",
-}
-
-
-def _word_list(empty: str, lead: str) -> Callable[[str], str]:
-    def explain(params: str) -> str:
-        words = params.split()
-        return f"{lead}: {', '.join(words)}" if words else empty
-
-    return explain
-
-
-def _burl(params: str) -> str:
-    # RFC 4468: "imap" means URLAUTH URLs to any IMAP server are accepted.
-    words = [word.lower() for word in params.split()]
-    if not words:
-        return "no URL schemes listed: only servers this one is set up to trust can be used"
-    if "imap" in words:
-        return "fetches content from any IMAP server that supports URLAUTH (imap URLs)"
-    return f"URL schemes: {', '.join(words)}"
-
-
-def _none(params: str) -> str:
-    return f"takes no parameters (the server sent {params!r})" if params else ""
+# -- parameter explainers: smtpdbg.core.catalog.extension_params ------------------------------
+from smtpdbg.core.catalog.extension_params import (  # noqa: E402 - the explainers, kept apart
+    AUTH_MECHANISMS, XCLIENT, XFORWARD, attributes, burl, deliverby, futurerelease, limits, mechanisms, mt_priority,
+    none, size, word_list,
+)
 
 
 # -- the table ------------------------------------------------------------------------------
@@ -247,7 +72,7 @@ def _x(
     mail: tuple[str, ...] = (),
     rcpt: tuple[str, ...] = (),
     verbs: tuple[str, ...] = (),
-    params: Callable[[str], str] = _none,
+    params: Callable[[str], str] = none,
 ) -> None:
     """Add one keyword; ``exercisable`` follows from having a template."""
     _EXPLAINERS[keyword] = params
@@ -284,7 +109,7 @@ _x("8BITMIME", "8-bit MIME transport", "The server accepts message bodies with 8
    f"{_M} BODY=8BITMIME", mail=("BODY=8BITMIME",))
 _x("SIZE", "Message size declaration", "The client may declare the message size in MAIL FROM, and the "
    "server may announce its maximum; an oversized message is refused before it is sent.",
-   "RFC 1870", f"{_M} SIZE=1024", mail=("SIZE=",), params=_size)
+   "RFC 1870", f"{_M} SIZE=1024", mail=("SIZE=",), params=size)
 _x("VERB", "Verbose (Sendmail)", "Sendmail's VERB makes the server report delivery progress over the "
    "connection. Listed in the registry without an RFC.", "IANA registry (Sendmail, no RFC)",
    "docmd VERB", verbs=("VERB",))
@@ -302,7 +127,7 @@ _x("CHECKPOINT", "Checkpoint/restart", "With a TRANSID on MAIL FROM, an interrup
    f"{_M} TRANSID=<1@client.example.org>", mail=("TRANSID=",))
 _x("DELIVERBY", "Deliver by", "The client may set a time limit for delivery with BY=seconds;R (return "
    "the message if late) or ;N (notify only).", "RFC 2852",
-   f"{_M} BY=3600;R", mail=("BY=",), params=_deliverby)
+   f"{_M} BY=3600;R", mail=("BY=",), params=deliverby)
 _x("PIPELINING", "Command pipelining", "The client may send groups of commands (e.g. MAIL, RCPTs, DATA) "
    "without waiting for each reply; replies come back in order.", "RFC 2920")
 _x("DSN", "Delivery status notifications", "The client chooses when to get delivery reports (NOTIFY), "
@@ -318,7 +143,7 @@ _x("STARTTLS", "Secure SMTP over TLS", "The client may upgrade the connection to
 _x("NO-SOLICITING", "Notification of no soliciting", "The server lists solicitation classes it refuses; "
    "senders can label a message with SOLICIT= on MAIL FROM.", "RFC 3865",
    f"{_M} SOLICIT=org.example:ADV", mail=("SOLICIT=",),
-   params=_word_list("no solicitation keywords listed", "solicitation keywords checked"))
+   params=word_list("no solicitation keywords listed", "solicitation keywords checked"))
 _x("MTRK", "Message tracking", "Lets the sender later ask where a message went, by a secret certifier "
    "given with MTRK= (used together with DSN's ENVID).", "RFC 3885",
    f"{_M} ENVID=msg-1 MTRK=c2VjcmV0", mail=("MTRK=",))
@@ -327,15 +152,15 @@ _x("SUBMITTER", "Responsible submitter", "The client may name the party responsi
    f"{_M} SUBMITTER=alice@example.org", mail=("SUBMITTER=",))
 _x("AUTH", "Authentication", "The client may log in with one of the SASL mechanisms listed; MAIL FROM may "
    "carry AUTH= naming the original submitter.", "RFC 4954",
-   "auth PLAIN alice", mail=("AUTH=",), verbs=("AUTH",), params=_mechanisms)
+   "auth PLAIN alice", mail=("AUTH=",), verbs=("AUTH",), params=mechanisms)
 _x("ATRN", "Authenticated TURN (on-demand relay)", "An authenticated client may ask the server to reverse "
    "roles and deliver the mail queued for its domains over this connection.", "RFC 2645", verbs=("ATRN",))
 _x("BURL", "Message submission by reference", "The client may submit content by IMAP URL (BURL) instead "
    "of sending it, e.g. a message already saved in Sent.", "RFC 4468",
-   "docmd BURL imap://imap.example.org/INBOX;UID=1 LAST", verbs=("BURL",), params=_burl)
+   "docmd BURL imap://imap.example.org/INBOX;UID=1 LAST", verbs=("BURL",), params=burl)
 _x("FUTURERELEASE", "Future message release", "The client may ask the server to hold the message until "
    "later: HOLDFOR=seconds or HOLDUNTIL=date-time.", "RFC 4865",
-   f"{_M} HOLDFOR=3600", mail=("HOLDFOR=", "HOLDUNTIL="), params=_futurerelease)
+   f"{_M} HOLDFOR=3600", mail=("HOLDFOR=", "HOLDUNTIL="), params=futurerelease)
 _x("UTF8SMTP", "Internationalized email (experimental, obsolete)", "The experimental predecessor of "
    "SMTPUTF8, with ALT-ADDRESS fallbacks; replaced by SMTPUTF8.", "RFC 5336; obsoleted by RFC 6531",
    mail=("ALT-ADDRESS=",), rcpt=("ALT-ADDRESS=",))
@@ -345,7 +170,7 @@ _x("CONNEG", "Content conversion negotiation", "The server can report a recipien
    "so content can be converted to suit them (originally for fax).", "RFC 4141", rcpt=("CONNEG",))
 _x("MT-PRIORITY", "Message transfer priority", "The client may give the message a priority from -9 to 9 "
    "with MT-PRIORITY=; the parameter names the server's priority policy.", "RFC 6710",
-   f"{_M} MT-PRIORITY=3", mail=("MT-PRIORITY=",), params=_mt_priority)
+   f"{_M} MT-PRIORITY=3", mail=("MT-PRIORITY=",), params=mt_priority)
 _x("RRVS", "Require recipient valid since", "The client may ask that a recipient be refused unless the "
    "mailbox has had the same owner since a given date (RRVS= on RCPT TO).", "RFC 7293",
    "rcpt bob@example.org RRVS=2014-04-03T23:01:00Z", rcpt=("RRVS=",))
@@ -356,17 +181,17 @@ _x("REQUIRETLS", "Require TLS", "With REQUIRETLS on MAIL FROM the message may on
    "TLS on every later hop, or it is returned. Only offered over TLS.", "RFC 8689",
    f"{_M} REQUIRETLS", mail=("REQUIRETLS",))
 _x("LIMITS", "Server limits", "The server announces limits it will apply in this session, so the client "
-   "can adapt (e.g. split recipients) instead of meeting errors.", "RFC 9422", params=_limits)
+   "can adapt (e.g. split recipients) instead of meeting errors.", "RFC 9422", params=limits)
 
 # Vendor keywords seen in real EHLO replies (not registered: no RFC).
 _x("XCLIENT", "Client attribute override (Postfix)", "A trusted proxy or test tool may tell Postfix the "
    "real client's address, name, HELO and login, as if it had connected directly.",
    f"{_VENDOR}: Postfix (XCLIENT_README)", "docmd XCLIENT ADDR=192.0.2.10 NAME=client.example.org",
-   verbs=("XCLIENT",), params=_attributes(_XCLIENT))
+   verbs=("XCLIENT",), params=attributes(XCLIENT))
 _x("XFORWARD", "Forwarded client attributes (Postfix)", "A content filter may pass the original client's "
    "details to Postfix for logging, without changing access decisions.",
    f"{_VENDOR}: Postfix (XFORWARD_README)", "docmd XFORWARD ADDR=192.0.2.10 NAME=client.example.org",
-   verbs=("XFORWARD",), params=_attributes(_XFORWARD))
+   verbs=("XFORWARD",), params=attributes(XFORWARD))
 _x("XOAUTH2", "OAuth 2.0 login (Google/Microsoft SASL mechanism)", "Normally not a keyword of its own but "
    "a mechanism in the AUTH line (AUTH LOGIN PLAIN XOAUTH2): log in with an OAuth access token instead of "
    "a password. OAUTHBEARER is the standard equivalent.", f"{_VENDOR}: Google, Microsoft")
@@ -381,7 +206,7 @@ _x("XOORG", "Originator organization (Exchange)", "Exchange servers pass the sen
    f"{_M} XOORG=example.org", mail=("XOORG=",))
 _x("X-EXPS", "Exchange server authentication (Exchange)", "Exchange servers authenticate to each other with "
    "X-EXPS and the mechanisms listed, much like AUTH.", f"{_VENDOR}: Microsoft Exchange",
-   verbs=("X-EXPS",), params=_mechanisms)
+   verbs=("X-EXPS",), params=mechanisms)
 _x("XEXCH50", "Exchange MAPI properties (Exchange 2000/2003)", "Exchange servers pass a binary blob of "
    "message properties after RCPT with XEXCH50.", f"{_VENDOR}: Microsoft Exchange", verbs=("XEXCH50",))
 _x("X-LINK2STATE", "Link state routing (Exchange 2000/2003)", "Exchange servers exchange routing-group "

@@ -1,0 +1,328 @@
+"""One test per misreport listed at the top of issue 11, against the sandbox or a fake server (real sockets).
+
+Each asserts what the core says now (the exchange model: Reply verdicts, the
+ledger's fates, Outcome.stage) where smtpdbg once concluded something the wire
+did not say. The explanation-in-context and stage-strip items are tested
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from smtpdbg.core import Session, SessionOptions, Target, parse_target
+from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
+from smtpdbg.core.export import Recording
+from smtpdbg.core.export.summary import summary_lines
+from smtpdbg.core.lessons import Check
+from smtpdbg.core.protocol import AUTH_RESPONSE, END_OF_DATA, Stage
+from smtpdbg.core.render import TextRenderer
+from smtpdbg.core.secrets import MASK
+from smtpdbg.core.verdict import Fate, Verdict
+from smtpdbg.runner import run_script
+from smtpdbg.sandbox import Sandbox, SandboxConfig
+from tests.servers import Conn, FakeServer, esmtp
+
+TIMEOUT = 5.0
+MESSAGE = b"Subject: small\r\n\r\nhello there\r\n"
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+def session_on(target: Target, ca: str | None = None, **environ: str) -> Session:
+    return Session(target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca), environ=environ)
+
+
+def sandbox_target(sandbox: Sandbox) -> Target:
+    return Target("smtp", *sandbox.endpoints.smtp, sandbox=True)
+
+
+def run(target: Target, tmp_path, script: str, ca: str | None = None) -> tuple[int, str]:
+    """``smtpdbg run`` on a script; returns the exit status and everything it printed."""
+    (tmp_path / "small.txt").write_bytes(MESSAGE)
+    path = tmp_path / "script.smtp"
+    path.write_text(script.replace("@small", f"@{tmp_path / 'small.txt'}"))
+    out = io.StringIO()
+    status = run_script(str(path), target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca),
+                        out=out, color="never")
+    return status, out.getvalue()
+
+
+def transactions(session: Session) -> list:
+    return Recording.from_session(session).dialogue.transactions
+
+
+def summary(session: Session) -> str:
+    return "\n".join(summary_lines(Recording.from_session(session).dialogue))
+
+
+def fates(session: Session) -> list[tuple[str, str, str, int | None]]:
+    return [(r.address, r.fate.value, r.decided_at, r.code) for t in transactions(session) for r in t.recipients]
+
+
+def events(session: Session, cls, since: int = 0) -> list:
+    return [e for e in session.transcript.snapshot()[since:] if isinstance(e, cls)]
+
+
+def rendered(session: Session) -> str:
+    renderer = TextRenderer()
+    return "\n".join(line for event in session.transcript.snapshot() for line in renderer.render(event))
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[Sandbox]:
+    """A sandbox that refuses messages over 100 bytes (552 5.3.4 to the BDAT chunk that crosses it)."""
+    with Sandbox(SandboxConfig(data_size_limit=100, lmtp=False)) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def xsandbox() -> Iterator[Sandbox]:
+    """A sandbox that offers XCLIENT and XFORWARD, as Postfix does to a trusted client."""
+    with Sandbox(SandboxConfig(xclient=True, lmtp=False)) as sb:
+        yield sb
+
+
+# -- bdat --chunk 3, then sendmail ---------------------------------------------------------------------
+def test_bdat_in_chunks_then_the_summary_names_the_sender_and_the_last_chunks_reply(sandbox, endpoints, tmp_path):
+    status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path,
+                      "ehlo\nmail a@example.org\nrcpt b@example.org\nrcpt c@example.org\nbdat @small --chunk 3\nquit\n")
+    assert status == 0, out
+    assert "transaction 1 (connection 1) from <a@example.org>: 2 accepted" in out
+    assert "<c@example.org>: accepted at BDAT LAST: 250 2.0.0" in out
+    assert "(no MAIL FROM accepted)" not in out and "221" not in out.split("=== transaction")[1]
+    [message] = sandbox.messages
+    assert message.rcpt_tos == ("b@example.org", "c@example.org") and set(message.chunks[:-1]) == {3}
+
+
+def test_sendmail_after_bdat_reports_each_recipient_by_its_own_reply(sandbox, endpoints, tmp_path):
+    status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path,
+                      "ehlo\nmail a@example.org\nrcpt b@example.org\nbdat @small --chunk 3\n"
+                      "sendmail a@example.org b@example.org,c@example.org @small\nquit\n")
+    assert status == 0, out
+    transaction_2 = out.split("=== transaction 2")[1]
+    assert "<b@example.org>: accepted at end of data: 250 2.0.0" in transaction_2
+    assert "<c@example.org>: accepted at end of data: 250 2.0.0" in transaction_2
+    assert "permanent failure" not in out and "354" not in transaction_2
+    assert [m.rcpt_tos for m in sandbox.messages] == [("b@example.org",), ("b@example.org", "c@example.org")]
+
+
+# -- a BDAT chunk refused with 552 (Exim refuses the chunk that crosses its size limit) -----------------
+@pytest.mark.parametrize("chunk, where", [(60, "BDAT"), (100, "BDAT LAST")])
+def test_a_chunk_refused_with_552_is_a_permanent_failure(limited: Sandbox, chunk: int, where: str):
+    limited.clear_messages()
+    with session_on(sandbox_target(limited)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", "rcpt c@example.org"):
+            assert session.execute(command).ok
+        outcome = session.execute(f"bdat --chunk {chunk}", body=b"x" * 150)
+        assert not outcome.ok and outcome.code == 552 and outcome.stage == "data"
+        assert fates(session) == [("b@example.org", "permanent failure", where, 552),
+                                  ("c@example.org", "permanent failure", where, 552)]
+        assert "accepted" not in summary(session).split(":", 1)[1]
+        assert transactions(session)[0].status == "failed"
+    assert limited.messages == []
+
+
+# -- XFORWARD, then RCPT ---------------------------------------------------------------------------------
+def test_after_xforward_each_reply_is_paired_with_its_own_command(xsandbox: Sandbox):
+    with session_on(sandbox_target(xsandbox)) as session:
+        for command in ("connect", "ehlo", "xforward ADDR=192.0.2.7 NAME=mail.example.net PROTO=ESMTP",
+                        "mail a@example.org", "rcpt b@example.org"):
+            assert session.execute(command).ok, command
+        assert session.execute("data", body=MESSAGE).ok
+        replies = [(r.command, r.code) for r in events(session, Reply)]
+        assert replies[2:] == [("XFORWARD", 250), ("MAIL", 250), ("RCPT", 250), ("DATA", 354), (END_OF_DATA, 250)]
+        [transaction] = transactions(session)
+        [recipient] = transaction.recipients
+        assert (recipient.rcpt_code, recipient.fate, recipient.code) == (250, Fate.ACCEPTED, 250)
+        assert "221" not in summary(session)
+    assert xsandbox.messages[-1].xforward[0] == ("ADDR", "192.0.2.7")
+
+
+# -- PRDR (Exim): per-recipient replies after the final dot ----------------------------------------------
+PRDR_EHLO = b"250-exim.test\r\n250-PIPELINING\r\n250-PRDR\r\n250 8BITMIME\r\n"
+
+
+def _prdr_data(conn: Conn, line: bytes) -> None:
+    conn.send(b"354 Enter message, ending with \".\" on a line by itself\r\n")
+    conn.read_data()
+    conn.send(b"353 PRDR content analysis beginning\r\n250 2.0.0 OK for a\r\n550 5.7.1 refused for b\r\n"
+              b"250 2.0.0 message accepted\r\n")
+
+
+def test_prdr_replies_are_paired_with_their_recipients_and_decide_each_fate():
+    with FakeServer(esmtp(EHLO=PRDR_EHLO, DATA=_prdr_data)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test PRDR", "rcpt a@y.test", "rcpt b@y.test"):
+            assert session.execute(command).ok
+        outcome = session.execute("data", body=MESSAGE)
+        assert session.execute("noop").ok  # in step: nothing was left over
+        final = [r for r in events(session, Reply) if r.command == END_OF_DATA]
+        assert [(r.code, r.recipient, r.verdict) for r in final] == [
+            (353, "", Verdict.OK), (250, "a@y.test", Verdict.OK), (550, "b@y.test", Verdict.PERMANENT), (250, "", Verdict.OK)]
+        assert not [r for r in events(session, Reply) if r.unsolicited]
+        assert fates(session) == [("a@y.test", "accepted", "end of data (PRDR)", 250),
+                                  ("b@y.test", "permanent failure", "end of data (PRDR)", 550)]
+        assert "353" not in summary(session)
+        assert not outcome.ok and outcome.stage == "data"
+
+
+# -- the final dot sent, no reply: unknown ---------------------------------------------------------------
+@pytest.mark.parametrize("command, recipient, timeout", [
+    ("data", "drop@example.org", None), ("bdat --chunk 7", "drop@example.org", None), ("data", "delay@example.org", 0.5),
+])
+def test_no_reply_after_the_whole_message_is_unknown_not_not_sent(sandbox, command, recipient, timeout):
+    with session_on(sandbox_target(sandbox)) as session:
+        for line in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", f"rcpt {recipient}"):
+            assert session.execute(line).ok
+        outcome = session.execute(command, body=MESSAGE, timeout=timeout)
+        assert not outcome.ok and outcome.stage == "data" and "unknown" in outcome.message
+        assert [f[:2] for f in fates(session)] == [("b@example.org", "unknown"), (recipient, "unknown")]
+        [transaction] = transactions(session)
+        assert transaction.status == "unknown" and transaction.body_sent and not transaction.final
+        assert "duplicate" in summary(session) and "not sent" not in summary(session)
+        assert not session.state.connected
+    [message] = sandbox.wait_for_messages(1)  # the sandbox did get the whole message
+    assert message.rcpt_tos == ("b@example.org", recipient) and message.fault is not None
+
+
+# -- DATA answered 250; a malformed reply after the dot -----------------------------------------------------
+def test_data_answered_250_is_a_violation_neither_refused_nor_accepted():
+    with FakeServer(esmtp(DATA=lambda conn, line: conn.send(b"250 2.0.0 fine\r\n"))) as server, \
+            session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
+            assert session.execute(command).ok
+        outcome = session.execute("data", body=MESSAGE)
+        assert not outcome.ok and outcome.category == "reply-violation" and outcome.stage == "data"
+        assert "refused" not in outcome.message and "354" in outcome.message
+        [reply] = [r for r in events(session, Reply) if r.command == "DATA"]
+        assert reply.verdict is Verdict.VIOLATION
+        [recipient] = transactions(session)[0].recipients
+        assert recipient.fate is Fate.NOT_SENT and "instead of 354" in recipient.why
+        text = summary(session)
+        assert "accepted" not in text and "failure" not in text
+
+
+def _malformed_after_dot(conn: Conn, line: bytes) -> None:
+    conn.send(b"354 go ahead\r\n")
+    conn.read_data()
+    conn.send(b"250-2.0.0 Ok\r\nqueued as 4ABC\r\n")
+
+
+def test_a_malformed_continuation_after_the_dot_is_unknown_not_a_permanent_failure():
+    with FakeServer(esmtp(DATA=_malformed_after_dot)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
+            assert session.execute(command).ok
+        outcome = session.execute("data", body=MESSAGE)
+        assert not outcome.ok and outcome.stage == "data"
+        [recipient] = transactions(session)[0].recipients
+        assert recipient.fate is Fate.UNKNOWN
+        text = summary(session)
+        assert "permanent failure" not in text and "-1" not in text and "duplicate" in text
+
+
+# -- a refused recipient exits 9 however it was sent ----------------------------------------------------------
+@pytest.mark.parametrize("script", [
+    "ehlo\nmail a@example.org\nrcpt reject@example.org\nquit\n",
+    "ehlo\nsendmail a@example.org b@example.org,reject@example.org @small\nquit\n",
+    "ehlo\npipeline MAIL FROM:<a@example.org>; RCPT TO:<reject@example.org>; RCPT TO:<b@example.org>; DATA\n"
+    "data @small\nquit\n",
+], ids=["rcpt", "sendmail", "pipeline-354"])
+def test_a_refused_recipient_exits_9(endpoints, tmp_path, script):
+    status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path, script)
+    assert status == 9, out
+    assert "[rcpt]" in out and "<reject@example.org>: permanent failure at RCPT: 550 5.1.1" in out
+
+
+# -- starttls twice; sendmail first ------------------------------------------------------------------------
+@pytest.mark.parametrize("commands", [["ehlo", "starttls", "ehlo"], ["ehlo", "starttls"]], ids=["ehlo-between", "at-once"])
+def test_starttls_twice_is_not_sent(endpoints, commands):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True), ca=endpoints.ca_path) as session:
+        for command in ["connect", *commands]:
+            assert session.execute(command).ok, command
+        since = len(session.transcript.snapshot())
+        outcome = session.execute("starttls")
+        assert not outcome.ok and outcome.message.startswith("not sent")
+        sent = [e.data for e in events(session, Wire, since) if e.direction is Direction.SEND]
+        assert not [line for line in sent if line.upper().startswith(b"STARTTLS")]
+        assert not [e for e in events(session, Info) if "sent anyway" in e.text]
+        assert session.state.tls is not None and session.state.connected
+
+
+def test_sendmail_as_the_first_command_warns_nothing(sandbox, endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        assert session.execute("connect").ok
+        assert session.execute("sendmail a@example.org b@example.org", body=MESSAGE).ok
+        assert [e.text for e in events(session, Info) if e.kind is InfoKind.WARNING] == []
+        assert [r.command for r in events(session, Reply)] == ["<greeting>", "EHLO", "MAIL", "RCPT", "DATA", END_OF_DATA]
+    assert len(sandbox.messages) == 1
+
+
+# -- the AUTH mechanism is recorded on 235 only ------------------------------------------------------------------
+def test_a_refused_auth_does_not_change_the_mechanism(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True), PASSWORD=endpoints.password, WRONG="nope") as session:
+        for command in ("connect", "ehlo", "auth PLAIN alice --password-env PASSWORD"):
+            assert session.execute(command).ok
+        refused = session.execute("auth LOGIN alice --password-env WRONG")
+        assert not refused.ok
+        assert (session.state.auth_user, session.state.auth_mechanism) == ("alice", "PLAIN")
+        since = len(session.transcript.snapshot())
+        session.execute("show")
+        shown = " | ".join(e.text for e in events(session, Info, since))
+        assert "via PLAIN" in shown and "via LOGIN" not in shown
+        assert Check((("mechanism", "LOGIN"),)).failure("auth LOGIN alice", refused, session.state) is not None
+
+
+def test_a_lesson_check_for_login_fails_on_a_refusal(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True), WRONG="nope") as session:
+        for command in ("connect", "ehlo"):
+            assert session.execute(command).ok
+        refused = session.execute("auth LOGIN alice --password-env WRONG")
+        assert not refused.ok and refused.code == 535
+        assert not session.state.authenticated and session.state.auth_mechanism is None
+        for check in ((("mechanism", "LOGIN"),), (("authenticated", True),)):
+            assert Check(check).failure("auth LOGIN alice", refused, session.state) is not None
+
+
+# -- 421: not connected, and the next command says reconnect ---------------------------------------------------
+@pytest.mark.parametrize("server, commands", [
+    (esmtp(greeting=b"421 4.3.2 too busy, try later\r\n"), ["connect"]),
+    (esmtp(MAIL=b"421 4.3.2 shutting down\r\n"), ["connect", "ehlo", "mail a@x.test"]),
+], ids=["greeting", "mid-session"])
+def test_after_421_the_session_is_not_connected_and_says_reconnect(server, commands):
+    with FakeServer(server) as fake, session_on(parse_target(fake.target)) as session:
+        outcomes = [session.execute(command) for command in commands]
+        assert outcomes[-1].code == 421 and not outcomes[-1].connected and "reconnect" in outcomes[-1].message
+        assert not session.state.connected and session.state.stage is Stage.DISCONNECTED
+        since = len(session.transcript.snapshot())
+        nxt = session.execute("rcpt b@y.test")
+        assert not nxt.ok and nxt.category == "not-connected" and not nxt.sent and "reconnect" in nxt.message
+        assert not [e for e in events(session, Wire, since) if e.direction is Direction.SEND]
+        said = rendered(session) + " ".join(o.message for o in outcomes + [nxt])
+        assert "may succeed" not in said
+
+
+# -- after an AUTH that ended abnormally, commands are themselves again ---------------------------------------------
+AUTH_EHLO = b"250-fake.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"
+
+
+@pytest.mark.parametrize("server", [
+    esmtp(EHLO=AUTH_EHLO, AUTH=b"334 \r\n", **{"*": b"334 \r\n"}),  # endless 334s (smtplib: "infinite loop")
+    esmtp(EHLO=AUTH_EHLO, AUTH=b"334 !!!not-base64!!!\r\n", **{"*": b"250 2.0.0 ok\r\n"}),
+], ids=["endless-334", "bad-base64"])
+def test_after_an_abnormal_auth_the_next_commands_are_not_auth_responses(server):
+    with FakeServer(server) as fake, session_on(parse_target(fake.target)) as session:
+        for command in ("connect", "ehlo"):
+            assert session.execute(command).ok
+        auth = session.execute("auth LOGIN alice", secret="pw")
+        assert not auth.ok
+        since = len(session.transcript.snapshot())
+        outcomes = [session.execute(c, body=MESSAGE) for c in ("mail a@x.test", "rcpt b@y.test", "data", "quit")]
+        sent = [e for e in events(session, Wire, since) if e.direction is Direction.SEND]
+        assert [e.data.split(b" ")[0].rstrip(b"\r\n").upper() for e in sent][:3] == [b"MAIL", b"RCPT", b"DATA"]
+        assert not [e for e in sent if e.redacted or MASK in e.data]
+        commands = [r.command for r in events(session, Reply, since)]
+        assert AUTH_RESPONSE not in commands and commands[:2] == ["MAIL", "RCPT"]
+        assert not [o for o in outcomes if o.ok and o.code == 334]
+        assert not [e for e in events(session, Error) if "pw" in e.message]
