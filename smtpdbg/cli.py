@@ -18,7 +18,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send")
 
 
 class Resolved:
@@ -263,7 +263,7 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
+        epilog="subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
                "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
@@ -414,6 +414,10 @@ def _main(argv: list[str]) -> int:
             return main_diff(rest)
         if command == "learn":
             return main_learn(rest)
+        if command == "send":
+            from smtpdbg.send import main as main_send
+
+            return main_send(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 
