@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     from smtpdbg.send.args import SwaksError, build_parser, expand_header_flags, from_swaks
 
     parser = build_parser(cli.add_connection_options)
-    args = parser.parse_args(expand_header_flags(argv))
+    args = parser.parse_intermixed_args(expand_header_flags(argv))
     if args.from_swaks:
         try:
             converted = from_swaks(args.from_swaks)
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
         rest = [word for word in argv if word != "--from-swaks" and word != args.from_swaks
                 and not word.startswith("--from-swaks=")]
         codes = args.exit_codes or "swaks"
-        args = parser.parse_args(expand_header_flags(converted + rest))
+        args = parser.parse_intermixed_args(expand_header_flags(converted + rest))
         args.exit_codes = args.exit_codes or codes
     from smtpdbg.send.plan import PlanError
 
