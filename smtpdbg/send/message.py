@@ -123,7 +123,6 @@ def build(sender: str, to: list[str], *, headers: list[str], add_headers: list[s
                 raise MessageError(f"{flag} {item!r}: {exc}") from None
     message.set_content(text if text.endswith("\n") else text + "\n")
     for path, kind in attachments:
-        message.make_mixed() if not message.is_multipart() else None
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
