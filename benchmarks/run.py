@@ -25,12 +25,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import big, first_frame, many, session, startup, transcript_view  # noqa: E402
+from benchmarks import big, first_frame, many, send, session, startup, transcript_view  # noqa: E402
 from benchmarks.common import Context, Figure, Sink, bench_env, machine  # noqa: E402
 
 MODULES = {
     "startup": startup,
     "session": session,
+    "send": send,
     "many": many,
     "big": big,
     "view": transcript_view,

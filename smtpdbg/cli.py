@@ -17,7 +17,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send")
 
 
 from smtpdbg.cli_options import Resolved, add_connection_options, die, resolve  # noqa: E402,F401 - used below and by others
@@ -73,7 +73,7 @@ def main_run(argv: list[str]) -> int:
         break_on = parse_break_on(args.break_on)
     except ValueError as exc:
         parser.error(str(exc))
-    _interrupt_once()
+    interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_script(args.script, resolved.target, resolved.options, color=args.color,
@@ -108,7 +108,7 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog="subcommands: smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
+        epilog="subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
                "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
@@ -157,7 +157,7 @@ def main_repl(argv: list[str]) -> int:
         print("smtpdbg: the REPL is not available in this build", file=sys.stderr)
         return 2
     if not sys.stdin.isatty():
-        _interrupt_once()
+        interrupt_once()
     resolved = resolve(args, args.target)
     try:
         return run_repl(resolved.target, resolved.options, vi=args.vi, color=args.color,
@@ -213,7 +213,7 @@ def main_learn(argv: list[str]) -> int:
             from smtpdbg.repl.lesson import run_lesson
 
             if not sys.stdin.isatty():
-                _interrupt_once()
+                interrupt_once()
             return run_lesson(lesson_target(lesson, endpoints), options, lesson, color=args.color,
                               password=endpoints.password)
         from smtpdbg.tui.app import run_app
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(_main, list(sys.argv[1:] if argv is None else argv), process=process)
 
 
-def _interrupt_once() -> None:
+def interrupt_once() -> None:
     """In the console script's process: a second Ctrl-C quits at once (no traceback from the clean-up)."""
     if _PROCESS:
         from smtpdbg.core.crash import interrupt_once
@@ -259,6 +259,10 @@ def _main(argv: list[str]) -> int:
             return main_diff(rest)
         if command == "learn":
             return main_learn(rest)
+        if command == "send":
+            from smtpdbg.send import main as main_send
+
+            return main_send(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 

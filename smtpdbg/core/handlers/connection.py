@@ -34,6 +34,10 @@ def make_smtp(session, target: Target):
         return session.tls_context
 
     cls = {"smtp": TracedSMTP, "smtps": TracedSMTP_SSL, "lmtp": TracedLMTP}[target.transport]
+    if target.port is None and (target.transport == "smtp" or target.host.startswith("|")):
+        from smtpdbg.core.pipe import local_class  # SMTP over a unix socket, or a child process's stdin/stdout
+
+        cls = local_class(target.transport)
     family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(options.ip_version or 0, socket.AF_UNSPEC)
     proxy = None
     if options.proxy_header:

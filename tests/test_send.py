@@ -1,0 +1,200 @@
+"""smtpdbg send: flows, stops, exit statuses, quiet levels, --from-swaks, local transports, imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from smtpdbg.cli import main
+from smtpdbg.send.args import SwaksError, from_swaks, stage
+from smtpdbg.send.message import recipients
+from tests.conftest import repo_env
+
+
+def send(capsys, endpoints, *words: str, server: bool = True) -> tuple[int, str, str]:
+    argv = ["send", *words, "--helo", "client.smtpdbg.test", "--from", "alice@example.org", "--timeout", "10"]
+    if server:
+        argv.append("%s:%d" % endpoints.smtp)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_message_is_delivered_with_date_and_message_id(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--body", "hello %TO_ADDRESS%")
+    assert code == 0, out
+    [message] = sandbox.wait_for_messages(1)
+    assert message.rcpt_tos == ("bob@example.org",)
+    assert b"Date: " in message.content and b"Message-Id: <" in message.content
+    assert b"hello bob@example.org" in message.content
+    assert "=== transaction 1" in out and "<bob@example.org>: accepted at end of data" in out
+    assert " -> quit" in out
+
+
+def test_quit_after_rcpt_sends_quit_and_no_data(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "-q", "TO")
+    assert code == 0, out
+    assert " -> rcpt TO:<bob@example.org>" in out and " -> quit" in out and " -> data" not in out
+    assert sandbox.messages == []
+
+
+def test_drop_after_mail_closes_without_quit(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--drop-after", "mail")
+    assert code == 0, out
+    assert " -> mail FROM:<alice@example.org>" in out
+    assert " -> quit" not in out and " -> rcpt" not in out and "connection closed" in out
+
+
+def test_every_recipient_refused_stops_with_quit_and_the_rcpt_status(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "reject@example.org")
+    assert code == 9
+    assert " -> quit" in out and " -> data" not in out
+    assert "*** FAILED at rcpt" in out
+    code, out, _ = send(capsys, endpoints, "reject@example.org", "--exit-codes", "swaks")
+    assert code == 24
+
+
+def test_one_recipient_refused_is_swaks_success_and_smtpdbg_rcpt_failure(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob,reject@example.org", "--exit-codes", "swaks")
+    assert code == 0
+    assert "<reject@example.org>: permanent failure at RCPT" in out
+    assert sandbox.wait_for_messages(1)[0].rcpt_tos == ("bob@example.org",)
+    code, _, _ = send(capsys, endpoints, "bob,reject@example.org")
+    assert code == 9
+
+
+def test_data_text_with_tokens_and_bdat(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--bdat", "-d", "Subject: %MESSAGEID%\\n\\nsent on %DATE%")
+    assert code == 0, out
+    assert "BDAT" in out
+    content = sandbox.wait_for_messages(1)[0].content
+    assert content.startswith(b"Subject: ") and b"%" not in content and b"sent on " in content
+
+
+def test_data_file_is_sent_as_it_is(capsys, sandbox, endpoints, tmp_path) -> None:
+    path = tmp_path / "m.eml"
+    path.write_bytes(b"Subject: file\r\n\r\n.leading dot\r\nbody\r\n")
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--data", f"@{path}")
+    assert code == 0, out
+    assert sandbox.wait_for_messages(1)[0].content == b"Subject: file\r\n\r\n.leading dot\r\nbody\r\n"
+
+
+def test_a_lone_dot_line_in_the_message_does_not_end_it_early(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "-d", "Subject: dot\\n\\n.\\nafter")
+    assert code == 0, out
+    assert sandbox.wait_for_messages(1)[0].content.endswith(b".\r\nafter\r\n")
+
+
+def test_quiet_levels_and_hex(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob,reject@example.org", "-S")
+    assert code == 9
+    assert "<** 550" in out and " -> " not in out and "=== transaction 1" in out
+    code, out, _ = send(capsys, endpoints, "bob,reject@example.org", "-S", "-S")
+    assert "<** 550" not in out and "*** FAILED at rcpt" in out
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "-S", "-S", "-S")
+    assert code == 0 and out == ""
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--hex", "-q", "banner")
+    assert "<-  0000  32 32 30 20" in out  # "220 "
+
+
+def test_auth_without_a_password_source_sends_nothing(capsys, sandbox, endpoints, monkeypatch) -> None:
+    monkeypatch.delenv("SMTPDBG_PASSWORD", raising=False)
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "-a", "PLAIN", "-au", "alice", "--ca", endpoints.ca_path)
+    assert code == 7
+    assert "AUTH PLAIN" not in out and "a password is needed" in out
+    assert " ~> quit" in out  # after STARTTLS (used since AUTH was asked for), then QUIT
+
+
+def test_password_from_the_environment_is_never_shown(capsys, sandbox, endpoints, monkeypatch) -> None:
+    monkeypatch.setenv("SMTPDBG_PASSWORD", endpoints.password)
+    code, out, err = send(capsys, endpoints, "bob@example.org", "-a", "-au", "alice", "--ca", endpoints.ca_path)
+    assert code == 0, out
+    assert "STARTTLS" in out and "235" in out
+    assert endpoints.password not in out + err
+
+
+def test_lmtp_over_a_unix_socket(capsys, sandbox, endpoints) -> None:
+    code, out, _ = send(capsys, endpoints, "bob@example.org", endpoints.lmtp, "--protocol", "LMTP", server=False)
+    assert code == 0, out
+    assert "connected to unix socket" in out and "(LMTP)" in out
+
+
+def test_pipe_output_is_terminal_safe(capsys, sandbox, endpoints) -> None:
+    command = (f"{sys.executable} -c \"import sys; sys.stdout.write('220 \\x1b]0;owned\\x07 hi\\r\\n'); "
+               "sys.stdout.flush(); sys.stdin.readline()\"")
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--pipe", command, server=False)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b]0;owned" in out
+    assert code != 0
+
+
+def test_a_pipe_command_that_does_not_exist(capsys, sandbox, endpoints) -> None:
+    code, out, err = send(capsys, endpoints, "bob@example.org", "|/nonexistent/smtp-server -bs", server=False)
+    assert code == 3
+    assert "Traceback" not in out + err and "/nonexistent/smtp-server" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["send"], "nothing to send to"),
+    (["send", "bob@example.org", "h1", "h2"], "the server is already"),
+    (["send", "bob@example.org", "h1", "-A", "/nonexistent/file.pdf"], "--attach /nonexistent/file.pdf"),
+    (["send", "bob@example.org", "h1", "-a"], "--auth needs --auth-user"),
+    (["send", "h1", "-q", "data"], "a recipient is needed"),
+    (["send", "bob@example.org", "h1", "-H", "no colon"], "write 'Name: value'"),
+])
+def test_bad_usage_exits_2_with_a_message(capsys, argv, message) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_stages_and_recipients() -> None:
+    assert [stage(s) for s in ("RCPT", "to", "r", "FROM", "helo", "tls", "starttls", "da")] == [
+        "rcpt", "rcpt", "rcpt", "mail", "ehlo", "tls", "tls", "data"]
+    with pytest.raises(Exception):
+        stage("x")
+    assert recipients(["bob,carol@example.org", "dave@example.net"]) == [
+        "bob@example.org", "carol@example.org", "dave@example.net"]
+    assert recipients(["postmaster"]) == ["postmaster"]
+
+
+def test_from_swaks_maps_what_it_supports() -> None:
+    assert from_swaks("swaks -t bob@example.org -s mx:587 -tls -a LOGIN -au alice --h-Subject 'Hi there' "
+                      "--pipeline -q RCPT") == [
+        "--to", "bob@example.org", "--server", "mx:587", "--tls", "--auth", "LOGIN", "--auth-user", "alice",
+        "--header", "Subject: Hi there", "--pipelining", "--quit-after", "RCPT"]
+    assert from_swaks("swaks --to=a@b --auth --auth-user u") == ["--to", "a@b", "--auth", "--auth-user", "u"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("swaks -t a@b -ap secret", "no password on the command line"),
+    ("swaks -t a@b --dump", "--dump: a swaks option"),
+    ("swaks -t 'a@b", "cannot split"),
+])
+def test_from_swaks_refuses_clearly(line, message) -> None:
+    with pytest.raises(SwaksError, match=message):
+        from_swaks(line)
+
+
+def test_from_swaks_runs_with_swaks_statuses(capsys, sandbox, endpoints) -> None:
+    server = "%s:%d" % endpoints.smtp
+    assert main(["send", "--from-swaks", f"swaks -t reject@example.org -s {server} --helo x.test"]) == 24
+    out, _ = capsys.readouterr()
+    assert " -> quit" in out
+    assert main(["send", "--from-swaks", f"swaks -t bob@example.org -s {server} -ap secret"]) == 1
+    assert "no password on the command line" in capsys.readouterr().err
+
+
+def test_send_imports_no_ui_server_tls_parser_or_export(endpoints) -> None:
+    """A plaintext send loads what it uses: no UI toolkit, no sandbox, no certificate parser, no exports."""
+    argv = [sys.executable, "-X", "importtime", "-m", "smtpdbg", "send", "bob@example.org", "%s:%d" % endpoints.smtp,
+            "--helo", "x.test", "--from", "a@example.org", "-q", "rcpt"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=repo_env(), timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "smtpdbg.send" in names and "smtpdbg.core.session" in names  # the measurement saw the send
+    for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", "cryptography",
+                      "smtpdbg.core.export", "smtpdbg.runner", "smtpdbg.sandbox", "smtpdbg.core.catalog"):
+        loaded = sorted(n for n in names if n == forbidden or n.startswith(forbidden + "."))
+        assert not loaded, loaded
