@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "smtpdbg"
 MAX_LINES = 400
 UI = ("textual", "prompt_toolkit", "rich")
-REFACTOR = "issue 12 §1 lands (the command registry and the split of core/traced.py, done separately)"
 
 
 def module_name(path: Path) -> str:
@@ -273,7 +272,6 @@ def test_the_walk_sees_the_whole_package(package):
     assert "smtpdbg.core.events" in package["smtpdbg.core.transcript"].imports
 
 
-@pytest.mark.xfail(strict=True, reason=f"several modules are over {MAX_LINES} lines until {REFACTOR}")
 def test_no_module_is_over_400_lines(package):
     assert oversized(package) == []
 
@@ -282,7 +280,6 @@ def test_no_import_cycle_among_module_level_imports(package):
     assert import_cycles(package) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"modules read each other's private names until {REFACTOR}")
 def test_no_module_reads_another_modules_private_names(package):
     assert private_access(package) == []
 

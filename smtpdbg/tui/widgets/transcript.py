@@ -13,11 +13,9 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left
-from itertools import chain
 from typing import Iterable
 
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -30,30 +28,14 @@ from textual.strip import Strip
 
 from smtpdbg.core.events import Event
 from smtpdbg.tui.model import rows as R
-from smtpdbg.tui.widgets.meaning import ANNOTATION, annotation, interleave
-from smtpdbg.tui.model.rows import FILTERS, Ingested, RowStore, marker
+from smtpdbg.tui.widgets.meaning import interleave
+from smtpdbg.tui.model.rows import FILTERS, Ingested, RowStore
 
-FILTER_CYCLE = ("all", "client", "server", "errors")
-TIMESTAMP_CYCLE = ("", "absolute", "delta")
-
-_STYLE_OF = {
-    R.SEND: "send", R.BODY: "body", R.SUMMARY: "summary", R.RECV2: "recv-2", R.RECV3: "recv-3", R.RECV4: "recv-4",
-    R.RECV5: "recv-5", R.RECV_BAD: "recv-bad", R.INFO: "info", R.TLSINFO: "tls", R.DEBUG: "info", R.WARN: "warning",
-    R.ERROR: "error", R.EXPLAIN: "explain", R.COMMAND: "command", R.OMITTED: "info", R.ORDER: "out-of-order",
-    R.RECV: "recv", R.NO_REPLY: "error", R.FATE_OK: "fate-ok", R.FATE_TEMPORARY: "fate-temporary",
-    R.FATE_PERMANENT: "fate-permanent", R.FATE_UNKNOWN: "fate-unknown", R.FATE_NOT_SENT: "fate-not-sent",
-    R.FATE_WARNING: "fate-warning",
-}
-def format_elapsed(seconds: float) -> str:
-    """A command's latency: ``2.4 ms`` below a second, ``10.0 s`` above."""
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+from smtpdbg.tui.widgets.transcript_keys import TranscriptKeys
+from smtpdbg.tui.widgets.transcript_lines import TranscriptLines, format_elapsed  # noqa: F401 - format_elapsed: re-exported
 
 
-ANNOTATION_MARKER = "      ↳ "
-"""Prefix of an annotation line: indented under the reply it explains."""
-
-
-class TranscriptView(ScrollView, can_focus=True):
+class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True):
     """Every event of the session, live, one row per wire line."""
 
     COMPONENT_CLASSES = {
@@ -242,94 +224,6 @@ class TranscriptView(ScrollView, can_focus=True):
         self._styles.clear()
         self._cache.clear()
 
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"transcript--{name}", partial=True)
-        return style
-
-    def _prefix_width(self) -> int:
-        return {"": 0, "absolute": 13, "delta": 12}[self.timestamps]
-
-    def _stamp(self, row: int) -> str:
-        wall = self.store.walls[row]
-        if self.timestamps == "absolute":
-            return time.strftime("%H:%M:%S", time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d} "
-        previous = self.store.walls[row - 1] if row > 0 else wall
-        delta = max(0.0, wall - previous)
-        return f"+{delta * 1000:8.1f}ms " if delta < 100 else f"+{delta:9.1f}s  "
-
-    def line_parts(self, index: int) -> list[tuple[str, str]]:
-        """The pieces of display line ``index`` as (text, style name); joined, they are its plain text."""
-        row, sub = self.row_at(index)
-        store = self.store
-        parts: list[tuple[str, str]] = []
-        if self.timestamps:
-            parts.append((self._stamp(row) if sub != ANNOTATION else " " * self._prefix_width(), "timestamp"))
-        if sub == ANNOTATION:
-            parts.append((ANNOTATION_MARKER + annotation(store, row), "annotation"))
-            return parts
-        if sub >= 0:
-            kind, text = self._expansions[row][sub]
-            parts.append((marker(kind), "tls-marker" if kind & R.TLS else _STYLE_OF[kind & R.KIND]))
-            parts.append((text, _STYLE_OF[kind & R.KIND]))
-            return parts
-        kind = store.kinds[row]
-        base = kind & R.KIND
-        style = _STYLE_OF[base]
-        parts.append((marker(kind), "tls-marker" if kind & R.TLS else style))
-        text = store.texts[row]
-        if base == R.SUMMARY:
-            text += "   ▾ Enter collapses" if row in self._expanded else "   ▸ Enter expands"
-        parts.append((text, "masked" if kind & R.MASKED else style))
-        latency = store.latency.get(row)
-        if latency is not None:  # the verdict first: on a narrow screen the smtplib call is what gets cut
-            elapsed, ok, code = latency
-            verdict = ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
-            parts.append((f"  {verdict}", "ok" if ok else "failed"))
-            if self.show_latency:
-                parts.append((f"  {format_elapsed(elapsed)}", "latency"))
-        note = store.notes.get(row)
-        if note:
-            parts.append((f"  # {note}" if base != R.COMMAND else f"   {note}", "note"))
-        return parts
-
-    def line_text(self, index: int) -> str:
-        return "".join(text for text, _ in self.line_parts(index))
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.scrollable_content_region.width
-        base_style = self.rich_style
-        if index >= self.line_count:
-            return Strip.blank(width, base_style)
-        selection = self.text_selection
-        strip = self._cache.get(index) if selection is None else None
-        if strip is None:
-            strip = self._build_strip(index, selection)
-            if selection is None:
-                self._cache[index] = strip
-        pad = base_style + self._style("cursor") if index == self.cursor and self.has_focus else base_style
-        return strip.crop_extend(scroll_x, scroll_x + width, pad).apply_offsets(scroll_x, index)
-
-    def _build_strip(self, index: int, selection: Selection | None) -> Strip:
-        text = Text(no_wrap=True, end="")
-        for piece, style in self.line_parts(index):
-            text.append(piece, self._style(style))
-        plain = text.plain
-        if index == self.cursor and self.has_focus:
-            text.stylize(self._style("cursor"))
-        if self.search_term:  # after the cursor: a match stays visible on the cursor's line
-            needle, folded, at = self.search_term.lower(), plain.lower(), 0
-            while (at := folded.find(needle, at)) >= 0:
-                text.stylize(self._style("match"), at, at + len(needle))
-                at += len(needle)
-        if selection is not None and (span := selection.get_span(index)) is not None:
-            start, end = span
-            text.stylize(self.screen.get_component_rich_style("screen--selection"), start, len(plain) if end == -1 else end)
-        text.stylize_before(self.rich_style)
-        return Strip(list(text.render(self.app.console)), text.cell_len)
 
     def _refresh_row(self, row: int) -> None:
         index = self.index_of(row)
@@ -452,105 +346,4 @@ class TranscriptView(ScrollView, can_focus=True):
             if event.chain == 2:
                 self.action_toggle_body()
 
-    # -- actions ----------------------------------------------------------------------------------------
-    def scroll_to_line(self, index: int) -> None:
-        height = self.scrollable_content_region.height
-        if index < self.scroll_y:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= self.scroll_y + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
 
-    def move_cursor(self, index: int) -> None:
-        if not self.line_count:
-            return
-        self.cursor = max(0, min(self.line_count - 1, index))
-        self.scroll_to_line(self.cursor)
-
-    def action_cursor(self, delta: int) -> None:
-        self.move_cursor((self.cursor if self.cursor >= 0 else self.line_count) + delta)
-
-    def action_page(self, direction: int) -> None:
-        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
-
-    def action_top(self) -> None:
-        self.move_cursor(0)
-
-    def action_follow(self) -> None:
-        self.follow = True
-        self.cursor = self.line_count - 1
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
-
-    def action_toggle_body(self) -> None:
-        """Expand or collapse the DATA body at the cursor (or the nearest one above it)."""
-        if not 0 <= self.cursor < self.line_count:
-            return
-        row, _ = self.row_at(self.cursor)
-        if row not in self.store.bodies:
-            return
-        self.set_expanded(row, row not in self._expanded)
-
-    def set_expanded(self, row: int, expanded: bool) -> None:
-        if expanded:
-            self._expanded.add(row)
-        else:
-            self._expanded.discard(row)
-        self._rebuild_view()
-
-    def expand_all(self, expanded: bool) -> None:
-        self._expanded = set(self.store.bodies) if expanded else set()
-        self._rebuild_view()
-
-    def action_cycle_filter(self) -> None:
-        self.filter = FILTER_CYCLE[(FILTER_CYCLE.index(self.filter) + 1) % len(FILTER_CYCLE)]
-
-    def action_toggle_annotations(self) -> None:
-        self.annotate = not self.annotate
-
-    def action_cycle_timestamps(self) -> None:
-        self.timestamps = TIMESTAMP_CYCLE[(TIMESTAMP_CYCLE.index(self.timestamps) + 1) % len(TIMESTAMP_CYCLE)]
-
-    def action_copy_line(self) -> None:
-        if 0 <= self.cursor < self.line_count:
-            self.app.copy_to_clipboard(self.line_text(self.cursor))
-            self.post_message(self.Copied(1))
-
-    def action_copy_exchange(self) -> None:
-        """Copy the command under the cursor (or the last one) with every line it produced."""
-        store = self.store
-        if not len(store):
-            return
-        row = self.row_at(self.cursor)[0] if 0 <= self.cursor < self.line_count else len(store) - 1
-        lines = []
-        for r in store.exchange(row):
-            lines.append(store.plain(r))
-            if r in self._expanded:
-                lines += [marker(k) + t for k, t in self._expansions[r]]
-        self.app.copy_to_clipboard("\n".join(lines))
-        self.post_message(self.Copied(len(lines)))
-
-    def search(self, term: str, direction: int = 1) -> bool:
-        """Move the cursor to the next line containing ``term``; returns whether one was found."""
-        self.search_term = term
-        count = self.line_count
-        if not term or not count:
-            return False
-        needle = term.lower()
-        start = self.cursor if 0 <= self.cursor < count else (count - 1 if direction > 0 else 0)
-        if direction > 0:
-            order = chain(range(start + 1, count), range(0, start + 1))
-        else:
-            order = chain(range(start - 1, -1, -1), range(count - 1, start - 1, -1))
-        if self._view_rows is None:
-            texts, notes = self.store.texts, self.store.notes
-            found = next((i for i in order if needle in texts[i].lower() or (i in notes and needle in notes[i].lower())), None)
-        else:
-            found = next((i for i in order if needle in self.line_text(i).lower()), None)
-        if found is None:
-            return False
-        self.follow = False
-        self.move_cursor(found)
-        return True
-
-    def action_search_next(self, direction: int) -> None:
-        if self.search_term and not self.search(self.search_term, direction):
-            self.app.bell()
