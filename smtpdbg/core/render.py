@@ -196,6 +196,10 @@ class TextRenderer:
     def flush_lines(self) -> list[Line]:
         return self._release(None)
 
+    def discard(self) -> None:
+        """Drop the lines held for the reply being read (a quiet view that shows only failed replies)."""
+        self._held = []
+
     def _release(self, reply: Reply | None) -> list[Line]:
         held, self._held = self._held, []
         return [line for event in held for line in self._lines(event, reply)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smtpdbg.core.events import Body, Error, Info, Wire
+from smtpdbg.core.events import Body, Error, Info, Reply, Wire
 from smtpdbg.core.render import TextRenderer, body_summary, marker, safe_output, safe_text
 
 
@@ -35,8 +35,12 @@ class Printer:
         if isinstance(event, Wire):
             if event.is_send:
                 return not self.hide_send and not self.silent
-            failed = marker(event).startswith("<*") or marker(event).startswith("<~*")
-            return not self.hide_receive and (not self.silent or failed)
+            return not self.hide_receive  # held by the renderer until the core judges the whole reply
+        if isinstance(event, Reply):
+            if self.hide_receive or (self.silent and not event.verdict.failed):
+                self.renderer.discard()  # -S shows a reply only when the core judged it failed
+                return False
+            return True
         if isinstance(event, Body):
             return not self.hide_send and not self.silent
         if isinstance(event, Info):
