@@ -163,7 +163,8 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
             self.start_lesson(self._first_lesson, self.target, self.options)
         elif self.target is not None:
             self.start_session(self.target, self.options, self.startup)
-        else:
+        else:  # a session without a server: explain, ?, help and connect work at once
+            self.start_session(None, self.options, ())
             self.note("not connected: Ctrl+O opens the connect dialog, or type connect host:port")
 
     def on_resize(self, event) -> None:
@@ -179,7 +180,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
         self.query_one("#inspector").display = show
 
     # -- sessions -------------------------------------------------------------------------------------
-    def start_session(self, target: Target, options: SessionOptions, startup: Iterable[str] = ("connect",)) -> None:
+    def start_session(self, target: Target | None, options: SessionOptions, startup: Iterable[str] = ("connect",)) -> None:
         """Replace the current session with a new one and run ``startup`` on it."""
         self._retire_session()
         self.target, self.options = target, options
@@ -201,7 +202,8 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
             self._pump.closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self.note(f"session on {old.state.target or 'nothing'} closed; a new session starts")
+        if old.state.target:
+            self.note(f"session on {old.state.target} closed; a new session starts")
         threading.Thread(target=old.shutdown, name="smtpdbg-retire", daemon=True).start()
         self.session = None
         self.pending = 0

@@ -62,3 +62,20 @@ def test_the_fake_has_what_the_frontends_use(name):
             assert type(real_value) is type(fake_value) or isinstance(fake_value, type(real_value))
     finally:
         real.shutdown(wait=1.0)
+
+
+def test_the_session_and_the_fake_satisfy_the_declared_contract():
+    """core/contract.py declares what frontends may use; the real Session and the fake both satisfy it,
+    and it covers everything the frontends use."""
+    from smtpdbg.core.contract import SessionContract
+
+    declared = {name for name in dir(SessionContract) if not name.startswith("_")} | set(
+        SessionContract.__annotations__)
+    assert set(USED) <= declared, set(USED) - declared
+    real = Session(Target("smtp", "127.0.0.1", 9))
+    fake = FakeSession(Target("smtp", "127.0.0.1", 9))
+    try:
+        assert isinstance(real, SessionContract) and isinstance(fake, SessionContract)
+    finally:
+        real.shutdown()
+        fake.shutdown()
