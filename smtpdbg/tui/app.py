@@ -389,11 +389,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
 
 def run_app(target: Target | None, options: SessionOptions, *, lesson: Lesson | None = None,
             embedded: bool = False) -> int:
-    """Run the app until the user quits; returns the exit status.
-
-    Args:
-        embedded: no target: start the embedded sandbox once the app is on screen.
-    """
+    """Run the app until the user quits (``embedded``: with no target, start the sandbox); returns the status."""
     mail_log = logging.getLogger("mail.log")  # aiosmtpd would write over the screen
     mail_log.addHandler(logging.NullHandler())
     mail_log.propagate = False
