@@ -27,7 +27,6 @@ import socket
 import subprocess
 
 from smtpdbg.core.events import InfoKind
-from smtpdbg.core.secrets import AuthMasker
 
 PIPE_PREFIX = "|"
 _REAP_SECONDS = 1.0
@@ -52,18 +51,7 @@ class LocalMixin:
             sock, peer = self._spawn(host[1:].strip()), f"process {host[1:].strip()}"
         else:
             sock, peer = self._unix(host), f"unix socket {host}"
-        self.sock = sock
-        self.file = None
-        self._tls = False
-        self.tls_info = None
-        self._reader = None
-        self.tracker.on_connect()
-        self._masker = AuthMasker()
-        self._send_partial = b""
-        self._info(InfoKind.CONNECTED, f"connected to {peer}", peer=host, local="")
-        code, message = self.getreply()
-        self.banner = (code, message)
-        return code, message
+        return self.adopt(sock, peer, host)
 
     def _unix(self, path: str) -> socket.socket:
         self._info(InfoKind.CONNECTING, f"connecting to unix socket {path}", peer=f"{self.transport}://{path}")

@@ -124,6 +124,23 @@ class TraceMixin(ConnectMixin, SendMixin, ReceiveMixin, MessageMixin):
         """The start of a command line sent without its line ending (``raw --no-crlf``), up to 1 KiB."""
         return self._send_partial
 
+    def adopt(self, sock: socket.socket, shown: str, peer: str) -> tuple[int, bytes]:
+        """Take a connected socket that is not TCP (a unix socket, a child process) and read its greeting."""
+        self.sock = sock
+        self.file = None
+        self._tls = False
+        self.tls_info = None
+        self._reader = None
+        self.tracker.on_connect()
+        self._masker = AuthMasker()
+        self._send_partial = b""
+        self._info(InfoKind.CONNECTED, f"connected to {shown}", peer=peer, local="")
+        code, message = self.getreply()
+        if self.debuglevel > 0:
+            self._print_debug("connect:", message)
+        self.banner = (code, message)
+        return code, message
+
     def has_unread(self) -> bool:
         """Whether the server sent something not read yet (a late or unsolicited reply)."""
         reader = self._reader
@@ -341,17 +358,4 @@ class TracedLMTP(TraceMixin, smtplib.LMTP):
             raise
         finally:
             self._connecting = None
-        self.sock = sock
-        self.file = None
-        self._tls = False
-        self.tls_info = None
-        self._reader = None
-        self.tracker.on_connect()
-        self._masker = AuthMasker()
-        self._send_partial = b""
-        self._info(InfoKind.CONNECTED, f"connected to unix socket {host}", peer=host, local="")
-        code, message = self.getreply()
-        if self.debuglevel > 0:
-            self._print_debug("connect:", message)
-        self.banner = (code, message)
-        return code, message
+        return self.adopt(sock, f"unix socket {host}", host)
