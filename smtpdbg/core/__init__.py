@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Candidate": "completion", "Completions": "completion", "complete": "completion",
     "Body": "events", "CommandEnd": "events", "CommandStart": "events", "Direction": "events", "Error": "events",
-    "Event": "events", "Info": "events", "InfoKind": "events", "StateChange": "events", "Wire": "events",
+    "Event": "events", "Info": "events", "InfoKind": "events", "LedgerChange": "events", "Reply": "events",
+    "StateChange": "events", "Unanswered": "events", "Wire": "events",
+    "Fate": "verdict", "ReplyClass": "verdict", "Verdict": "verdict", "classify_reply": "verdict",
+    "Recipient": "ledger", "Transaction": "ledger",
     "Analysis": "parser", "ParseError": "parser", "Parsed": "parser", "analyze": "parser", "parse": "parser",
     "Needs": "session", "Outcome": "session", "Session": "session", "SessionOptions": "session",
     "SessionState": "state",
@@ -29,7 +32,10 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from smtpdbg.core.completion import Candidate, Completions, complete
-    from smtpdbg.core.events import Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, StateChange, Wire
+    from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, LedgerChange,
+                                     Reply, StateChange, Unanswered, Wire)
+    from smtpdbg.core.ledger import Recipient, Transaction
+    from smtpdbg.core.verdict import Fate, ReplyClass, Verdict, classify_reply
     from smtpdbg.core.parser import Analysis, ParseError, Parsed, analyze, parse
     from smtpdbg.core.session import Needs, Outcome, Session, SessionOptions
     from smtpdbg.core.state import SessionState

@@ -156,16 +156,17 @@ class Dialogue:
     """The reply whose *last* line is the wire event with this sequence number."""
     first_mono: float = 0.0
     first_wall: float = 0.0
-    bodies: dict[int, Body] = field(default_factory=dict)
-    """The message sent in each transaction (by index), when one was."""
+    bodies: dict[int, list[Body]] = field(default_factory=dict)
+    """What was sent of the message in each transaction (by index): the DATA body, or each BDAT chunk."""
     unanswered: list[Unanswered] = field(default_factory=list)
 
     @property
     def recipients(self) -> list[Recipient]:
         return [r for t in self.transactions for r in t.recipients]
 
-    def body_of(self, transaction: Transaction) -> Body | None:
-        return self.bodies.get(transaction.index)
+    def parts_of(self, transaction: Transaction) -> list[Body]:
+        """The message of a transaction as it went out: one DATA body, or its BDAT chunks in order."""
+        return self.bodies.get(transaction.index, [])
 
     @property
     def commands(self) -> list[Span]:
@@ -186,7 +187,7 @@ class _Builder:
         self.connections: list[Connection] = []
         self.transactions: dict[int, Transaction] = {}
         self.open_transaction: int | None = None
-        self.bodies: dict[int, Body] = {}
+        self.bodies: dict[int, list[Body]] = {}
         self.unanswered: list[Unanswered] = []
         self.reply_of: dict[int, Reply] = {}
         self.span: Span | None = None
@@ -258,7 +259,7 @@ class _Builder:
             self.span.exchanges.append(exchange)
         exchange.body = event
         if self.open_transaction is not None:
-            self.bodies[self.open_transaction] = event
+            self.bodies.setdefault(self.open_transaction, []).append(event)
 
     def _reply(self, event: ReplyEvent) -> None:
         lines = [line for line in self.pending_lines if line.seq >= event.first_seq] or self.pending_lines

@@ -23,7 +23,7 @@ import re
 import shlex
 import time
 
-from smtpdbg.core.events import Body, Info, InfoKind, LedgerChange
+from smtpdbg.core.events import Body, Info, InfoKind
 from smtpdbg.core.export.dialogue import Connection, Span
 from smtpdbg.core.ledger import Transaction
 
@@ -65,18 +65,6 @@ def _by_connection(dialogue) -> list[_Connection]:
 
 def _connected(span: Span) -> bool:
     return any(isinstance(e, Info) and e.kind is InfoKind.CONNECTED for e in span.events)
-
-
-def _bodies(dialogue) -> dict[int, list[Body]]:
-    """Every message part sent in each transaction, by its index: the DATA body, or each BDAT chunk."""
-    out: dict[int, list[Body]] = {}
-    current: int | None = None
-    for event in dialogue.events:
-        if isinstance(event, LedgerChange):
-            current = None if event.transaction.closed else event.transaction.index
-        elif isinstance(event, Body) and current is not None:
-            out.setdefault(current, []).append(event)
-    return out
 
 
 def _wire(parts: list[Body], method: str, note) -> bytes | None:
@@ -204,7 +192,6 @@ def render_swaks(recording) -> str:
         if text not in notes:
             notes.append(text)
 
-    bodies = _bodies(dialogue)
     for group in _by_connection(dialogue):
         base = ["swaks"]
         if group.unix:
@@ -276,7 +263,7 @@ def render_swaks(recording) -> str:
             recipients = [r.address for r in transaction.recipients]
             if recipients:
                 command += ["--to", ",".join(recipients)]
-            message = _wire(bodies.get(transaction.index, []), transaction.method, note)
+            message = _wire(dialogue.parts_of(transaction), transaction.method, note)
             if not transaction.method:
                 command += ["--quit-after", "RCPT"]
                 message = None
