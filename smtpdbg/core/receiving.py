@@ -183,14 +183,15 @@ class ReceiveMixin:
             if not reader.available():
                 if quiet_for <= 0 or not self._wait_readable(reader, quiet_for):
                     if wait > 0 and quiet_for < wait and replies:
-                        self._warn("drain stopped at the command's time limit while replies were still arriving "
-                                   "(the server does not go quiet)")
+                        self._warn_drain_cut()
                     break
             read_by = now + max(wait, _DRAIN_GRACE)
             try:
                 code, text, lines = self.read_reply(read_by if deadline is None else min(read_by, deadline), quiet=True,
                                                     late=bool(self.tracker.pending))
             except CommandTimeout:
+                if deadline is not None and replies and time.monotonic() >= deadline:
+                    self._warn_drain_cut()
                 break
             read += sum(len(line) for line in lines)
             replies.append((code, text))
@@ -211,6 +212,10 @@ class ReceiveMixin:
                 )
         if unsolicited > 3:
             self._warn(f"{unsolicited:,} unsolicited replies in all ({read:,} bytes) nobody asked for")
+
+    def _warn_drain_cut(self) -> None:
+        self._warn("drain stopped at the command's time limit while replies were still arriving "
+                   "(the server does not go quiet)")
 
     def _wait_readable(self, reader: ReplyReader, wait: float) -> bool:
         try:
