@@ -20,7 +20,7 @@ from smtpdbg.core import values
 SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send")
 
 
-from smtpdbg.cli_options import Resolved, add_connection_options, die, resolve  # noqa: E402,F401 - used below and by others
+from smtpdbg.cli_options import Resolved, add_connection_options, apply_profile, die, resolve  # noqa: E402,F401 - used below and by others
 
 
 def _run_parser() -> argparse.ArgumentParser:

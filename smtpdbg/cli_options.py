@@ -75,6 +75,52 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     proxy.add_argument("--proxy-source", type=_proxy_source, metavar="ADDR:PORT",
                        help="the client address the PROXY header claims (default 192.0.2.1:40000)")
     parser.add_argument("--dns", type=_dns, metavar="SERVER[:PORT]", help="DNS server for mx: targets (default: the system resolver)")
+    profiles = parser.add_argument_group("profiles (docs/profiles.md)")
+    profiles.add_argument("--profile", metavar="NAME",
+                          help="target, TLS options, user and password source from this profile (options given here win)")
+    profiles.add_argument("--config", metavar="FILE",
+                          help="config file with the profiles (default: $SMTPDBG_CONFIG or $XDG_CONFIG_HOME/smtpdbg/config.toml)")
+
+
+_SEND_TLS = {"starttls": "starttls", "tls-on-connect": "implicit", "none": None}
+
+
+def apply_profile(args: argparse.Namespace, *, send: bool = False):
+    """Fill what the command line left unset from ``--profile NAME`` (once); returns the profile or ``None``.
+
+    Nothing is read unless ``--profile`` is given. A netrc or keyring password is put in the process's
+    environment under :data:`~smtpdbg.core.profiles.PASSWORD_VARIABLE`, named by ``password_env``, so that it
+    is masked in exports as any ``--password-env`` variable is.
+    """
+    if not getattr(args, "profile", None) or getattr(args, "applied_profile", None) is not None:
+        return getattr(args, "applied_profile", None)
+    from smtpdbg.core.options import DEFAULT_TIMEOUT
+    from smtpdbg.core.profiles import ProfileError, credentials, find_profile
+
+    try:
+        profile = find_profile(args.profile, args.config)
+        creds = credentials(profile) if not args.password_env else None
+    except ProfileError as exc:
+        raise die(str(exc)) from None
+    args.applied_profile = profile
+    args.ca = args.ca or profile.ca
+    args.insecure = args.insecure or profile.insecure
+    args.tls_verify_name = args.tls_verify_name or profile.verify_name
+    args.local_hostname = args.local_hostname or profile.local_hostname
+    if profile.timeout and args.timeout == DEFAULT_TIMEOUT:
+        args.timeout = profile.timeout
+    if creds is not None and creds.password_env:
+        if creds.password is not None:
+            os.environ[creds.password_env] = creds.password
+        args.password_env = creds.password_env
+    if send:
+        if not (args.server or args.socket or args.pipe or any("@" not in word for word in args.words)):
+            args.server = profile.target_text()
+        args.tls = args.tls or _SEND_TLS.get(profile.tls or "none")
+        args.auth_user = args.auth_user or (creds.user if creds is not None else profile.user)
+        if args.auth_user and args.auth is None and profile.password_from:
+            args.auth = ""  # a profile with a password source authenticates, with the best mechanism offered
+    return profile
 
 
 def _check_tls_files(args: argparse.Namespace) -> None:
@@ -111,6 +157,9 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
     from smtpdbg.core.session import SessionOptions
     from smtpdbg.core.target import Target
 
+    profile = apply_profile(args)
+    if profile is not None and not target_text:
+        target_text = profile.target_text()
     for flag, path in (("--ca", args.ca), ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if path and not os.path.isfile(path):
             raise die(f"{flag} {path}: no such file")

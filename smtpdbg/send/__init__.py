@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
         args.exit_codes = args.exit_codes or codes
     from smtpdbg.send.plan import PlanError
 
+    cli.apply_profile(args, send=True)  # reads the config file only with --profile
     try:
         plan, options = _plan(args, cli)
     except PlanError as exc:
