@@ -17,7 +17,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "web")
 
 
 from smtpdbg.cli_options import Resolved, add_connection_options, apply_profile, die, resolve  # noqa: E402,F401 - used below and by others
@@ -109,7 +109,7 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
         epilog="subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
-               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json]",
+               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | smtpdbg web [--lesson ID]",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
     parser.add_argument("--version", action="version", version=f"smtpdbg {__version__}")
@@ -119,7 +119,7 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
 
 def main_app(argv: list[str]) -> int:
     args = _app_parser().parse_args(argv)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not _terminal():
         print("smtpdbg: the interactive app needs a terminal (stdin and stdout are not both a TTY).\n"
               "Use `smtpdbg run SCRIPT` for scripts or `smtpdbg repl` for a line-mode session.", file=sys.stderr)
         return 2
@@ -195,7 +195,7 @@ def main_learn(argv: list[str]) -> int:
                 print(safe_output(f"  {'':<22} {summary if len(summary) <= room else summary[:room - 1] + '…'}"))
         return 0
     [lesson] = lessons
-    if not args.repl and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not args.repl and not _terminal():
         print("smtpdbg: the interactive app needs a terminal; `smtpdbg learn --repl ID` runs the lesson in line mode "
               "(and reads commands from a pipe).", file=sys.stderr)
         return 2
@@ -221,6 +221,13 @@ def main_learn(argv: list[str]) -> int:
         return run_app(lesson_target(lesson, endpoints), options, lesson=lesson)
     finally:
         sandbox.stop()
+
+
+def _terminal() -> bool:
+    """The app can draw: stdin and stdout are a terminal, or a Textual driver is named (`smtpdbg web`'s sessions)."""
+    import os
+
+    return bool(os.environ.get("TEXTUAL_DRIVER")) or (sys.stdin.isatty() and sys.stdout.isatty())
 
 
 _PROCESS = False
@@ -263,6 +270,10 @@ def _main(argv: list[str]) -> int:
             from smtpdbg.send import main as main_send
 
             return main_send(rest)
+        if command == "web":
+            from smtpdbg.web import main as main_web
+
+            return main_web(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 
