@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from smtpdbg.core import values
 from smtpdbg.core.session import SessionOptions
 from smtpdbg.core.target import SCHEMES, Target
+from smtpdbg.tui.screens.connect_profiles import fill, profile_widgets, read_profiles, with_profile
 
 TRANSPORTS = (("smtp", "SMTP"), ("smtps", "SMTPS (implicit TLS)"), ("lmtp", "LMTP"))
 
@@ -87,6 +88,9 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
         self.options = options
         self.sandbox = sandbox
         """The sandbox's target, if one runs (its CA stays trusted)."""
+        self.profiles, self.profiles_error = read_profiles()
+        self.profile = None
+        """The profile picked in the list, if any (its password source is read on connect)."""
 
     def compose(self) -> ComposeResult:
         target = self.target
@@ -95,6 +99,7 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
         with Vertical(id="connect-box", classes="dialog"):
             yield Label("[b]Connect[/b]: a new session replaces the current one")
             with Grid(id="connect-grid"):
+                yield from profile_widgets(self.profiles, self.profiles_error)
                 yield Label("target")
                 yield Input(text, placeholder="host[:port], smtps://host:465, /path/to/lmtp.sock", id="target", compact=True)
                 yield Label("transport")
@@ -130,6 +135,12 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
     def _verify_changed(self, event: Checkbox.Changed) -> None:
         self._verify_note(event.value)
 
+    @on(Select.Changed, "#profile")
+    def _profile_picked(self, event: Select.Changed) -> None:
+        self.profile = self.profiles.get(event.value) if isinstance(event.value, str) else None
+        if self.profile is not None:
+            fill(self, self.profile)
+
     def _verify_note(self, verify: bool) -> None:
         note = self.query_one("#verify-note", Static)
         note.update("certificates are checked" if verify else "[b]OFF[/b]: shown as UNVERIFIED everywhere")
@@ -142,9 +153,10 @@ class ConnectScreen(ModalScreen[ConnectRequest | None]):
     def _request(self) -> ConnectRequest | None:
         value = lambda name: self.query_one(f"#{name}", Input).value  # noqa: E731
         try:
-            return build_request(value("target"), self._transport(), value("timeout"), value("local-hostname"), value("ca"),
-                                 self.query_one("#verify", Checkbox).value, self.query_one("#ehlo", Checkbox).value,
-                                 self.query_one("#starttls", Checkbox).value, self.options, sandbox=self.sandbox)
+            return with_profile(build_request(
+                value("target"), self._transport(), value("timeout"), value("local-hostname"), value("ca"),
+                self.query_one("#verify", Checkbox).value, self.query_one("#ehlo", Checkbox).value,
+                self.query_one("#starttls", Checkbox).value, self.options, sandbox=self.sandbox), self.profile)
         except ValueError as error:
             message = self.query_one("#connect-error", Static)
             message.update(str(error))
