@@ -13,7 +13,7 @@ import pytest
 from smtpdbg.cli import main
 from tests.conftest import repo_env
 from smtpdbg.core.profiles import (
-    PASSWORD_VARIABLE, ProfileError, config_path, credentials, find_profile, load_profiles,
+    PASSWORD_VARIABLE, Profile, ProfileError, config_path, credentials, find_profile, load_profiles,
 )
 
 
@@ -61,6 +61,7 @@ def test_a_profile_is_read_with_its_tls_options(home) -> None:
     assert work.ca == str(home / "corp-ca.pem") and work.verify_name == "mx.example.org"
     assert credentials(work).password_env == "WORK_PASSWORD" and credentials(work).password is None
     assert "UNVERIFIED" in find_profile("lab").summary
+    assert Profile("mx", target="mx:example.org", tls="tls-on-connect").target_text() == "mx:example.org"
     with pytest.raises(ProfileError, match="no profile 'home'.*lab, work"):
         find_profile("home")
 
@@ -106,17 +107,42 @@ def test_the_password_comes_from_a_netrc_file_in_home(home) -> None:
         credentials(find_profile("work"))
 
 
-def test_the_keyring_is_asked_only_when_installed(home) -> None:
+def test_the_password_comes_from_the_keyring_when_installed(home) -> None:
     write_config(home, '[profiles.work]\ntarget = "h"\nuser = "alice"\npassword_from = "keyring"\n')
     profile = find_profile("work")
     if importlib.util.find_spec("keyring") is None:
         with pytest.raises(ProfileError, match="needs the keyring package"):
             credentials(profile)
         pytest.skip("the optional keyring package is not installed: only its absence is checked")
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):
+        priority = 1
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.entries.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.entries[service, username] = password
+
+        def delete_password(self, service, username):
+            self.entries.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Memory())
     try:
-        credentials(profile)
-    except ProfileError as exc:  # an installed keyring with no entry (or no backend) says so
-        assert "keyring" in str(exc)
+        with pytest.raises(ProfileError, match="holds no password for service 'smtpdbg', user 'alice'"):
+            credentials(profile)
+        keyring.set_password("smtpdbg", "alice", "from-the-keyring")
+        creds = credentials(profile)
+        assert (creds.user, creds.password_env, creds.password) == ("alice", PASSWORD_VARIABLE, "from-the-keyring")
+    finally:
+        keyring.set_keyring(previous)
 
 
 def test_run_against_the_sandbox_with_a_profile(home, capsys, sandbox, endpoints, tmp_path, monkeypatch) -> None:

@@ -60,7 +60,8 @@ class Profile:
 
     def target_text(self) -> str | None:
         """The target with the transport ``tls`` implies (``tls-on-connect``: smtps:// when no scheme is given)."""
-        if self.target and self.tls == "tls-on-connect" and "://" not in self.target and not self.target.startswith("/"):
+        if self.target and self.tls == "tls-on-connect" and "://" not in self.target \
+                and not self.target.startswith(("/", "mx:")):
             return f"smtps://{self.target}"
         return self.target
 
