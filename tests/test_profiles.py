@@ -145,21 +145,19 @@ def test_the_password_comes_from_the_keyring_when_installed(home) -> None:
         keyring.set_keyring(previous)
 
 
-def test_run_against_the_sandbox_with_a_profile(home, capsys, sandbox, endpoints, tmp_path, monkeypatch) -> None:
+def sandbox_profile(home, endpoints, name: str, password_from: str, extra: str = "") -> None:
+    """A profile for the test sandbox: STARTTLS with its CA, its demo user, the password from ``password_from``."""
     host, port = endpoints.smtp
+    write_config(home, f'[profiles.{name}]\ntarget = "{host}:{port}"\ntls = "starttls"\nca = "{endpoints.ca_path}"\n'
+                       f'user = "{endpoints.user}"\npassword_from = "{password_from}"\n{extra}')
+
+
+def test_run_against_the_sandbox_with_a_profile(home, sandbox, endpoints, tmp_path) -> None:
+    host = endpoints.smtp[0]
     netrc = home / ".netrc"
     netrc.write_text(f"machine {host} login {endpoints.user} password {endpoints.password}\n")
     netrc.chmod(0o600)
-    write_config(home, f"""
-        [profiles.sandbox]
-        target = "{host}:{port}"
-        tls = "starttls"
-        ca = "{endpoints.ca_path}"
-        user = "{endpoints.user}"
-        password_from = "netrc"
-        local_hostname = "client.smtpdbg.test"
-        timeout = 10
-    """)
+    sandbox_profile(home, endpoints, "sandbox", "netrc", 'local_hostname = "client.smtpdbg.test"\ntimeout = 10\n')
     script = tmp_path / "s.smtp"
     script.write_text(f"ehlo\nstarttls\nehlo\nlogin {endpoints.user}\nexpect 235\nquit\n")
     env = {**repo_env(), "HOME": str(home)}
@@ -172,16 +170,8 @@ def test_run_against_the_sandbox_with_a_profile(home, capsys, sandbox, endpoints
 
 
 def test_send_takes_server_tls_and_auth_from_a_profile(home, capsys, sandbox, endpoints, monkeypatch) -> None:
-    host, port = endpoints.smtp
     monkeypatch.setenv("LAB_PASSWORD", endpoints.password)
-    write_config(home, f"""
-        [profiles.lab]
-        target = "{host}:{port}"
-        tls = "starttls"
-        ca = "{endpoints.ca_path}"
-        user = "{endpoints.user}"
-        password_from = "env:LAB_PASSWORD"
-    """)
+    sandbox_profile(home, endpoints, "lab", "env:LAB_PASSWORD")
     code = main(["send", "bob@example.org", "--profile", "lab", "--from", "alice@example.org", "--timeout", "10"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
