@@ -187,3 +187,13 @@ def test_no_config_is_read_without_profile(home, monkeypatch) -> None:
 
     assert apply_profile(argparse.Namespace(profile=None)) is None
     assert os.path.exists(config_path())
+
+
+def test_a_piped_command_does_not_inherit_a_profile_password(home, capsys, monkeypatch) -> None:
+    monkeypatch.setenv(PASSWORD_VARIABLE, "read-from-netrc")
+    monkeypatch.setenv("OTHER_VARIABLE", "kept")
+    command = (f"{sys.executable} -c \"import os, sys; sys.stdout.write('220 ' + str(sorted(set(os.environ) & "
+               f"{{'{PASSWORD_VARIABLE}', 'OTHER_VARIABLE'}})) + '\\r\\n'); sys.stdout.flush(); sys.stdin.readline()\"")
+    main(["send", "--pipe", command, "--quit-after", "banner", "--timeout", "10", "--color", "never"])
+    out = capsys.readouterr().out
+    assert "220 ['OTHER_VARIABLE']" in out, out

@@ -82,7 +82,7 @@ class LocalMixin:
         ours, theirs = socket.socketpair()
         try:
             self.child = subprocess.Popen(argv, stdin=theirs, stdout=theirs, stderr=subprocess.DEVNULL,
-                                          close_fds=True, start_new_session=True)
+                                          close_fds=True, start_new_session=True, env=_child_environment())
         except OSError as exc:
             ours.close()
             raise OSError(exc.errno or errno.ENOENT, f"cannot start {argv[0] if argv else command!r}: "
@@ -102,6 +102,15 @@ class LocalMixin:
                 _reap(child)
                 if child.returncode:
                     self._info(InfoKind.INFO, f"the process exited with status {child.returncode}")
+
+
+def _child_environment() -> dict[str, str]:
+    """This process's environment without the password a profile read from netrc or a keyring."""
+    import os
+
+    from smtpdbg.core.profiles import PASSWORD_VARIABLE
+
+    return {name: value for name, value in os.environ.items() if name != PASSWORD_VARIABLE}
 
 
 def _reap(child: subprocess.Popen) -> None:
