@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import shlex
+import socket
 import sys
 
 DEFAULT_PORT = 8000
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> int:
         except LessonError as exc:
             print(f"smtpdbg web: {exc}", file=sys.stderr)
             return 2
-    if not _loopback(args.host):
+    if not is_loopback(args.host):
         print(f"smtpdbg web: listening on {args.host}: anyone who can reach it gets an smtpdbg session on this "
               "machine (each with its own sandbox)", file=sys.stderr)
     try:
@@ -59,8 +60,12 @@ def main(argv: list[str]) -> int:
     except ImportError:
         print("smtpdbg web: needs the textual-serve package (pip install textual-serve)", file=sys.stderr)
         return 2
+    public_url = args.public_url
+    if public_url is None and args.host.strip("[]") in ("0.0.0.0", "::"):  # every address: browsers need a name
+        public_url = f"http://{socket.getfqdn()}:{args.port}"
+        print(f"smtpdbg web: browsers will use {public_url} (--public-url URL to change it)", file=sys.stderr)
     server = Server(shlex.join(app_command(args.lesson)), host=args.host, port=args.port, title=title,
-                    public_url=args.public_url)
+                    public_url=public_url)
     try:
         server.serve()
     except OSError as exc:
@@ -69,7 +74,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

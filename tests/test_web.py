@@ -6,7 +6,9 @@ test where they are missing and apt-get is there; it skips, saying why, only whe
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,7 +18,7 @@ import time
 
 import pytest
 
-from smtpdbg.web import _loopback, app_command, build_parser
+from smtpdbg.web import is_loopback, app_command, build_parser
 from tests.conftest import repo_env
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -91,12 +93,12 @@ def wait_listening(port: int, process: subprocess.Popen, limit: float = 20.0) ->
     raise AssertionError(f"smtpdbg web did not listen on port {port} within {limit:g} s")
 
 
-@pytest.fixture
-def served_lesson():
+@contextlib.contextmanager
+def served(*options: str):
+    """``smtpdbg web OPTIONS`` on a free loopback port: its address; the server and its sessions stop after."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "smtpdbg", "web", "--lesson", "first-conversation",
-                                "--port", str(port)], env=repo_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", "smtpdbg", "web", *options, "--port", str(port)], env=repo_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_listening(port, process)
         yield f"http://127.0.0.1:{port}/"
@@ -109,7 +111,9 @@ def served_lesson():
             process.wait(10)
 
 
-def test_a_lesson_step_is_completed_in_a_browser(served_lesson) -> None:
+@contextlib.contextmanager
+def browser_page(url: str):
+    """The page at ``url`` in headless Chromium, the app's screen readable (SCREEN), once the greeting shows."""
     executable = chromium()
     from playwright.sync_api import sync_playwright  # the test extra
 
@@ -118,25 +122,44 @@ def test_a_lesson_step_is_completed_in_a_browser(served_lesson) -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.add_init_script(CAPTURE_TERMINAL)
-            page.goto(served_lesson)
-            wait_for(page, "Say who you are")  # the lesson's first step
-            wait_for(page, "220 ")  # the sandbox's greeting
+            page.goto(url)
+            wait_for(page, "220 ")  # the embedded sandbox's greeting
             page.locator(".xterm-helper-textarea").focus()  # keys go to the app, whose prompt has the focus
-            page.keyboard.type("helo client.example")
-            page.keyboard.press("Enter")
-            wait_for(page, "Start a transaction")  # the lesson advanced
-            screen = page.evaluate(SCREEN)
+            yield page
         finally:
             browser.close()
+
+
+def replies(screen: str, code: str) -> list[str]:
+    """The transcript's reply lines with this code."""
+    return [line for line in screen.splitlines() if re.search(rf"<-\s+{code}[ -]", line)]
+
+
+def test_a_lesson_step_is_completed_in_a_browser() -> None:
+    with served("--lesson", "first-conversation") as url, browser_page(url) as page:
+        wait_for(page, "Say who you are")  # the lesson's first step
+        page.keyboard.type("helo client.example")
+        page.keyboard.press("Enter")
+        wait_for(page, "Start a transaction")  # the lesson advanced
+        screen = page.evaluate(SCREEN)
     assert "step 2 of 5" in screen
-    assert any("250" in line and "HELO" not in line.upper() for line in screen.splitlines()), screen
+    assert replies(screen, "250"), screen
+
+
+def test_the_app_is_served_on_its_own_sandbox() -> None:
+    with served() as url, browser_page(url) as page:
+        page.keyboard.type("ehlo client.example")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => /<-\\s+250[ -]/.test(({SCREEN})())", timeout=20_000)
+        screen = page.evaluate(SCREEN)
+    assert "embedded sandbox" in screen and replies(screen, "250"), screen
 
 
 def test_the_command_line() -> None:
     args = build_parser().parse_args([])
     assert (args.host, args.port, args.lesson) == ("127.0.0.1", 8000, None)
     assert app_command("first-conversation")[-3:] == ["smtpdbg", "learn", "first-conversation"]
-    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost") and not _loopback("0.0.0.0")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
 
 
 def test_an_unknown_lesson_is_refused_before_serving(capsys) -> None:
