@@ -134,7 +134,9 @@ def main_app(argv: list[str]) -> int:
             print("smtpdbg: the interactive app is not available in this build; use `smtpdbg run` or `smtpdbg sandbox`.",
                   file=sys.stderr)
             return 2
-        return run_app(resolved.target, resolved.options, embedded=resolved.target is None)
+        profile = getattr(args, "applied_profile", None)
+        startup = profile.startup(resolved.target.transport) if profile is not None and resolved.target else None
+        return run_app(resolved.target, resolved.options, embedded=resolved.target is None, startup=startup)
     finally:
         resolved.close()
 

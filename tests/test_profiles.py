@@ -62,6 +62,8 @@ def test_a_profile_is_read_with_its_tls_options(home) -> None:
     assert credentials(work).password_env == "WORK_PASSWORD" and credentials(work).password is None
     assert "UNVERIFIED" in find_profile("lab").summary
     assert Profile("mx", target="mx:example.org", tls="tls-on-connect").target_text() == "mx:example.org"
+    assert find_profile("lab").startup("smtp") is None and work.startup("smtps") is None
+    assert Profile("s", target="h", tls="starttls").startup("smtp") == ("connect", "ehlo", "starttls", "ehlo")
     with pytest.raises(ProfileError, match="no profile 'home'.*lab, work"):
         find_profile("home")
 

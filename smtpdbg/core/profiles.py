@@ -58,6 +58,10 @@ class Profile:
             parts.append(f"user {self.user}" + (f" ({self.password_from.split(':', 1)[0]})" if self.password_from else ""))
         return " · ".join(parts)
 
+    def startup(self, transport: str) -> tuple[str, ...] | None:
+        """What the app runs on opening a session with this profile: STARTTLS too for ``tls = "starttls"``."""
+        return ("connect", "ehlo", "starttls", "ehlo") if self.tls == "starttls" and transport == "smtp" else None
+
     def target_text(self) -> str | None:
         """The target with the transport ``tls`` implies (``tls-on-connect``: smtps:// when no scheme is given)."""
         if self.target and self.tls == "tls-on-connect" and "://" not in self.target \

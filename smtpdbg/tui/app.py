@@ -388,11 +388,11 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
 
 
 def run_app(target: Target | None, options: SessionOptions, *, lesson: Lesson | None = None,
-            embedded: bool = False) -> int:
+            embedded: bool = False, startup: Iterable[str] | None = None) -> int:
     """Run the app until the user quits (``embedded``: with no target, start the sandbox); returns the status."""
     mail_log = logging.getLogger("mail.log")  # aiosmtpd would write over the screen
     mail_log.addHandler(logging.NullHandler())
     mail_log.propagate = False
-    app = SmtpdbgApp(target, options, lesson=lesson, embedded=embedded)
+    app = SmtpdbgApp(target, options, lesson=lesson, embedded=embedded, startup=startup)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)
