@@ -96,7 +96,7 @@ def load_profiles(path: str | None = None, *, missing_ok: bool = True) -> dict[s
     except FileNotFoundError:
         if missing_ok:
             return {}
-        raise ProfileError(f"config file {path}: no such file") from None
+        raise ProfileError(f"config file {path}: no such file (its format: docs/profiles.md)") from None
     except OSError as exc:
         raise ProfileError(f"config file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
