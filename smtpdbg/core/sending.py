@@ -14,12 +14,14 @@ import socket
 import sys
 
 from smtpdbg.core.errors import CommandAborted, CommandTimeout
-from smtpdbg.core.events import Direction
+from smtpdbg.core.events import Direction, InfoKind
 from smtpdbg.core.secrets import MASK
 
 SEND = Direction.SEND
 _PARTIAL_KEEP = 1024
 """How much of an unterminated command line is kept to judge (AUTH?) and track it when the rest follows."""
+BARE_LF_SENT = ("bare LF line ending sent (RFC 5321 §2.3.8 requires CRLF; a server that ends lines there "
+                "ends the message at <LF>.<LF>: SMTP smuggling)")
 
 
 def has_auth(line: bytes) -> bool:
@@ -56,11 +58,15 @@ class SendMixin:
         start = 0
         end = len(data)
         blind_body = False  # a DATA line went out with more lines behind it: those are its body
+        bare_lf = False
         while start < end:
             stop = data.find(b"\n", start)
             stop = end if stop < 0 else stop + 1
             line = data[start:stop]
             start = stop
+            if bare_lf:  # flag the line recorded last (each path below records it)
+                self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
+            bare_lf = line.endswith(b"\n") and not line.endswith(b"\r\n")
             if tracker.in_data or blind_body:
                 self._record(SEND, line, pipelined=pipelined)
                 if line in (b".\r\n", b".\n"):
@@ -94,6 +100,8 @@ class SendMixin:
             if complete:
                 blind_body = start < end and not pipelined and full.rstrip(b"\r\n").upper() == b"DATA"
                 tracker.on_send(full, body_follows=blind_body)
+        if bare_lf:
+            self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
 
     def _sendall(self, data: bytes) -> None:
         sock = self.sock

@@ -92,7 +92,8 @@ class SandboxConfig:
     dsn: bool = False
     """Advertise DSN, check its parameters and put delivery reports in the sender's mailbox (:mod:`.dsn`)."""
     bare_lf: str = "keep"
-    """What a bare LF does (:mod:`.smuggling`): ``keep`` it as text, ``vulnerable`` (ends lines), ``reject``."""
+    """What a bare LF does (:mod:`.smuggling`): ``keep`` it as text, ``vulnerable`` (ends lines), ``reject``,
+    or ``both`` (vulnerable for recipients at ``unpatched.<hostname>``, else reject)."""
 
     def __post_init__(self) -> None:
         if not _is_loopback(self.host):
@@ -102,8 +103,8 @@ class SandboxConfig:
             raise ValueError("banner_delay must not be negative")
         if self.reply_delay < 0:
             raise ValueError("reply_delay must not be negative")
-        if self.bare_lf not in ("keep", "vulnerable", "reject"):
-            raise ValueError(f"bare_lf must be keep, vulnerable or reject, not {self.bare_lf!r}")
+        if self.bare_lf not in ("keep", "vulnerable", "reject", "both"):
+            raise ValueError(f"bare_lf must be keep, vulnerable, reject or both, not {self.bare_lf!r}")
         object.__setattr__(self, "reject", frozenset(a.lower() for a in self.reject))
         object.__setattr__(self, "greylist", frozenset(a.lower() for a in self.greylist))
         object.__setattr__(self, "extra_extensions", tuple(self.extra_extensions))

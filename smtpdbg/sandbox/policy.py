@@ -54,7 +54,7 @@ from smtpdbg.sandbox.limits import Greylist, client_address, message_limit_reply
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 from smtpdbg.sandbox.outcomes import reply_fault
-from smtpdbg.sandbox.smuggling import bare_lf_reply
+from smtpdbg.sandbox.smuggling import bare_lf_reply, mode_for
 
 KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
 """Local parts VRFY confirms, with their display names."""
@@ -186,8 +186,9 @@ class SandboxHandler:
         # The whole message is in: a drop@/delay@ recipient spoils the reply (see .outcomes).
         fault = server.reply_fault = reply_fault(envelope.rcpt_tos)
         if server.listener != "lmtp":
+            mode = mode_for(self._config.bare_lf, envelope.rcpt_tos, server.hostname)
             refusal = REPLY_POLICY_REJECT if rejected else bare_lf_reply(
-                self._config.bare_lf, content, bool(getattr(envelope, "chunks", ())))
+                mode, content, bool(getattr(envelope, "chunks", ())))
             if refusal:
                 return refusal
             self._deliver(server, session, envelope, recipients, fault)

@@ -20,6 +20,9 @@ Mode            What the server does with a bare LF
                 ``550 5.5.2 Error: bare <LF> received`` (what Postfix's
                 ``smtpd_forbid_bare_newline`` does, with the reject code as a 550); nothing is
                 delivered, and smuggled commands are never read as commands
+``both``        the sandbox plays two inbound servers: a transaction with a recipient at
+                ``unpatched.<hostname>`` (e.g. ``bob@unpatched.sandbox.smtpdbg.test``) gets the
+                ``vulnerable`` server, any other the ``reject`` one (a lesson shows both)
 ==============  ==============================================================================
 
 BDAT (RFC 3030) counts octets instead of looking for a final dot, so chunks
@@ -29,10 +32,12 @@ are never checked: nothing can be smuggled through them.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-BareLF = Literal["keep", "vulnerable", "reject"]
-MODES: tuple[str, ...] = ("keep", "vulnerable", "reject")
+BareLF = Literal["keep", "vulnerable", "reject", "both"]
+MODES: tuple[str, ...] = ("keep", "vulnerable", "reject", "both")
+UNPATCHED = "unpatched."
+"""In ``both`` mode: the subdomain of the sandbox's hostname whose server is vulnerable."""
 
 REPLY_BARE_LF = "550 5.5.2 Error: bare <LF> received"
 """The reply to a message that holds a bare LF, in ``reject`` mode."""
@@ -43,6 +48,19 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 def has_bare_lf(content: bytes) -> bool:
     """Whether ``content`` holds an LF not preceded by a CR."""
     return _BARE_LF.search(content) is not None
+
+
+def unpatched(recipients, hostname: str) -> bool:
+    """Whether a recipient's domain is ``unpatched.<hostname>`` (``both`` mode: the vulnerable server)."""
+    domain = (UNPATCHED + hostname).lower()
+    return any(str(address).rpartition("@")[2].lower() == domain for address in recipients)
+
+
+def mode_for(mode: str, recipients, hostname: str) -> str:
+    """The mode that applies to a transaction with ``recipients``."""
+    if mode != "both":
+        return mode
+    return "vulnerable" if unpatched(recipients, hostname) else "reject"
 
 
 def bare_lf_reply(mode: str, content: bytes, chunked: bool) -> str | None:
@@ -61,9 +79,12 @@ class SmugglingMixin:
 
     bare_lf: str = "keep"
     _last_byte: bytes = b""
+    envelope: Any
+    hostname: str
 
     def data_received(self, data: bytes) -> None:
-        if self.bare_lf == "vulnerable" and data:
+        recipients = self.envelope.rcpt_tos if self.envelope is not None else ()
+        if data and mode_for(self.bare_lf, recipients, self.hostname) == "vulnerable":
             data, self._last_byte = crlf_for_bare_lf(data, self._last_byte), data[-1:]
         super().data_received(data)  # type: ignore[misc]
 
