@@ -35,6 +35,9 @@ def has_auth(line: bytes) -> bool:
 class SendMixin:
     """Recorded, masked sending for a traced ``smtplib.SMTP`` subclass."""
 
+    _crlf_before = True
+    """The line sent last (a command, or message text) ended in CRLF: a "." CRLF now ends the message."""
+
     # -- sending ---------------------------------------------------------------------------
     def send(self, s):
         """Record and send a command (or raw bytes); smtplib's ``send()`` contract."""
@@ -69,10 +72,12 @@ class SendMixin:
             bare_lf = line.endswith(b"\n") and not line.endswith(b"\r\n")
             if tracker.in_data or blind_body:
                 self._record(SEND, line, pipelined=pipelined)
-                if line in (b".\r\n", b".\n"):
+                if line == b".\r\n" and self._crlf_before:  # only CRLF "." CRLF ends it (RFC 5321 §4.1.1.4)
                     tracker.on_body_sent()
                     blind_body = False
+                self._crlf_before = line.endswith(b"\r\n")
                 continue
+            self._crlf_before = True
             # A command line can go out in pieces (raw --no-crlf): judge and track the whole line so far.
             partial = self._send_partial
             full = partial + line if partial else line

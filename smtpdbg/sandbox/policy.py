@@ -191,8 +191,7 @@ class SandboxHandler:
                 mode, content, bool(getattr(envelope, "chunks", ())))
             if refusal:
                 return refusal
-            self._deliver(server, session, envelope, recipients, fault)
-            return REPLY_DATA_OK
+            return REPLY_DATA_OK + self._deliver(server, session, envelope, recipients, fault)
         # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. aiosmtpd
         # pushes our string as one write, so CRLF-joined lines become separate replies.
         replies = [
@@ -205,22 +204,26 @@ class SandboxHandler:
         return "\r\n".join(replies)
 
     def _deliver(self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]],
-                 fault: Any) -> None:
-        """Record the message for the recipients it reaches; with DSN on, report to the sender (.dsn)."""
+                 fault: Any) -> str:
+        """Record the message for the recipients it reaches; with DSN on, report to the sender (.dsn).
+
+        Returns what to add to the 250 (with DSN on: whether a report goes to the sender)."""
         if not self._config.dsn:
             self._record_message(server, session, envelope, recipients, fault)
-            return
+            return ""
         reached = [pair for pair in recipients if not dsn.fails(pair[0])]
         if reached:
             self._record_message(server, session, envelope, reached, fault)
         sender = "" if envelope.mail_from == "<>" else envelope.mail_from
         content = dsn.report(server.hostname, sender, envelope.mail_options, recipients, bytes(envelope.content))
-        if content is not None:
-            self._record(ReceivedMessage(
-                listener=server.listener, mail_from="", mail_options=(), rcpt_tos=(sender,), rcpt_options=((),),
-                content=content, peer=None, tls=False, auth_user=None, helo=server.hostname,
-                connection_id=server.connection.id, transaction=server.transaction_number,
-            ))
+        if content is None:
+            return "; no delivery report" + (" (the sender is <>)" if not sender else "")
+        self._record(ReceivedMessage(
+            listener=server.listener, mail_from="", mail_options=(), rcpt_tos=(sender,), rcpt_options=((),),
+            content=content, peer=None, tls=False, auth_user=None, helo=server.hostname,
+            connection_id=server.connection.id, transaction=server.transaction_number,
+        ))
+        return f"; a delivery status report goes to <{sender}>"
 
     def _record_message(
         self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]],
