@@ -262,3 +262,15 @@ def test_bare_lf_becomes_crlf_across_reads():
 def test_bare_lf_mode_is_checked():
     with pytest.raises(ValueError, match="bare_lf"):
         SandboxConfig(bare_lf="sometimes")
+
+
+def test_the_cli_turns_the_lesson_settings_on():
+    from smtpdbg.sandbox.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["--dsn", "--greylist-delay", "2", "--max-recipients", "3",
+                                      "--max-messages", "4", "--bare-lf", "both"])
+    config = config_from_args(args)
+    assert (config.dsn, config.greylist_delay, config.max_recipients, config.max_messages, config.bare_lf) == (
+        True, 2.0, 3, 4, "both")
+    default = config_from_args(build_parser().parse_args([]))
+    assert (default.dsn, default.greylist_delay, default.max_recipients, default.bare_lf) == (False, None, 0, "keep")
