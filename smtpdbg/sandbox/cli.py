@@ -36,6 +36,7 @@ recipients that provoke faults (any domain):
 a message with the header "X-Sandbox-Reject: yes" is refused after the final dot (554 5.6.0).
 with --dsn:
   bounce@...    accepted; its delivery fails afterwards: a delivery status report goes to the sender
+  later@...     accepted; its delivery is delayed: a "delayed" report goes to the sender
 with --bare-lf both:
   ...@unpatched.HOSTNAME  the message is read by a server that ends lines at a bare LF (smuggling)"""
 

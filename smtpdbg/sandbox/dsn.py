@@ -11,6 +11,10 @@ the way a real MTA does once the 250 has been given:
 * A ``bounce@`` recipient is accepted at RCPT, but its delivery fails
   afterwards (its mailbox is gone): the failure can no longer be told in a
   reply, so it comes back as a report (RFC 5321 section 6.1).
+* A ``later@`` recipient is accepted too, but its server does not answer:
+  the message stays queued for it and a report says it is delayed (Status
+  4.4.1) and until when delivery will be retried (Will-Retry-Until, five days
+  on: RFC 5321 §4.5.4.1 wants at least 4-5 days), if its NOTIFY has DELAY.
 * Which recipients are reported: a failed one unless its NOTIFY leaves out
   FAILURE (no NOTIFY: the sandbox acts as for ``NOTIFY=FAILURE,DELAY``; RFC
   3461 section 4.1 leaves the default to the server), a delivered one only with
@@ -33,12 +37,16 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, make_msgid
 from typing import Iterable
 
 BOUNCE = "bounce"
 """Local part of the recipient accepted at RCPT whose delivery fails afterwards."""
+LATER = "later"
+"""Local part of the recipient accepted at RCPT whose delivery is delayed: the message stays queued."""
+RETRY_FOR = timedelta(days=5)
+"""How long the sandbox says it would keep retrying a delayed recipient (Postfix's maximal_queue_lifetime)."""
 NOTIFY_WORDS = frozenset({"SUCCESS", "FAILURE", "DELAY"})
 _XTEXT = re.compile(r"(?:[!-*,-<>-~]|\+[0-9A-F]{2})*")
 _ADDR_TYPE = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+")
@@ -103,9 +111,18 @@ def notify_of(options: Iterable[str]) -> frozenset[str]:
     return frozenset() if words == {"NEVER"} else words
 
 
+def _local(address: str) -> str:
+    return address.rpartition("@")[0].lower() if "@" in address else ""
+
+
 def fails(address: str) -> bool:
     """Whether delivery to ``address`` fails after it was accepted."""
-    return "@" in address and address.rpartition("@")[0].lower() == BOUNCE
+    return _local(address) == BOUNCE
+
+
+def reaches(address: str) -> bool:
+    """Whether the message is delivered to ``address`` (neither failed nor delayed)."""
+    return _local(address) not in (BOUNCE, LATER)
 
 
 def _header_of(content: bytes) -> bytes:
@@ -120,10 +137,12 @@ def report(hostname: str, sender: str, mail_options: Iterable[str],
     if not sender or sender == "<>":
         return None
     blocks: list[str] = []
-    failed = delivered = 0
+    failed = delivered = delayed = 0
+    arrival = datetime.now(timezone.utc).replace(microsecond=0)
+    now = format_datetime(arrival)
     for address, options in recipients:
         opts, _ = _split(options)
-        outcome = "FAILURE" if fails(address) else "SUCCESS"
+        outcome = "FAILURE" if fails(address) else "SUCCESS" if reaches(address) else "DELAY"
         if outcome not in notify_of(options):
             continue
         lines = []
@@ -135,6 +154,11 @@ def report(hostname: str, sender: str, mail_options: Iterable[str],
             failed += 1
             lines += ["Action: failed", "Status: 5.1.1",
                       f"Diagnostic-Code: smtp; 550 5.1.1 <{address}>: mailbox unavailable"]
+        elif outcome == "DELAY":
+            delayed += 1
+            lines += ["Action: delayed", "Status: 4.4.1",
+                      "Diagnostic-Code: X-Sandbox; the recipient's server did not answer",
+                      f"Last-Attempt-Date: {now}", f"Will-Retry-Until: {format_datetime(arrival + RETRY_FOR)}"]
         else:
             delivered += 1
             lines += ["Action: delivered", "Status: 2.0.0"]
@@ -142,17 +166,18 @@ def report(hostname: str, sender: str, mail_options: Iterable[str],
     if not blocks:
         return None
     mail, _ = _split(mail_options)
-    now = format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
     boundary = f"sandbox-dsn-{int(time.time() * 1000)}"
-    kind = "Failure" if failed and not delivered else "Success" if delivered and not failed else "Failure and success"
+    kinds = [word for word, count in (("Failure", failed), ("Delay", delayed), ("Success", delivered)) if count]
+    kind = ", ".join(kinds)
     envid = [f"Original-Envelope-Id: {xtext_decode(mail['ENVID'])}"] if "ENVID" in mail else []
     per_message = "\r\n".join([f"Reporting-MTA: dns; {hostname}", *envid, f"Arrival-Date: {now}"])
     full = mail.get("RET", "").upper() == "FULL"
     returned = (b"Content-Type: message/rfc822\r\n\r\n" + content if full
                 else b"Content-Type: text/rfc822-headers\r\n\r\n" + _header_of(content))
     human = (f"This is the mail system at {hostname}.\r\n\r\n"
-             f"Your message was accepted (250) and then delivered to {delivered} and not delivered to {failed} "
-             f"of the recipients you asked to hear about.\r\n"
+             "Your message was accepted (250). For the recipients you asked to hear about:\r\n"
+             f"  delivered: {delivered}\r\n  failed for good: {failed}\r\n"
+             f"  delayed (still queued, delivery will be retried): {delayed}\r\n"
              "The details are in the delivery-status part below (RFC 3464).\r\n")
     head = "\r\n".join([
         f"Date: {now}",

@@ -211,7 +211,7 @@ class SandboxHandler:
         if not self._config.dsn:
             self._record_message(server, session, envelope, recipients, fault)
             return ""
-        reached = [pair for pair in recipients if not dsn.fails(pair[0])]
+        reached = [pair for pair in recipients if dsn.reaches(pair[0])]
         if reached:
             self._record_message(server, session, envelope, reached, fault)
         sender = "" if envelope.mail_from == "<>" else envelope.mail_from

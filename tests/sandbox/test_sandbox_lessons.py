@@ -8,6 +8,7 @@ recipient limit (452 4.5.3, RFC 5321 §4.5.3.1.10), the per-connection message l
 from __future__ import annotations
 
 import email
+import email.utils
 import smtplib
 import socket
 import time
@@ -109,6 +110,22 @@ def test_ret_full_returns_the_message_and_notify_decides_who_is_reported(sandbox
     parsed = email.message_from_bytes(report.content)
     assert parsed.get_payload()[2].get_content_type() == "message/rfc822" and b"hello" in report.content
     assert b"Final-Recipient: rfc822;bob@" not in report.content
+
+
+def test_a_delayed_recipient_stays_queued_and_its_report_says_until_when_it_is_retried(sandbox, smtp):
+    smtp.mail("alice@sandbox.smtpdbg.test")
+    smtp.rcpt("later@sandbox.smtpdbg.test")  # no NOTIFY: FAILURE,DELAY
+    smtp.rcpt("bob@sandbox.smtpdbg.test", ["NOTIFY=FAILURE"])
+    smtp.data(MESSAGE)
+    delivered, report = sandbox.messages
+    assert delivered.rcpt_tos == ("bob@sandbox.smtpdbg.test",)
+    status = email.message_from_bytes(report.content).get_payload()[1]
+    (later,) = status.get_payload()[1:]
+    assert (later["Action"], later["Status"]) == ("delayed", "4.4.1")
+    until = email.utils.parsedate_to_datetime(later["Will-Retry-Until"])
+    attempt = email.utils.parsedate_to_datetime(later["Last-Attempt-Date"])
+    assert (until - attempt).days == 5
+    assert email.message_from_bytes(report.content)["Subject"] == "Delivery Status Notification (Delay)"
 
 
 def test_no_report_when_nobody_asked_and_none_about_a_bounce(sandbox, smtp):
