@@ -115,7 +115,12 @@ def explain_topic(topic: str, state: SessionState | None = None) -> list[str]:
             lines.append(f"  needs the EHLO keyword {needs[0].keyword} ({needs[0].title}, {needs[0].rfc}): "
                          f"`explain {needs[0].keyword}`")
         return lines
-    return keyword or [_NOTHING.format(topic)]
+    from smtpdbg.core.catalog.parameters import explain_parameter
+
+    parameter = explain_parameter(topic) if len(words) == 1 else []
+    if "=" in topic and parameter:
+        return parameter
+    return keyword + parameter or [_NOTHING.format(topic)]
 
 
 def _explain_code(words: list[str]) -> list[str]:

@@ -36,6 +36,7 @@ CHECK_KEYS = {
     "delivered": "whether the last transaction ended with a 2xx after the final dot",
     "recipients": "how many recipients the last delivery had",
     "replies": "how many replies the command read (LMTP DATA reads one per recipient)",
+    "param": "an ESMTP parameter the command carried (or a list): NOTIFY, or NOTIFY=SUCCESS within NOTIFY=SUCCESS,FAILURE",
 }
 
 
@@ -53,7 +54,7 @@ class Check:
         """``None`` when every condition holds, else why not (in words for a student)."""
         verb = command.split(None, 1)[0].lower() if command else ""
         for key, expected in self.conditions:
-            reason = _failed(key, expected, verb, outcome, state)
+            reason = _failed(key, expected, verb, outcome, state, command)
             if reason:
                 return reason
         return None
@@ -63,7 +64,7 @@ def _listed(value) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def _failed(key: str, expected, verb: str, outcome, state: SessionState) -> str | None:
+def _failed(key: str, expected, verb: str, outcome, state: SessionState, command: str = "") -> str | None:
     code = outcome.code if outcome is not None else None
     if key == "command":
         names = tuple(str(n).lower() for n in _listed(expected))
@@ -102,7 +103,32 @@ def _failed(key: str, expected, verb: str, outcome, state: SessionState) -> str 
     if key == "replies":
         count = len(outcome.replies) if outcome is not None else 0
         return None if count == expected else f"expected {expected} replies, got {count}"
+    if key == "param":
+        return _missing_param(tuple(str(p) for p in _listed(expected)), command)
     raise LessonError(f"unknown check {key!r}")
+
+
+def _params_of(command: str) -> dict[str, set[str]]:
+    """The ESMTP parameters of a mail/rcpt/sendmail command: keyword -> the words of its value."""
+    try:
+        parsed = parse(command)
+    except ParseError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for param in [*(parsed.arg("params") or ()), *(parsed.opt("mail_option") or ()), *(parsed.opt("rcpt_option") or ())]:
+        keyword, _, value = str(param).partition("=")
+        found.setdefault(keyword.upper(), set()).update(w for w in value.upper().split(",") if w)
+    return found
+
+
+def _missing_param(expected: tuple[str, ...], command: str) -> str | None:
+    found = _params_of(command)
+    for wanted in expected:
+        keyword, _, value = wanted.partition("=")
+        words = set(value.upper().split(",")) - {""}
+        if keyword.upper() not in found or not words <= found[keyword.upper()]:
+            return f"the command should carry the parameter {wanted}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ the message).
 
 from __future__ import annotations
 
+import smtplib
+
 from smtpdbg.core.events import Info, InfoKind
 
 OWED_WAIT = 1.0
@@ -20,7 +22,12 @@ _BY_HAND = ("raw", "pipeline")
 
 def before_command(smtp, name: str, transcript) -> None:
     """Bring the connection in step before command ``name`` is sent (on the session thread)."""
-    catch_up(smtp, owed=name not in _BY_HAND)
+    try:
+        catch_up(smtp, owed=name not in _BY_HAND)
+    except (smtplib.SMTPServerDisconnected, OSError):
+        if name not in ("connect", "reconnect"):
+            raise
+        return  # the old connection ended while its last replies were read: a new one does not care
     close_if_closing(smtp)
     if smtp.sock is not None and smtp.tracker.in_data and name not in ("data", "raw", "quit", "close"):
         transcript.add(Info, kind=InfoKind.WARNING, rule="RFC 5321 §4.1.1.4",

@@ -66,8 +66,10 @@ def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
         return []
     found: list[Finding] = []
     identified = tracker.identified
-    in_transaction = tracker.mail_from is not None
-    accepted = any(r.accepted_at_rcpt for r in tracker.recipients)
+    # A pipelined group (RFC 2920) sends before the replies: judge it as if the commands still unanswered succeed.
+    unanswered = {pending.verb for pending in tracker.pending}
+    in_transaction = tracker.mail_from is not None or "MAIL" in unanswered
+    accepted = any(r.accepted_at_rcpt for r in tracker.recipients) or "RCPT" in unanswered
     if tracker.closing and verb != "QUIT":
         found.append(("RFC 5321 §3.8", f"{verb} after the server said it is closing the connection"))
     if verb == "MAIL":

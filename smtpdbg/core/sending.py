@@ -14,12 +14,14 @@ import socket
 import sys
 
 from smtpdbg.core.errors import CommandAborted, CommandTimeout
-from smtpdbg.core.events import Direction
+from smtpdbg.core.events import Direction, InfoKind
 from smtpdbg.core.secrets import MASK
 
 SEND = Direction.SEND
 _PARTIAL_KEEP = 1024
 """How much of an unterminated command line is kept to judge (AUTH?) and track it when the rest follows."""
+BARE_LF_SENT = ("bare LF line ending sent (RFC 5321 §2.3.8 requires CRLF; a server that ends lines there "
+                "ends the message at <LF>.<LF>: SMTP smuggling)")
 
 
 def has_auth(line: bytes) -> bool:
@@ -32,6 +34,9 @@ def has_auth(line: bytes) -> bool:
 
 class SendMixin:
     """Recorded, masked sending for a traced ``smtplib.SMTP`` subclass."""
+
+    _crlf_before = True
+    """The line sent last (a command, or message text) ended in CRLF: a "." CRLF now ends the message."""
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, s):
@@ -56,17 +61,23 @@ class SendMixin:
         start = 0
         end = len(data)
         blind_body = False  # a DATA line went out with more lines behind it: those are its body
+        bare_lf = False
         while start < end:
             stop = data.find(b"\n", start)
             stop = end if stop < 0 else stop + 1
             line = data[start:stop]
             start = stop
+            if bare_lf:  # flag the line recorded last (each path below records it)
+                self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
+            bare_lf = line.endswith(b"\n") and not line.endswith(b"\r\n")
             if tracker.in_data or blind_body:
                 self._record(SEND, line, pipelined=pipelined)
-                if line in (b".\r\n", b".\n"):
+                if line == b".\r\n" and self._crlf_before:  # only CRLF "." CRLF ends it (RFC 5321 §4.1.1.4)
                     tracker.on_body_sent()
                     blind_body = False
+                self._crlf_before = line.endswith(b"\r\n")
                 continue
+            self._crlf_before = True
             # A command line can go out in pieces (raw --no-crlf): judge and track the whole line so far.
             partial = self._send_partial
             full = partial + line if partial else line
@@ -94,6 +105,8 @@ class SendMixin:
             if complete:
                 blind_body = start < end and not pipelined and full.rstrip(b"\r\n").upper() == b"DATA"
                 tracker.on_send(full, body_follows=blind_body)
+        if bare_lf:
+            self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
 
     def _sendall(self, data: bytes) -> None:
         sock = self.sock

@@ -33,7 +33,12 @@ recipients that provoke faults (any domain):
                 is unknown to the client
   delay@...     accepted; the reply after the final dot comes only after
                 --reply-delay seconds (longer than a short client timeout)
-a message with the header "X-Sandbox-Reject: yes" is refused after the final dot (554 5.6.0)."""
+a message with the header "X-Sandbox-Reject: yes" is refused after the final dot (554 5.6.0).
+with --dsn:
+  bounce@...    accepted; its delivery fails afterwards: a delivery status report goes to the sender
+  later@...     accepted; its delivery is delayed: a "delayed" report goes to the sender
+with --bare-lf both:
+  ...@unpatched.HOSTNAME  the message is read by a server that ends lines at a bare LF (smuggling)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default {DEFAULT_OAUTH_TOKEN!r}; '' turns OAuth off)")
     parser.add_argument("--client-ca", type=_pem_file, default=None, metavar="FILE",
                         help="ask TLS clients for a certificate and verify it against this CA (PEM)")
+    parser.add_argument("--dsn", action="store_true",
+                        help="offer DSN (RFC 3461) and put delivery reports (RFC 3464) in the sender's mailbox")
+    parser.add_argument("--greylist-delay", type=_seconds, default=None, metavar="SECONDS",
+                        help="accept a greylisted recipient when the same client and sender retry this much later")
+    parser.add_argument("--max-recipients", type=int, default=0, metavar="N",
+                        help="accept N recipients per transaction; more get 452 4.5.3 (default: no limit)")
+    parser.add_argument("--max-messages", type=int, default=0, metavar="N",
+                        help="accept N messages per connection; the next MAIL gets 421 4.7.0 (default: no limit)")
+    parser.add_argument("--bare-lf", choices=("keep", "vulnerable", "reject", "both"), default="keep",
+                        help="what a bare LF in a message does: kept as text (default), ends the line "
+                             "(vulnerable to SMTP smuggling), refused (550 5.5.2), or both servers")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also show aiosmtpd's own log on stderr")
     return parser
@@ -98,6 +114,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         proxy_protocol=args.proxy_protocol,
         oauth_token=args.oauth_token,
         client_ca=args.client_ca,
+        dsn=args.dsn,
+        greylist_delay=args.greylist_delay,
+        max_recipients=max(0, args.max_recipients),
+        max_messages=max(0, args.max_messages),
+        bare_lf=args.bare_lf,
     )
 
 

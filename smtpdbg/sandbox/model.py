@@ -83,6 +83,17 @@ class SandboxConfig:
     """The smtp and smtps listeners expect a PROXY protocol v1/v2 header before anything else."""
     client_ca: str | None = None
     """PEM file of a CA: TLS then asks for an optional client certificate verified against it."""
+    greylist_delay: float | None = None
+    """Seconds after which a greylisted recipient's retry is accepted (:mod:`.limits`); None: never."""
+    max_recipients: int = 0
+    """Recipients accepted per transaction; more get ``452 4.5.3`` (0: no limit)."""
+    max_messages: int = 0
+    """Messages accepted per connection; the next MAIL gets ``421 4.7.0`` and the connection closes (0: no limit)."""
+    dsn: bool = False
+    """Advertise DSN, check its parameters and put delivery reports in the sender's mailbox (:mod:`.dsn`)."""
+    bare_lf: str = "keep"
+    """What a bare LF does (:mod:`.smuggling`): ``keep`` it as text, ``vulnerable`` (ends lines), ``reject``,
+    or ``both`` (vulnerable for recipients at ``unpatched.<hostname>``, else reject)."""
 
     def __post_init__(self) -> None:
         if not _is_loopback(self.host):
@@ -92,6 +103,8 @@ class SandboxConfig:
             raise ValueError("banner_delay must not be negative")
         if self.reply_delay < 0:
             raise ValueError("reply_delay must not be negative")
+        if self.bare_lf not in ("keep", "vulnerable", "reject", "both"):
+            raise ValueError(f"bare_lf must be keep, vulnerable, reject or both, not {self.bare_lf!r}")
         object.__setattr__(self, "reject", frozenset(a.lower() for a in self.reject))
         object.__setattr__(self, "greylist", frozenset(a.lower() for a in self.greylist))
         object.__setattr__(self, "extra_extensions", tuple(self.extra_extensions))

@@ -49,9 +49,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from smtpdbg.sandbox import dsn
+from smtpdbg.sandbox.limits import Greylist, client_address, message_limit_reply, recipient_limit_reply
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 from smtpdbg.sandbox.outcomes import reply_fault
+from smtpdbg.sandbox.smuggling import bare_lf_reply, mode_for
 
 KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
 """Local parts VRFY confirms, with their display names."""
@@ -117,6 +120,7 @@ class SandboxHandler:
     def __init__(self, config: SandboxConfig, record: Callable[[ReceivedMessage], None]) -> None:
         self._config = config
         self._record = record
+        self._greylist = Greylist(config.greylist_delay) if config.greylist_delay is not None else None
 
     async def handle_HELO(
         self, server: Any, session: Any, envelope: Any, hostname: str
@@ -145,6 +149,11 @@ class SandboxHandler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
+        # Limits, DSN parameters (.limits, .dsn): refused before anything is kept.
+        refusal = message_limit_reply(server.connection.get("messages"), self._config.max_messages,
+                                      server.hostname) or (self._config.dsn and dsn.mail_params_reply(server.pending_params))
+        if refusal:
+            return refusal
         envelope.mail_from = address
         envelope.mail_options = list(server.pending_params)
         # Only reached with CHUNKING on: otherwise aiosmtpd refused BODY=BINARYMIME.
@@ -154,8 +163,14 @@ class SandboxHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        refusal = rcpt_reply(address, self._config, lmtp=server.listener == "lmtp")
-        if refusal is not None:
+        config = self._config
+        refusal = rcpt_reply(address, config, lmtp=server.listener == "lmtp")
+        if refusal == REPLY_GREYLISTED and self._greylist is not None and self._greylist.passes(
+                client_address(session.peer), envelope.mail_from or "", address):
+            refusal = None
+        refusal = (refusal or (config.dsn and dsn.rcpt_params_reply(server.pending_params))
+                   or recipient_limit_reply(len(envelope.rcpt_tos), config.max_recipients))
+        if refusal:
             return refusal
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.append(tuple(server.pending_params))
@@ -171,10 +186,12 @@ class SandboxHandler:
         # The whole message is in: a drop@/delay@ recipient spoils the reply (see .outcomes).
         fault = server.reply_fault = reply_fault(envelope.rcpt_tos)
         if server.listener != "lmtp":
-            if rejected:
-                return REPLY_POLICY_REJECT
-            self._record_message(server, session, envelope, recipients, fault)
-            return REPLY_DATA_OK
+            mode = mode_for(self._config.bare_lf, envelope.rcpt_tos, server.hostname)
+            refusal = REPLY_POLICY_REJECT if rejected else bare_lf_reply(
+                mode, content, bool(getattr(envelope, "chunks", ())))
+            if refusal:
+                return refusal
+            return REPLY_DATA_OK + self._deliver(server, session, envelope, recipients, fault)
         # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. aiosmtpd
         # pushes our string as one write, so CRLF-joined lines become separate replies.
         replies = [
@@ -185,6 +202,28 @@ class SandboxHandler:
         if delivered:
             self._record_message(server, session, envelope, delivered, fault)
         return "\r\n".join(replies)
+
+    def _deliver(self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]],
+                 fault: Any) -> str:
+        """Record the message for the recipients it reaches; with DSN on, report to the sender (.dsn).
+
+        Returns what to add to the 250 (with DSN on: whether a report goes to the sender)."""
+        if not self._config.dsn:
+            self._record_message(server, session, envelope, recipients, fault)
+            return ""
+        reached = [pair for pair in recipients if dsn.reaches(pair[0])]
+        if reached:
+            self._record_message(server, session, envelope, reached, fault)
+        sender = "" if envelope.mail_from == "<>" else envelope.mail_from
+        content = dsn.report(server.hostname, sender, envelope.mail_options, recipients, bytes(envelope.content))
+        if content is None:
+            return "; no delivery report" + (" (the sender is <>)" if not sender else "")
+        self._record(ReceivedMessage(
+            listener=server.listener, mail_from="", mail_options=(), rcpt_tos=(sender,), rcpt_options=((),),
+            content=content, peer=None, tls=False, auth_user=None, helo=server.hostname,
+            connection_id=server.connection.id, transaction=server.transaction_number,
+        ))
+        return f"; a delivery status report goes to <{sender}>"
 
     def _record_message(
         self, server: Any, session: Any, envelope: Any, recipients: list[tuple[str, Any]],

@@ -37,10 +37,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from smtpdbg.sandbox.auth import CramMD5Mixin
 from smtpdbg.sandbox.chunking import ChunkingMixin
 from smtpdbg.sandbox.connections import ConnectionLog, LiveConnection, detached
+from smtpdbg.sandbox.limits import LimitsMixin
 from smtpdbg.sandbox.model import Listener
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS, OAuthMixin
 from smtpdbg.sandbox.outcomes import OutcomeMixin
 from smtpdbg.sandbox.proxy import ProxyMixin
+from smtpdbg.sandbox.smuggling import SmugglingMixin
 from smtpdbg.sandbox.tls import TLSObserver
 from smtpdbg.sandbox.xclient import XClientMixin, ehlo_keywords
 
@@ -94,7 +96,8 @@ class SandboxEnvelope(Envelope):
         """XFORWARD attributes for this transaction."""
 
 
-class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClientMixin, ProxyMixin, SMTP):
+class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingMixin, XClientMixin, ProxyMixin,
+                  SmugglingMixin, SMTP):
     """aiosmtpd ``SMTP`` with the sandbox's additions; one instance per connection."""
 
     def __init__(
@@ -114,6 +117,7 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClient
         tls_observer: TLSObserver | None = None,
         connection_log: ConnectionLog | None = None,
         probe: bool = False,
+        bare_lf: str = "keep",
         **kwargs: Any,
     ) -> None:
         """
@@ -134,6 +138,7 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClient
             tls_observer: Where the TLS contexts report SNI names.
             connection_log: Where this connection is recorded.
             probe: True for the listener's own readiness check: not recorded.
+            bare_lf: What a bare LF does: ``keep``, ``vulnerable`` or ``reject`` (:mod:`.smuggling`).
             kwargs: Passed on to aiosmtpd's ``SMTP``.
         """
         # Upstream keeps command_size_limits in one class-level dict that every new
@@ -148,6 +153,7 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClient
         self.command_size_limits.update(
             {"AUTH": READER_LIMIT - 2, "XCLIENT": READER_LIMIT, "XFORWARD": READER_LIMIT}
         )
+        self.bare_lf = bare_lf
         self.listener: Listener = listener
         """Which sandbox listener this connection arrived on."""
         self.banner_delay = banner_delay
