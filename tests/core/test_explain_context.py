@@ -337,3 +337,18 @@ def test_lessons_claim_nothing_explain_does_not_know():
 def test_explain_in_context_never_raises(code, enhanced, command, stage, text):
     explanation = explain_in_context(code, enhanced, command, stage, text=text, argument=text)
     assert explanation.lines() and "\n" not in explanation.summary()
+
+
+@pytest.mark.parametrize("line", ["explain 554 rcpt", "explain 554 5.7.1 rcpt", "explain 250 dot"])
+def test_explain_takes_a_code_with_its_command_at_the_prompt(line):
+    """Lesson 05 teaches `explain 554 rcpt`: the prompt parses it and explains the code there."""
+    session = Session(parse_target("127.0.0.1:9"), SessionOptions(timeout=2))
+    try:
+        outcome = session.execute(line)
+        texts = [e.text for e in session.transcript.snapshot() if isinstance(e, Info)]
+    finally:
+        session.shutdown()
+    assert outcome.ok, outcome
+    code = line.split()[1]
+    assert texts[0] == explain_topic(" ".join(line.split()[1:]))[0]
+    assert texts[0].startswith(f"{code} ") and texts[0] != explain_topic(code)[0]  # explained in context
