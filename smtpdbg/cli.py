@@ -17,7 +17,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "listen", "trace")
 
 
 from smtpdbg.cli_options import Resolved, add_connection_options, die, resolve  # noqa: E402,F401 - used below and by others
@@ -263,6 +263,10 @@ def _main(argv: list[str]) -> int:
             from smtpdbg.send import main as main_send
 
             return main_send(rest)
+        if command in ("listen", "trace"):
+            from importlib import import_module
+
+            return import_module(f"smtpdbg.{command}.cli").main(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 

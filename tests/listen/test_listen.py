@@ -1,0 +1,118 @@
+"""smtpdbg listen against real clients: stdlib smtplib, aiosmtplib and the swaks command; the mailbox files."""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import shutil
+import smtplib
+import ssl
+import subprocess
+
+import pytest
+
+import smtpdbg
+
+from smtpdbg.core.events import Body, Direction, Reply, Wire
+from smtpdbg.core.render import TextRenderer
+from tests.listen.conftest import address
+
+MESSAGE = b"Subject: hi\r\n\r\n.dot first\r\nbody\r\n"
+
+
+def wire(server, number: int = 1) -> list[tuple[str, bytes]]:
+    return [(e.direction.value, e.data if e.direction is Direction.RECV else e.data.lower()) for e in server.connections[number - 1].transcript.snapshot()
+            if isinstance(e, Wire)]
+
+
+def test_smtplib_session_is_recorded_byte_for_byte_and_delivered(start_listen, tmp_path) -> None:
+    server = start_listen()
+    with smtplib.SMTP(*address(server), local_hostname="client.test") as smtp:
+        smtp.sendmail("a@x.test", ["b@y.test", "c@y.test"], MESSAGE)
+    lines = wire(server)
+    assert lines[0] == ("recv", b"220 smtpdbg.listen ESMTP smtpdbg listen\r\n")
+    assert ("send", b"ehlo client.test\r\n") in lines
+    assert ("recv", b"250 2.0.0 Ok: queued as 1\r\n") in lines
+    assert lines[-2:] == [("send", b"quit\r\n"), ("recv", b"221 2.0.0 Bye\r\n")]
+    body = next(e for e in server.connections[0].transcript.snapshot() if isinstance(e, Body))
+    assert b"".join(body.head) == b"Subject: hi\r\n\r\n..dot first\r\nbody\r\n" and body.stuffed == 1
+    (message,) = server.mailbox.snapshot()
+    assert message.content == MESSAGE and message.recipients == ("b@y.test", "c@y.test")
+    stored = [m.as_bytes() for m in mailbox.Maildir(str(tmp_path / "Maildir"))]
+    assert stored == [b"Return-Path: <a@x.test>\nX-Original-To: b@y.test\nX-Original-To: c@y.test\n"
+                      b"Subject: hi\n\n.dot first\nbody\n"]  # files in a mail store end lines with LF
+    (boxed,) = mailbox.mbox(str(tmp_path / "mbox"))
+    assert boxed["Return-Path"] == "<a@x.test>" and boxed.get_all("X-Original-To") == ["b@y.test", "c@y.test"]
+    assert boxed.get_from().startswith("a@x.test")
+
+
+def test_replies_are_judged_and_render_in_the_text_notation(start_listen) -> None:
+    server = start_listen("[[rule]]\nstage = 'rcpt'\nreply = '550 5.1.1 no such user'\n")
+    with smtplib.SMTP(*address(server)) as smtp:
+        smtp.ehlo("c")
+        smtp.mail("a@x.test")
+        assert smtp.rcpt("b@y.test")[0] == 550
+    events = server.connections[0].transcript.snapshot()
+    refused = next(e for e in events if isinstance(e, Reply) and e.code == 550)
+    assert refused.command == "RCPT" and refused.verdict.failed and refused.enhanced == "5.1.1"
+    renderer = TextRenderer()
+    text = [line for event in events for line in renderer.render(event)]
+    assert "<** 550 5.1.1 no such user" in text and " -> rcpt to:<b@y.test>" in [t.lower() for t in text]
+    assert "=== rule 1: reply 550 5.1.1 no such user" in text
+
+
+def test_starttls_with_aiosmtplib_verifies_the_listen_ca(start_listen) -> None:
+    aiosmtplib = pytest.importorskip("aiosmtplib")
+    server = start_listen()
+    host, port = address(server)
+    context = ssl.create_default_context(cafile=server.endpoints["ca"])
+
+    async def send() -> None:
+        await aiosmtplib.send(MESSAGE, sender="a@x.test", recipients=["b@y.test"], hostname=host, port=port,
+                              start_tls=True, tls_context=context)
+
+    asyncio.run(send())
+    events = server.connections[0].transcript.snapshot()
+    assert any(isinstance(e, Wire) and e.tls and e.direction is Direction.SEND and e.data.startswith(b"DATA")
+               for e in events)
+    assert server.mailbox.snapshot()[0].content == MESSAGE
+
+
+def test_implicit_tls_and_lmtp_on_a_unix_socket(start_listen, tmp_path) -> None:
+    socket_path = str(tmp_path / "lmtp.sock")
+    server = start_listen("[[rule]]\nstage = 'message'\naddress = 'full@*'\nreply = '452 4.2.2 mailbox full'\n",
+                          smtps_port=0, lmtp=socket_path)
+    host, _, port = server.endpoints["smtps"].rpartition(":")
+    context = ssl.create_default_context(cafile=server.endpoints["ca"])
+    with smtplib.SMTP_SSL(host, int(port), context=context) as smtp:
+        smtp.sendmail("a@x.test", ["b@y.test"], MESSAGE)
+    # smtpdbg's LMTP reads one reply per recipient after the message (stdlib's reads one); the last decides
+    with smtpdbg.LMTP(socket_path) as lmtp, pytest.raises(smtplib.SMTPDataError) as refused:
+        lmtp.sendmail("a@x.test", ["ok@y.test", "full@y.test"], MESSAGE)
+    assert refused.value.smtp_code == 452
+    replies = [e for e in server.connections[1].transcript.snapshot() if isinstance(e, Reply)]
+    assert [(r.code, r.text) for r in replies if r.command == "<end of data>"] == [
+        (250, "2.0.0 <ok@y.test> Ok: queued as 2"), (452, "4.2.2 mailbox full")]
+    assert [m.recipients for m in server.mailbox.snapshot()] == [("b@y.test",), ("ok@y.test",)]
+    assert [c.listener for c in server.connections] == ["smtps", "lmtp"]
+
+
+def test_auth_secrets_are_masked(start_listen) -> None:
+    server = start_listen("[[rule]]\nstage = 'other'\nreply = '235 2.7.0 ok'\n")
+    with smtplib.SMTP(*address(server)) as smtp:
+        smtp.ehlo("c")
+        smtp.esmtp_features["auth"] = "PLAIN"
+        smtp.login("user", "s3cret-pw")
+    assert not any(b"s3cret" in data or b"czNjcmV0" in data for _, data in wire(server))
+    assert ("send", b"auth plain ****\r\n") in wire(server)
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed")
+def test_swaks_delivers_through_starttls(start_listen) -> None:
+    server = start_listen()
+    host, port = address(server)
+    done = subprocess.run(["swaks", "-s", host, "-p", str(port), "-f", "a@x.test", "-t", "b@y.test", "--tls"],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0
+    assert server.mailbox.snapshot()[0].sender == "a@x.test"
+    assert any(data == b"starttls\r\n" for _, data in wire(server))
