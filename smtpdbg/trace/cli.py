@@ -1,0 +1,143 @@
+"""``smtpdbg trace [--log FILE] [--jsonl FILE] -- COMMAND...``: run a program, print its smtplib sessions.
+
+The exit status is the program's (127 when it cannot be started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import TextIO
+
+import smtpdbg
+from smtpdbg.core.render import TextRenderer, safe_output
+from smtpdbg.trace.child import ENV
+
+SITECUSTOMIZE = '''\
+"""Written by smtpdbg trace: trace smtplib in this process, then run the sitecustomize this one hides."""
+import importlib, os, sys
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+_me = sys.modules.pop("sitecustomize")
+try:
+    importlib.import_module("sitecustomize")
+except ImportError as error:
+    if error.name != "sitecustomize":
+        raise
+finally:
+    sys.modules.setdefault("sitecustomize", _me)  # the import that runs this one expects an entry
+try:
+    from smtpdbg.trace.child import install
+    install()
+except Exception as error:  # the program runs untraced rather than not at all
+    sys.stderr.write(f"smtpdbg trace: not tracing: {error}\\n")
+'''
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smtpdbg trace", usage="smtpdbg trace [options] -- COMMAND [ARGS...]",
+        description="Run a Python program with smtplib traced and print every SMTP session it opens.")
+    parser.add_argument("--log", metavar="FILE", help="write the transcript to FILE instead of stdout")
+    parser.add_argument("--jsonl", metavar="FILE", help="also write the events as JSON Lines to FILE")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the program to run, after --")
+    return parser
+
+
+class Sink:
+    """Renders streamed events, one renderer per session, each line marked with its session."""
+
+    def __init__(self, out: TextIO, jsonl: TextIO | None, color: bool) -> None:
+        self.out, self.jsonl, self.color = out, jsonl, color
+        self.lock = threading.Lock()
+        self.labels: dict[tuple[int, int], int] = {}
+        self.renderers: dict[int, TextRenderer] = {}
+
+    def feed(self, client: int, line: bytes) -> None:
+        from smtpdbg.trace.stream import decode
+
+        try:
+            record = json.loads(line)
+            session, event = decode(record)
+        except (ValueError, KeyError, TypeError):
+            return
+        with self.lock:
+            label = self.labels.setdefault((client, session), len(self.labels) + 1)
+            renderer = self.renderers.setdefault(label, TextRenderer(color=self.color))
+            if self.jsonl is not None:
+                record["session"] = label
+                self.jsonl.write(json.dumps(record) + "\n")
+            for text in renderer.render(event):
+                self.out.write(safe_output(f"[{label}] {text}", color=self.color) + "\n")
+            self.out.flush()
+
+
+def serve(server: socket.socket, sink: Sink, readers: list[threading.Thread]) -> None:
+    """Accept the traced processes' connections (a program may start others) and read each on its own thread."""
+    for client in range(1, 1_000_000):
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+
+        def read(conn: socket.socket = conn, client: int = client) -> None:
+            with conn, conn.makefile("rb") as stream:
+                for line in stream:
+                    sink.feed(client, line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        readers.append(reader)
+        reader.start()
+
+
+def child_env(directory: Path, socket_path: str) -> dict[str, str]:
+    (directory / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    package_root = str(Path(smtpdbg.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    paths = [str(directory), package_root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env[ENV] = socket_path
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("smtpdbg trace: give the program to run after --, e.g. smtpdbg trace -- python app.py", file=sys.stderr)
+        return 2
+    out = open(args.log, "w", encoding="utf-8") if args.log else sys.stdout
+    jsonl = open(args.jsonl, "w", encoding="utf-8") if args.jsonl else None
+    color = args.color == "always" or (args.color == "auto" and out.isatty() and "NO_COLOR" not in os.environ)
+    sink = Sink(out, jsonl, color)
+    readers: list[threading.Thread] = []
+    with tempfile.TemporaryDirectory(prefix="smtpdbg-trace-") as directory:
+        socket_path = os.path.join(directory, "events.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(socket_path)
+        server.listen()
+        threading.Thread(target=serve, args=(server, sink, readers), daemon=True).start()
+        try:
+            proc = subprocess.Popen(command, env=child_env(Path(directory), socket_path))
+        except OSError as error:
+            print(f"smtpdbg trace: cannot run {command[0]}: {error}", file=sys.stderr)
+            return 127
+        try:
+            status = proc.wait()
+        except KeyboardInterrupt:
+            status = proc.wait()
+        server.close()
+        for reader in list(readers):
+            reader.join(5)
+    for stream in (out, jsonl):
+        if stream is not None and stream is not sys.stdout:
+            stream.close()
+    return status
