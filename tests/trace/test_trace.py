@@ -33,7 +33,7 @@ def test_trace_prints_the_session_with_the_password_masked(tmp_path, endpoints) 
     done = run_trace(tmp_path, endpoints)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "program done" in lines
+    assert "program done" in done.stdout
     session = [line for line in lines if line.startswith("[1] ")]
     assert session[0].startswith("[1] === connecting to ")
     assert "[1]  -> ehlo prog.test" in session and "[1]  -> starttls" in [l.lower() for l in session]
