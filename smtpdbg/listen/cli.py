@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"smtpdbg listen: cannot start: {error}", file=sys.stderr)
         return 1
+    from smtpdbg.sandbox.cli import on_stop_signals
+
     stop = threading.Event()
     previous = on_stop_signals(stop)
     try:
@@ -112,17 +114,6 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler)
         server.stop()
     return 0
-
-
-def on_stop_signals(stop: threading.Event) -> dict:
-    """Make SIGTERM and SIGINT set ``stop``; returns the handlers they replaced."""
-    import signal
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, lambda *_: stop.set())
-    return previous
 
 
 def _loopback(host: str) -> bool:
