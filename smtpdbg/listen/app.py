@@ -39,6 +39,9 @@ SUGGESTIONS = ["default", "drop", "stall 30", "reply 451 4.7.1 greylisted, try a
 
 CSS = """
 #sessions { width: 30; border: round $panel-lighten-2; }
+#views { height: 1fr; }
+#views > TranscriptView { height: 1fr; }
+#prompt { height: 3; }
 #held { height: auto; color: $warning; padding: 0 1; }
 #meaning { height: auto; color: $text-muted; padding: 0 1; }
 """
