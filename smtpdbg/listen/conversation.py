@@ -209,5 +209,5 @@ class Conversation:
         if accepted:
             self.conn.messages += 1
             self.server.deliver(Delivered(number=number, connection=self.conn.number, listener=self.conn.listener,
-                                          sender=self.sender or "", recipients=tuple(accepted), content=content))
+                                          sender=self.sender or "", recipients=tuple(accepted), content=content), self.conn)
         self._reset()

@@ -9,6 +9,7 @@ files end lines with LF, as mail stores do).
 from __future__ import annotations
 
 import mailbox
+import os
 import threading
 from dataclasses import dataclass
 
@@ -38,17 +39,31 @@ class Mailbox:
     def __init__(self, *, maildir: str | None = None, mbox: str | None = None) -> None:
         self.messages: list[Delivered] = []
         self._lock = threading.Lock()
-        self._maildir = mailbox.Maildir(maildir, create=True) if maildir else None
+        self._maildir = None
+        if maildir:
+            if os.path.exists(maildir) and not os.path.isdir(maildir):
+                raise NotADirectoryError(f"{maildir} is not a directory")
+            self._maildir = mailbox.Maildir(maildir, create=True)
+        if mbox:
+            if os.path.isdir(mbox):
+                raise IsADirectoryError(f"{mbox} is a directory")
+            with open(mbox, "ab"):  # can be written
+                pass
         self._mbox_path = mbox
 
-    def store(self, message: Delivered) -> None:
+    def store(self, message: Delivered) -> str:
+        """Keep ``message`` (and write it to the Maildir and mbox); returns why a file could not be written, if so."""
         with self._lock:
             self.messages.append(message)
             data = message.with_envelope()
-            if self._maildir is not None:
-                self._maildir.add(data)
-            if self._mbox_path:
-                export_mbox([message], self._mbox_path)
+            try:
+                if self._maildir is not None:
+                    self._maildir.add(data)
+                if self._mbox_path:
+                    export_mbox([message], self._mbox_path)
+            except (OSError, mailbox.Error) as error:
+                return f"message {message.number} not written: {error}"
+        return ""
 
     def snapshot(self) -> list[Delivered]:
         with self._lock:

@@ -120,8 +120,10 @@ class ListenServer:
             self._messages += 1
             return self._messages
 
-    def deliver(self, message: Delivered) -> None:
-        self.mailbox.store(message)
+    def deliver(self, message: Delivered, conn: Connection) -> None:
+        failure = self.mailbox.store(message)
+        if failure:
+            conn.info(failure, InfoKind.WARNING)
         if self._on_message is not None:
             self._on_message(message)
 

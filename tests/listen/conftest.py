@@ -13,14 +13,15 @@ from smtpdbg.listen.server import ListenConfig, ListenServer
 def start_listen(tmp_path):
     servers: list[ListenServer] = []
 
-    def start(rules: str | None = None, **config) -> ListenServer:
+    def start(rules: str | None = None, *, on_connection=None, **config) -> ListenServer:
         config.setdefault("port", 0)
         path = None
         if rules is not None:
             path = tmp_path / "rules.toml"
             path.write_text(rules)
         server = ListenServer(ListenConfig(**config), rules=RuleBook(str(path)) if path else None,
-                              mailbox=Mailbox(maildir=str(tmp_path / "Maildir"), mbox=str(tmp_path / "mbox")))
+                              mailbox=Mailbox(maildir=str(tmp_path / "Maildir"), mbox=str(tmp_path / "mbox")),
+                              on_connection=on_connection)
         server.start()
         servers.append(server)
         return server

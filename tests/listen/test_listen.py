@@ -116,3 +116,48 @@ def test_swaks_delivers_through_starttls(start_listen) -> None:
     assert done.returncode == 0
     assert server.mailbox.snapshot()[0].sender == "a@x.test"
     assert any(data == b"starttls\r\n" for _, data in wire(server))
+
+
+def test_smtp_on_a_unix_socket(start_listen, tmp_path) -> None:
+    import socket
+
+    path = str(tmp_path / "smtp.sock")
+    server = start_listen(unix=path, tls=False)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(path)
+        stream = sock.makefile("rwb")
+        assert stream.readline() == b"220 smtpdbg.listen ESMTP smtpdbg listen\r\n"
+        stream.write(b"LHLO c\r\nQUIT\r\n")
+        stream.flush()
+        assert stream.readline() == b"500 5.5.1 LHLO is not SMTP\r\n"
+        assert stream.readline() == b"221 2.0.0 Bye\r\n"
+    assert server.connections[0].listener == "unix" and server.connections[0].peer == "local"
+
+
+def test_a_mailbox_that_cannot_be_written_is_refused_at_start(tmp_path) -> None:
+    from smtpdbg.listen.mailbox import Mailbox
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError):
+        Mailbox(maildir=str(tmp_path / "file"))
+    with pytest.raises(IsADirectoryError):
+        Mailbox(mbox=str(tmp_path))
+
+
+def test_hostile_client_bytes_are_escaped_in_the_printed_transcript(start_listen) -> None:
+    import io
+    import socket
+
+    from smtpdbg.listen.printer import Printer
+
+    out = io.StringIO()
+    printer = Printer(out)
+    server = start_listen(on_connection=printer.follow)
+    with socket.create_connection(address(server)) as sock:
+        stream = sock.makefile("rwb")
+        stream.readline()
+        stream.write(b"NOOP \x1b[2J\x07\r\nQUIT\r\n")
+        stream.flush()
+        stream.readline(), stream.readline()
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert "[1]  -> NOOP \\x1b[2J\\x07" in out.getvalue()
