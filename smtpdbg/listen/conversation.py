@@ -87,7 +87,8 @@ class Conversation:
         if decide:
             shown = f"{command} {argument}".strip() if command != "<greeting>" else "<greeting>"
             normal = default() if callable(default) else default
-            answer = await self.server.decide(self.conn, Context(stage, self.client, addresses), shown, normal)
+            verb = command.upper() if command[:1].isalpha() else ""
+            answer = await self.server.decide(self.conn, Context(stage, self.client, addresses, verb), shown, normal)
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.action == "drop":

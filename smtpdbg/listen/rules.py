@@ -2,7 +2,8 @@
 
 Each ``[[rule]]`` names a ``stage`` (``connect``, ``helo``, ``mail``, ``rcpt``,
 ``data``, ``message`` for the final dot, ``rset``, ``noop``, ``vrfy``,
-``starttls``, ``quit``, ``other``, or ``any``), optional filters (``address``: a
+``starttls``, ``quit``, ``other``, or ``any``), optional filters (``command``: the
+verb, e.g. ``EXPN`` with stage ``other``; ``address``: a
 glob on the MAIL/RCPT address, for ``message`` any recipient; ``client``: a glob on
 the client's IP address), counters (``after = N``: let the first N matches pass;
 ``times = N``: fire at most N times; ``rate = "3/60"``: fire only on the third and
@@ -30,7 +31,7 @@ from smtpdbg.listen.answers import DROP, Answer, AnswerError, reply_lines
 
 STAGES = ("connect", "helo", "mail", "rcpt", "data", "message", "rset", "noop", "vrfy", "starttls", "quit",
           "other", "any")
-_KEYS = {"stage", "address", "client", "after", "times", "rate", "probability", "reply", "drop", "delay", "name"}
+_KEYS = {"stage", "command", "address", "client", "after", "times", "rate", "probability", "reply", "drop", "delay", "name"}
 
 
 class RuleError(ValueError):
@@ -46,6 +47,8 @@ class Context:
     """The client's IP address (``local`` on a unix socket)."""
     addresses: tuple[str, ...] = ()
     """MAIL: the sender; RCPT: the recipient; message: every recipient."""
+    command: str = ""
+    """The command's verb, upper case (``EXPN``, ``AUTH``); empty for the greeting and the message."""
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Rule:
     stage: str
     answer: Answer
     name: str = ""
+    command: str = ""
     address: str = ""
     client: str = ""
     after: int = 0
@@ -64,7 +68,7 @@ class Rule:
     seen: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
 
     def matches(self, ctx: Context) -> bool:
-        if self.stage not in ("any", ctx.stage):
+        if self.stage not in ("any", ctx.stage) or (self.command and self.command != ctx.command):
             return False
         if self.client and not fnmatch.fnmatchcase(ctx.client.lower(), self.client.lower()):
             return False
@@ -155,6 +159,7 @@ def parse_rules(text: str) -> tuple[list[Rule], int | None]:
             raise RuleError(f"rule {index}: after and times are whole numbers") from None
         rules.append(Rule(
             stage=stage, answer=_answer(index, raw), name=str(raw.get("name", "")) or f"rule {index}",
+            command=str(raw.get("command", "")).upper(),
             address=str(raw.get("address", "")), client=str(raw.get("client", "")), after=after, times=times,
             rate=_rate(index, raw["rate"]) if "rate" in raw else None, probability=probability))
     seed = data.get("seed")

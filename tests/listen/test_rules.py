@@ -132,3 +132,11 @@ def test_a_rule_book_from_text_answers_without_a_file() -> None:
     assert book.decide(Context("rcpt", "127.0.0.1")) is None
     rule, answer = book.decide(Context("mail", "10.1.2.3"))
     assert answer.action == "drop" and rule.name == "rule 1"
+
+
+def test_command_tells_apart_the_commands_of_one_stage(start_listen) -> None:
+    server = start_listen("[[rule]]\nstage = 'other'\ncommand = 'expn'\nreply = '550 5.7.1 no lists here'\n")
+    with smtplib.SMTP(*address(server)) as smtp:
+        smtp.ehlo()
+        assert smtp.expn("staff") == (550, b"5.7.1 no lists here")
+        assert smtp.help() == b"5.5.2 Command not recognized"  # HELP: stage other too, but not EXPN
