@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-tls", action="store_true", help="offer no STARTTLS (and no --smtps)")
     parser.add_argument("--hostname", default="smtpdbg.listen", help="the name in the banner and EHLO reply")
     parser.add_argument("--advertise", metavar="KW,KW", help="EHLO keywords to offer, comma-separated")
+    parser.add_argument("--auth", action="store_true",
+                        help="offer AUTH PLAIN and LOGIN and accept any user name and password")
     parser.add_argument("--rules", metavar="FILE", help="answer by the rules in this TOML file (reread on save)")
     parser.add_argument("--hold", action="store_true", help="play the server: every command waits for your answer")
     parser.add_argument("--maildir", metavar="DIR", help="store each delivered message in this Maildir")
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smtpdbg listen: {args.rules or 'mailbox'}: {error}", file=sys.stderr)
         return 1
     config = ListenConfig(host=args.host, port=args.port, smtps_port=args.smtps, lmtp=args.lmtp, unix=args.unix,
-                          tls=not args.no_tls, hostname=args.hostname, hold=args.hold)
+                          tls=not args.no_tls, hostname=args.hostname, hold=args.hold,
+                          auth=args.auth)
     if args.advertise:
         config.keywords = parse_keywords(args.advertise)
     terminal = sys.stdout.isatty() and sys.stdin.isatty()

@@ -16,6 +16,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from smtpdbg.core.events import InfoKind
+from smtpdbg.listen import auth
 from smtpdbg.listen.answers import Answer, ehlo_lines
 from smtpdbg.listen.mailbox import Delivered
 from smtpdbg.listen.recorder import Connection
@@ -43,7 +44,8 @@ class Conversation:
         self.greeted = False
         self.sender: str | None = None
         self.recipients: list[str] = []
-        self.auth_response = False
+        self.auth_step = ""
+        """Where an AUTH dialogue stands (:mod:`smtpdbg.listen.auth`); empty outside one."""
 
     @property
     def client(self) -> str:
@@ -109,18 +111,8 @@ class Conversation:
         text = line.decode("utf-8", "replace").rstrip("\r\n")
         verb, _, argument = text.partition(" ")
         verb = verb.upper()
-        if self.auth_response:
-            conn.client_line(b"****\r\n", redacted=True)
-            self.auth_response = False
-            code = await self.respond("other", "<auth response>", "", ("535 5.7.8 Authentication not available",))
-            self.auth_response = code == 334
-            return True
-        if verb == "AUTH":
-            mechanism = argument.split(" ", 1)[0]
-            conn.client_line(f"AUTH {mechanism}{' ****' if ' ' in argument else ''}\r\n".encode(), redacted=True)
-            code = await self.respond("other", "AUTH", mechanism, ("502 5.5.1 AUTH not offered",))
-            self.auth_response = code == 334
-            return True
+        if self.auth_step or verb == "AUTH":
+            return await self._auth(verb, argument, text)
         conn.client_line(line)
         stage = _STAGE.get(verb, "other")
         match = _PATH.match(argument)
@@ -164,12 +156,30 @@ class Conversation:
                 self._reset()
         return True
 
+    async def _auth(self, verb: str, argument: str, text: str) -> bool:
+        """AUTH and its responses: each line recorded masked, with a note naming the user."""
+        if self.auth_step:
+            default, following, note = auth.step(self.auth_step, text)
+            self.conn.client_line(b"****\r\n", redacted=True, note=note)
+            command, argument = "<auth response>", ""
+        else:
+            mechanism, _, initial = argument.partition(" ")
+            default, following, note = auth.start(self.server.config.auth, mechanism, initial or None)
+            shown = f"AUTH {mechanism}{' ****' if initial else ''}\r\n".encode()
+            self.conn.client_line(shown, redacted=bool(initial), note=note)
+            command, argument = "AUTH", mechanism
+        code = await self.respond("other", command, argument, (default,))
+        self.auth_step = following if code == 334 else ""
+        return True
+
     def _hello_reply(self, verb: str, argument: str) -> tuple[str, ...]:
         if (verb == "LHLO") != self.lmtp:
             return (f"500 5.5.1 {verb} is not {'LMTP' if self.lmtp else 'SMTP'}",)
         if verb == "HELO":
             return (f"250 {self.server.hostname}",)
         keywords = self.server.keywords
+        if self.server.config.auth:
+            keywords = (*keywords, "AUTH PLAIN LOGIN")
         if self.starttls and not self.conn.tls:
             keywords = (*keywords, "STARTTLS")
         return ehlo_lines(self.server.hostname, argument.strip(), keywords)

@@ -42,8 +42,8 @@ class Connection:
             self.closed = True
             self.info(text, InfoKind.CLOSED)
 
-    def client_line(self, data: bytes, *, redacted: bool = False) -> None:
-        self.transcript.add(Wire, direction=Direction.SEND, data=data, tls=self.tls, redacted=redacted)
+    def client_line(self, data: bytes, *, redacted: bool = False, note: str = "") -> None:
+        self.transcript.add(Wire, direction=Direction.SEND, data=data, tls=self.tls, redacted=redacted, note=note)
 
     def client_body(self, payload: bytes, terminator: bytes, stuffed: int) -> None:
         head, tail, omitted, line_count = split_head_tail(payload, Limits())

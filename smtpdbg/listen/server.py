@@ -44,6 +44,8 @@ class ListenConfig:
     hold: bool = False
     """Play the server: hold every command until answered."""
     keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    auth: bool = False
+    """Offer AUTH PLAIN and LOGIN and accept any credentials."""
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,26 @@ def test_hostile_client_bytes_are_escaped_in_the_printed_transcript(start_listen
         stream.readline(), stream.readline()
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
     assert "[1]  -> NOOP \\x1b[2J\\x07" in out.getvalue()
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_auth_accepts_any_login_and_masks_it(start_listen, mechanism) -> None:
+    server = start_listen(auth=True)
+    with smtplib.SMTP(*address(server)) as smtp:
+        smtp.ehlo("c")
+        smtp.esmtp_features["auth"] = mechanism  # smtplib picks from what it was offered
+        assert smtp.login("alice", "s3cret-pw")[0] == 235
+    events = server.connections[0].transcript.snapshot()
+    sent = [e for e in events if isinstance(e, Wire) and e.direction is Direction.SEND]
+    assert not any(b"s3cret" in e.data or b"czNjcmV0" in e.data or "s3cret" in e.note for e in sent)
+    assert any("user='alice'" in e.note for e in sent)
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed")
+def test_swaks_logs_in_and_an_unoffered_auth_is_refused(start_listen) -> None:
+    host, port = address(start_listen(auth=True))
+    command = ["swaks", "-s", host, "-p", str(port), "-f", "a@x.test", "-t", "b@y.test", "-au", "alice", "-ap", "pw"]
+    assert subprocess.run([*command, "-a", "LOGIN"], capture_output=True, timeout=60).returncode == 0
+    host, port = address(start_listen())
+    command[2:5] = [host, "-p", str(port)]
+    assert subprocess.run(command, capture_output=True, timeout=60).returncode == 28  # swaks: AUTH failed
