@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from smtpdbg.core.catalog.replies import explain_reply
+from smtpdbg.core.catalog.replies import REPLY_CODES, explain_reply
 
 DEFAULT_KEYWORDS = ("PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES")
 """The EHLO keywords advertised unless others are chosen (STARTTLS is added where TLS is offered)."""
@@ -100,3 +100,11 @@ def parse_keywords(text: str) -> tuple[str, ...]:
 def ehlo_lines(hostname: str, client: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
     texts = [f"{hostname} greets {client or 'you'}", *keywords]
     return tuple(f"250{'-' if i < len(texts) - 1 else ' '}{t}" for i, t in enumerate(texts))
+
+
+def suggestions() -> list[str]:
+    """What the prompts offer to complete: the answers, a few common refusals, every catalog code with its text."""
+    return ["default", "drop", "stall 30", "reply 451 4.7.1 greylisted, try again later",
+            "reply 421 4.7.0 too many connections", "reply 550 5.7.1 relaying denied",
+            *(f"reply {code} {info.text}" for code, info in sorted(REPLY_CODES.items())),
+            "advertise PIPELINING, SIZE 10240000, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING"]

@@ -21,21 +21,16 @@ from textual.suggester import SuggestFromList
 from textual.widgets import ContentSwitcher, Footer, Input, Label, ListItem, ListView, Static
 
 from smtpdbg.core.catalog.extensions import explain_extension
-from smtpdbg.core.catalog.replies import REPLY_CODES, explain_reply
+from smtpdbg.core.catalog.replies import explain_reply
 from smtpdbg.core.events import Event
 from smtpdbg.core.render import safe_text
-from smtpdbg.listen.answers import AnswerError
+from smtpdbg.listen.answers import AnswerError, suggestions
 from smtpdbg.listen.mailbox import Delivered, Mailbox
 from smtpdbg.listen.play import play
 from smtpdbg.listen.recorder import Connection
 from smtpdbg.listen.rules import RuleBook
 from smtpdbg.listen.server import Held, ListenConfig, ListenServer
 from smtpdbg.tui.widgets.transcript import TranscriptView
-
-SUGGESTIONS = ["default", "drop", "stall 30", "reply 451 4.7.1 greylisted, try again later",
-               "reply 421 4.7.0 too many connections", "reply 550 5.7.1 relaying denied",
-               *(f"reply {code} {info.text}" for code, info in sorted(REPLY_CODES.items())),
-               "advertise PIPELINING, SIZE 10240000, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING"]
 
 CSS = """
 #sessions { width: 30; border: round $panel-lighten-2; }
@@ -101,7 +96,7 @@ class ListenApp(App[int]):
                 yield Static("", id="held")
                 yield Static("", id="meaning")
                 yield Input(placeholder="reply CODE TEXT | default | drop | stall N | advertise KW, ...",
-                            id="prompt", suggester=SuggestFromList(SUGGESTIONS, case_sensitive=False))
+                            id="prompt", suggester=SuggestFromList(suggestions(), case_sensitive=False))
         yield Footer()
 
     def on_mount(self) -> None:

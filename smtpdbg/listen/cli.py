@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from smtpdbg.listen.printer import Printer
 
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    printer = Printer(sys.stdout, color=color)
+    printer = Printer(color=color)
     server = ListenServer(config, rules=rules, mailbox=mailbox, on_connection=printer.follow,
                           on_held=printer.held if args.hold else None, on_message=printer.message)
     try:

@@ -97,7 +97,10 @@ class Conversation:
             self.writer.close()
             self.conn.close("the server dropped the connection")
             raise Dropped
-        lines = answer.lines if answer.action == "reply" else default() if callable(default) else default
+        if answer.action == "reply":  # the catalog's texts name the server <domain>
+            lines = tuple(line.replace("<domain>", self.server.hostname) for line in answer.lines)
+        else:
+            lines = default() if callable(default) else default
         self.writer.write(self.conn.server_reply(lines, command, argument))
         await self.writer.drain()
         return int(lines[0][:3])

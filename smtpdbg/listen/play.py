@@ -49,14 +49,19 @@ def play(server: "ListenServer", line: str) -> str:
 def play_lines(server: "ListenServer", printer: "Printer", stream: TextIO, stop: threading.Event) -> None:
     """Answer held commands from ``stream``'s lines until it ends (then set ``stop``)."""
     for line in stream:
-        try:
-            said = play(server, line)
-        except AnswerError as error:
-            printer.write(f"*** {error}")
-            continue
-        if said:
-            printer.write(f"=== {said}")
-            code = said.partition(" reply ")[2][:3]
-            if code.isdigit():
-                printer.meaning(int(code))
+        play_line(server, printer, line)
     stop.set()
+
+
+def play_line(server: "ListenServer", printer: "Printer", line: str) -> None:
+    """Carry out one typed line and say what it did (or why not), with the meaning of a typed code."""
+    try:
+        said = play(server, line)
+    except AnswerError as error:
+        printer.write(f"*** {error}")
+        return
+    if said:
+        printer.write(f"=== {said}")
+        code = said.partition(" reply ")[2][:3]
+        if code.isdigit():
+            printer.meaning(int(code))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
@@ -18,11 +19,16 @@ if TYPE_CHECKING:
 class Printer:
     """Writes every followed connection's lines to ``stream`` (called on the server thread; one lock for all)."""
 
-    def __init__(self, stream: TextIO, *, color: bool = False) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, *, color: bool = False) -> None:
+        self._stream = stream
         self.color = color
         self._lock = threading.Lock()
         self._rules_said = ("", 0)
+
+    @property
+    def stream(self) -> TextIO:
+        """The stream given, else ``sys.stdout`` as it is now (a prompt may have patched it)."""
+        return self._stream or sys.stdout
 
     def write(self, text: str) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ import shutil
 import smtplib
 import ssl
 import subprocess
+import threading
 
 import pytest
 
@@ -184,3 +185,23 @@ def test_swaks_logs_in_and_an_unoffered_auth_is_refused(start_listen) -> None:
     host, port = address(start_listen())
     command[2:5] = [host, "-p", str(port)]
     assert subprocess.run(command, capture_output=True, timeout=60).returncode == 28  # swaks: AUTH failed
+
+
+def test_a_bare_code_takes_the_catalogs_text_with_the_servers_name(start_listen) -> None:
+    from smtpdbg.listen.play import play
+
+    server = start_listen(hold=True)
+    result = {}
+
+    def client() -> None:
+        with smtplib.SMTP(*address(server), timeout=30) as smtp:
+            result["noop"] = smtp.noop()
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    for answer in ("default", "reply 421", "drop"):
+        while not server.held:
+            thread.join(0.02)
+        assert play(server, answer).startswith("[1] ")
+    thread.join(30)
+    assert result["noop"] == (421, b"smtpdbg.listen Service not available, closing transmission channel")
