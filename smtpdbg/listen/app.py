@@ -72,7 +72,8 @@ class ListenApp(App[int]):
     CSS_PATH = [Path(__file__).parent.parent / "tui" / "app.tcss"]
     DEFAULT_CSS = CSS
     TITLE = "smtpdbg listen"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit"), Binding("ctrl+n", "next_held", "Next held")]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit"), Binding("ctrl+n", "next_held", "Next held"),
+                Binding("ctrl+o", "mailbox", "Mailbox")]
 
     def __init__(self, config: ListenConfig, rules: RuleBook | None = None, mailbox: Mailbox | None = None) -> None:
         super().__init__()
@@ -170,6 +171,11 @@ class ListenApp(App[int]):
     def chosen(self, event: ListView.Selected) -> None:
         if event.item.id:
             self.select(int(event.item.id.removeprefix("item-")))
+
+    def action_mailbox(self) -> None:
+        from smtpdbg.listen.mailbox_screen import MailboxScreen
+
+        self.push_screen(MailboxScreen(self.server.mailbox.snapshot()))
 
     def action_next_held(self) -> None:
         if self.server.held:

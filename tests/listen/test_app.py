@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import threading
 
@@ -69,3 +70,22 @@ async def test_a_bad_answer_is_explained_and_nothing_is_sent() -> None:
         await pilot.pause()
         assert prompt.value == "reply 999 nope"
         assert any("code from 200 to 599" in n.message for n in app._notifications)
+
+
+async def test_the_mailbox_shows_what_was_delivered() -> None:
+    app = ListenApp(ListenConfig(port=0, tls=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        host, _, port = app.server.endpoints["smtp"].rpartition(":")
+
+        def client() -> None:
+            with smtplib.SMTP(host, int(port), timeout=30) as smtp:
+                smtp.sendmail("a@x.test", ["b@y.test"], b"Subject: boxed\r\n\r\nbad \x1b[31m bytes\r\n")
+
+        await asyncio.get_running_loop().run_in_executor(None, client)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        content = str(app.screen.query_one("#content", Static).render())
+        assert content.startswith("Return-Path: <a@x.test>\nX-Original-To: b@y.test\nSubject: boxed")
+        assert "\x1b" not in content and "\\x1b[31m" in content
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
