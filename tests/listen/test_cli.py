@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+from tests.conftest import repo_env
+
 
 @pytest.fixture
 def listen_process(tmp_path):
@@ -19,7 +21,7 @@ def listen_process(tmp_path):
 
     def start(*args: str) -> tuple[subprocess.Popen, dict]:
         proc = subprocess.Popen([sys.executable, "-m", "smtpdbg", "listen", "--json", "--port", "0", *args],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=repo_env())
         procs.append(proc)
         return proc, json.loads(proc.stdout.readline())
 

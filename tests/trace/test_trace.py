@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import textwrap
+
+from tests.conftest import repo_env
 
 PROGRAM = '''
 import smtplib, ssl, sys
@@ -26,7 +29,7 @@ def run_trace(tmp_path, endpoints, *options: str, env=None) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, "-m", "smtpdbg", "trace", *options, "--", sys.executable, str(program), host, str(port),
          endpoints.user, endpoints.password, endpoints.ca_path],
-        capture_output=True, text=True, timeout=60, env=env)
+        capture_output=True, text=True, timeout=60, env=env or repo_env())
 
 
 def test_trace_prints_the_session_with_the_password_masked(tmp_path, endpoints) -> None:
@@ -67,9 +70,8 @@ def test_an_existing_sitecustomize_still_runs(tmp_path, endpoints) -> None:
         print("chained", os.environ.get("CHAINED"))
         smtplib.SMTP(sys.argv[1], int(sys.argv[2])).quit()
     '''))
-    import os
-
-    env = dict(os.environ, PYTHONPATH=str(site))
+    env = repo_env()
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(site)])
     done = subprocess.run([sys.executable, "-m", "smtpdbg", "trace", "--", sys.executable, str(program),
                            *map(str, endpoints.smtp)], capture_output=True, text=True, timeout=60, env=env)
     assert "chained yes" in done.stdout and "[1] <-  221 " in done.stdout, done.stderr
@@ -77,7 +79,8 @@ def test_an_existing_sitecustomize_still_runs(tmp_path, endpoints) -> None:
 
 def test_the_programs_exit_status_and_a_missing_command(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "smtpdbg", "trace", "--", sys.executable, "-c", "raise SystemExit(3)"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=repo_env())
     assert done.returncode == 3
-    done = subprocess.run([sys.executable, "-m", "smtpdbg", "trace"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "smtpdbg", "trace"], capture_output=True, text=True, timeout=60,
+                          env=repo_env())
     assert done.returncode == 2 and "after --" in done.stderr
