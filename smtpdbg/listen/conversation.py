@@ -70,6 +70,8 @@ class Conversation:
                     return
         except Dropped:
             return
+        except ValueError:  # a message line longer than the stream's limit
+            conn.close("closed: a line of the message longer than 64 KiB")
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError) as error:
             conn.close(f"connection lost: {error.__class__.__name__} {error}".strip())
         finally:

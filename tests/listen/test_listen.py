@@ -205,3 +205,33 @@ def test_a_bare_code_takes_the_catalogs_text_with_the_servers_name(start_listen)
         assert play(server, answer).startswith("[1] ")
     thread.join(30)
     assert result["noop"] == (421, b"smtpdbg.listen Service not available, closing transmission channel")
+
+
+@pytest.mark.parametrize("in_message", [False, True])
+def test_an_endless_line_closes_the_connection_cleanly(start_listen, in_message) -> None:
+    import socket
+
+    server = start_listen()
+    with socket.create_connection(address(server)) as sock:
+        stream = sock.makefile("rwb")
+        stream.readline()
+        if in_message:
+            stream.write(b"HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n")
+            stream.flush()
+            for _ in range(4):
+                stream.readline()
+        try:
+            stream.write(b"x" * 100_000 + b"\r\n")
+            stream.flush()
+        except OSError:
+            pass  # the server may close while the line is still being sent
+        while stream.readline():
+            pass
+    conn = server.connections[0]
+    for _ in range(200):
+        if conn.closed:
+            break
+        threading.Event().wait(0.02)
+    assert conn.closed
+    text = [e.text for e in conn.transcript.snapshot() if type(e).__name__ == "Info"]
+    assert any("longer than 64 KiB" in t for t in text), text
