@@ -10,19 +10,17 @@ EHLO keyword being typed.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Iterable
 
 from textual import on
-from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
-from textual.widgets import ContentSwitcher, Footer, Input, Label, ListItem, ListView, Static
+from textual.widget import Widget
+from textual.widgets import Input, Static
 
 from smtpdbg.core.catalog.extensions import explain_extension
 from smtpdbg.core.catalog.replies import explain_reply
-from smtpdbg.core.events import Event
 from smtpdbg.core.render import safe_text
 from smtpdbg.listen.answers import AnswerError, suggestions
 from smtpdbg.listen.mailbox import Delivered, Mailbox
@@ -30,28 +28,14 @@ from smtpdbg.listen.play import play
 from smtpdbg.listen.recorder import Connection
 from smtpdbg.listen.rules import RuleBook
 from smtpdbg.listen.server import Held, ListenConfig, ListenServer
-from smtpdbg.tui.widgets.transcript import TranscriptView
+from smtpdbg.listen.sessions import CSS as SESSIONS_CSS
+from smtpdbg.listen.sessions import Arrived, Opened, SessionsApp
 
 CSS = """
-#sessions { width: 30; border: round $panel-lighten-2; }
-#views { height: 1fr; }
-#views > TranscriptView { height: 1fr; }
 #prompt { height: 3; }
 #held { height: auto; color: $warning; padding: 0 1; }
 #meaning { height: auto; color: $text-muted; padding: 0 1; }
 """
-
-
-class Arrived(Message):
-    def __init__(self, connection: int, event: Event) -> None:
-        super().__init__()
-        self.connection, self.event = connection, event
-
-
-class Opened(Message):
-    def __init__(self, conn: Connection) -> None:
-        super().__init__()
-        self.conn = conn
 
 
 class Waiting(Message):
@@ -66,11 +50,10 @@ class Stored(Message):
         self.message = message
 
 
-class ListenApp(App[int]):
+class ListenApp(SessionsApp):
     """Run a :class:`ListenServer` and show what arrives; the server starts when the app does."""
 
-    CSS_PATH = [Path(__file__).parent.parent / "tui" / "app.tcss"]
-    DEFAULT_CSS = CSS
+    DEFAULT_CSS = SESSIONS_CSS + CSS
     TITLE = "smtpdbg listen"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit"), Binding("ctrl+n", "next_held", "Next held"),
                 Binding("ctrl+o", "mailbox", "Mailbox")]
@@ -80,30 +63,24 @@ class ListenApp(App[int]):
         self.server = ListenServer(config, rules=rules, mailbox=mailbox, on_connection=self._opened,
                                    on_held=lambda held: self.post_message(Waiting(held)),
                                    on_message=lambda message: self.post_message(Stored(message)))
-        self.selected = 0
         self._rules_said = ("", 0)
 
     # --- server thread ------------------------------------------------------------------------
     def _opened(self, conn: Connection) -> None:
-        self.post_message(Opened(conn))
+        self.post_message(Opened(conn.number, f"{conn.peer} on {conn.listener}"))
         conn.transcript.subscribe(lambda event: self.post_message(Arrived(conn.number, event)), replay=True)
 
     # --- UI ------------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield ListView(id="sessions")
-            with Vertical():
-                yield ContentSwitcher(id="views")
-                yield Static("", id="held")
-                yield Static("", id="meaning")
-                yield Input(placeholder="reply CODE TEXT | default | drop | stall N | advertise KW, ...",
-                            id="prompt", suggester=SuggestFromList(suggestions(), case_sensitive=False))
-        yield Footer()
+    def compose_below(self) -> Iterable[Widget]:
+        yield Static("", id="held")
+        yield Static("", id="meaning")
+        yield Input(placeholder="reply CODE TEXT | default | drop | stall N | advertise KW, ...",
+                    id="prompt", suggester=SuggestFromList(suggestions(), case_sensitive=False))
 
     def on_mount(self) -> None:
+        super().on_mount()
         endpoints = self.server.start()
         self.sub_title = ", ".join(f"{k} {v}" for k, v in endpoints.items() if v and k != "ca")
-        self.query_one("#sessions", ListView).border_title = "sessions"
         self.query_one("#held", Static).update("waiting for a client" + (" (playing the server)"
                                                                           if self.server.config.hold else ""))
         self.set_interval(0.5, self._poll_rules)
@@ -125,25 +102,6 @@ class ListenApp(App[int]):
                 self.notify(f"rules reloaded: {len(book.rules)} rules")
             self._rules_said = said
 
-    def view(self, number: int) -> TranscriptView:
-        return self.query_one(f"#conn-{number}", TranscriptView)
-
-    def on_opened(self, message: Opened) -> None:
-        conn = message.conn
-        view = TranscriptView(id=f"conn-{conn.number}")
-        view.border_title = f"[{conn.number}] {conn.peer} on {conn.listener}"
-        self.query_one("#views", ContentSwitcher).mount(view)
-        self.query_one("#sessions", ListView).append(
-            ListItem(Label(f"[{conn.number}] {conn.peer} {conn.listener}"), id=f"item-{conn.number}"))
-        if not self.selected:
-            self.select(conn.number)
-
-    def on_arrived(self, message: Arrived) -> None:
-        try:
-            self.view(message.connection).append_events([message.event])
-        except Exception:  # noqa: BLE001 - the view is mounted by the Opened message just before
-            self.call_later(lambda: self.view(message.connection).append_events([message.event]))
-
     def on_waiting(self, message: Waiting) -> None:
         if self.selected not in self.server.held:
             self.select(message.held.connection)
@@ -153,8 +111,7 @@ class ListenApp(App[int]):
         self.notify(message.message.describe(), title="delivered")
 
     def select(self, number: int) -> None:
-        self.selected = number
-        self.query_one("#views", ContentSwitcher).current = f"conn-{number}"
+        super().select(number)
         self.show_held()
 
     def show_held(self) -> None:
@@ -166,11 +123,6 @@ class ListenApp(App[int]):
             return
         label.update(f"? [{held.connection}] {safe_text(held.command)}   default: "
                      f"{safe_text(' / '.join(held.default))}")
-
-    @on(ListView.Selected, "#sessions")
-    def chosen(self, event: ListView.Selected) -> None:
-        if event.item.id:
-            self.select(int(event.item.id.removeprefix("item-")))
 
     def action_mailbox(self) -> None:
         from smtpdbg.listen.mailbox_screen import MailboxScreen
