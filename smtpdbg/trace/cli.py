@@ -47,19 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a Python program with smtplib traced and print every SMTP session it opens.")
     parser.add_argument("--log", metavar="FILE", help="write the transcript to FILE instead of stdout")
     parser.add_argument("--jsonl", metavar="FILE", help="also write the events as JSON Lines to FILE")
+    parser.add_argument("--print", dest="print_", action="store_true",
+                        help="print the sessions (the default when stdout is not a terminal) instead of the app")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the program to run, after --")
     return parser
 
 
-class Sink:
-    """Renders streamed events, one renderer per session, each line marked with its session."""
+class Collector:
+    """Reads the streamed lines of every traced process; each (process, session) gets a number from 1."""
 
-    def __init__(self, out: TextIO, jsonl: TextIO | None, color: bool) -> None:
-        self.out, self.jsonl, self.color = out, jsonl, color
+    def __init__(self, jsonl: TextIO | None = None) -> None:
+        self.jsonl = jsonl
         self.lock = threading.Lock()
         self.labels: dict[tuple[int, int], int] = {}
-        self.renderers: dict[int, TextRenderer] = {}
 
     def feed(self, client: int, line: bytes) -> None:
         from smtpdbg.trace.stream import decode
@@ -70,17 +71,33 @@ class Sink:
         except (ValueError, KeyError, TypeError):
             return
         with self.lock:
+            new = (client, session) not in self.labels
             label = self.labels.setdefault((client, session), len(self.labels) + 1)
-            renderer = self.renderers.setdefault(label, TextRenderer(color=self.color))
             if self.jsonl is not None:
                 record["session"] = label
                 self.jsonl.write(json.dumps(record) + "\n")
-            for text in renderer.render(event):
-                self.out.write(safe_output(f"[{label}] {text}", color=self.color) + "\n")
-            self.out.flush()
+            self.emit(label, event, new)
+
+    def emit(self, label: int, event, new: bool) -> None:
+        """Called (under the lock) for each event of session ``label``; ``new`` for its first."""
 
 
-def serve(server: socket.socket, sink: Sink, readers: list[threading.Thread]) -> None:
+class Sink(Collector):
+    """Renders streamed events, one renderer per session, each line marked with its session."""
+
+    def __init__(self, out: TextIO, jsonl: TextIO | None, color: bool) -> None:
+        super().__init__(jsonl)
+        self.out, self.color = out, color
+        self.renderers: dict[int, TextRenderer] = {}
+
+    def emit(self, label: int, event, new: bool) -> None:
+        renderer = self.renderers.setdefault(label, TextRenderer(color=self.color))
+        for text in renderer.render(event):
+            self.out.write(safe_output(f"[{label}] {text}", color=self.color) + "\n")
+        self.out.flush()
+
+
+def serve(server: socket.socket, sink: Collector, readers: list[threading.Thread]) -> None:
     """Accept the traced processes' connections (a program may start others) and read each on its own thread."""
     for client in range(1, 1_000_000):
         try:
@@ -108,35 +125,61 @@ def child_env(directory: Path, socket_path: str) -> dict[str, str]:
     return env
 
 
+class Tracer:
+    """A traced run: the socket the program streams its sessions to, and the program itself."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self.readers: list[threading.Thread] = []
+        self.directory = tempfile.TemporaryDirectory(prefix="smtpdbg-trace-")
+        path = os.path.join(self.directory.name, "events.sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen()
+        self.env = child_env(Path(self.directory.name), path)
+        threading.Thread(target=serve, args=(self.server, collector, self.readers), daemon=True).start()
+
+    def run(self, command: list[str], **popen) -> subprocess.Popen:
+        """Start the program (``popen``: Popen's stdin/stdout/stderr).
+
+        Raises:
+            OSError: it cannot be started.
+        """
+        return subprocess.Popen(command, env=self.env, **popen)
+
+    def finish(self) -> None:
+        """After the program ended: read what it streamed to the end, remove the socket."""
+        self.server.close()
+        for reader in list(self.readers):
+            reader.join(5)
+        self.directory.cleanup()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         print("smtpdbg trace: give the program to run after --, e.g. smtpdbg trace -- python app.py", file=sys.stderr)
         return 2
+    if sys.stdout.isatty() and sys.stdin.isatty() and not (args.print_ or args.log or args.jsonl):
+        from smtpdbg.trace.app import TraceApp
+
+        return TraceApp(command).run() or 0
     out = open(args.log, "w", encoding="utf-8") if args.log else sys.stdout
     jsonl = open(args.jsonl, "w", encoding="utf-8") if args.jsonl else None
     color = args.color == "always" or (args.color == "auto" and out.isatty() and "NO_COLOR" not in os.environ)
-    sink = Sink(out, jsonl, color)
-    readers: list[threading.Thread] = []
-    with tempfile.TemporaryDirectory(prefix="smtpdbg-trace-") as directory:
-        socket_path = os.path.join(directory, "events.sock")
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(socket_path)
-        server.listen()
-        threading.Thread(target=serve, args=(server, sink, readers), daemon=True).start()
-        try:
-            proc = subprocess.Popen(command, env=child_env(Path(directory), socket_path))
-        except OSError as error:
-            print(f"smtpdbg trace: cannot run {command[0]}: {error}", file=sys.stderr)
-            return 127
-        try:
-            status = proc.wait()
-        except KeyboardInterrupt:
-            status = proc.wait()
-        server.close()
-        for reader in list(readers):
-            reader.join(5)
+    tracer = Tracer(Sink(out, jsonl, color))
+    try:
+        proc = tracer.run(command)
+    except OSError as error:
+        print(f"smtpdbg trace: cannot run {command[0]}: {error}", file=sys.stderr)
+        tracer.finish()
+        return 127
+    try:
+        status = proc.wait()
+    except KeyboardInterrupt:
+        status = proc.wait()
+    tracer.finish()
     for stream in (out, jsonl):
         if stream is not None and stream is not sys.stdout:
             stream.close()

@@ -84,3 +84,26 @@ def test_the_programs_exit_status_and_a_missing_command(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "smtpdbg", "trace"], capture_output=True, text=True, timeout=60,
                           env=repo_env())
     assert done.returncode == 2 and "after --" in done.stderr
+
+
+async def test_the_trace_app_shows_the_sessions_and_the_programs_output(tmp_path, endpoints) -> None:
+    from smtpdbg.trace.app import TraceApp
+
+    program = tmp_path / "prog.py"
+    program.write_text(PROGRAM)
+    host, port = endpoints.smtp
+    app = TraceApp([sys.executable, str(program), host, str(port), endpoints.user, endpoints.password,
+                    endpoints.ca_path])
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(1000):
+            if app.status is not None:
+                break
+            await pilot.pause(0.02)
+        assert app.status == 0
+        await pilot.pause(0.1)
+        output = "\n".join(app.query_one("#output").lines)
+        assert "program done" in output and "exited with status 0" in output
+        view = app.view(1)
+        texts = [view.store.plain(row) for row in range(len(view.store))]
+        assert any(t.startswith("<~  250 ") for t in texts), texts
+        assert not any(endpoints.password in t for t in texts)
