@@ -14,7 +14,6 @@ from typing import Iterable
 
 from textual import on
 from textual.binding import Binding
-from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -23,13 +22,13 @@ from smtpdbg.core.catalog.extensions import explain_extension
 from smtpdbg.core.catalog.replies import explain_reply
 from smtpdbg.core.render import safe_text
 from smtpdbg.listen.answers import AnswerError, suggestions
-from smtpdbg.listen.mailbox import Delivered, Mailbox
+from smtpdbg.listen.mailbox import Mailbox
 from smtpdbg.listen.play import play
 from smtpdbg.listen.recorder import Connection
 from smtpdbg.listen.rules import RuleBook
-from smtpdbg.listen.server import Held, ListenConfig, ListenServer
+from smtpdbg.listen.server import ListenConfig, ListenServer
 from smtpdbg.listen.sessions import CSS as SESSIONS_CSS
-from smtpdbg.listen.sessions import Arrived, Opened, SessionsApp
+from smtpdbg.listen.sessions import Arrived, Opened, Posted, SessionsApp
 
 CSS = """
 #prompt { height: 3; }
@@ -38,16 +37,12 @@ CSS = """
 """
 
 
-class Waiting(Message):
-    def __init__(self, held: Held) -> None:
-        super().__init__()
-        self.held = held
+class Waiting(Posted):
+    """A command is held (``value``: the :class:`Held`)."""
 
 
-class Stored(Message):
-    def __init__(self, message: Delivered) -> None:
-        super().__init__()
-        self.message = message
+class Stored(Posted):
+    """A message was delivered (``value``: the :class:`Delivered`)."""
 
 
 class ListenApp(SessionsApp):
@@ -104,11 +99,11 @@ class ListenApp(SessionsApp):
 
     def on_waiting(self, message: Waiting) -> None:
         if self.selected not in self.server.held:
-            self.select(message.held.connection)
+            self.select(message.value.connection)
         self.show_held()
 
     def on_stored(self, message: Stored) -> None:
-        self.notify(message.message.describe(), title="delivered")
+        self.notify(message.value.describe(), title="delivered")
 
     def select(self, number: int) -> None:
         super().select(number)

@@ -42,6 +42,14 @@ class Arrived(Message):
         self.number, self.event = number, event
 
 
+class Posted(Message):
+    """Something a worker thread hands to the app: subclass it per kind, read ``value``."""
+
+    def __init__(self, value) -> None:
+        super().__init__()
+        self.value = value
+
+
 class SessionsApp(App[int]):
     CSS_PATH = [Path(__file__).parent.parent / "tui" / "app.tcss"]
     DEFAULT_CSS = CSS

@@ -7,25 +7,20 @@ import threading
 from typing import Iterable
 
 from textual.binding import Binding
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Log
 
 from smtpdbg.core.render import safe_text
-from smtpdbg.listen.sessions import CSS, Arrived, Opened, SessionsApp
+from smtpdbg.listen.sessions import CSS, Arrived, Opened, Posted, SessionsApp
 from smtpdbg.trace.cli import Collector, Tracer
 
 
-class Output(Message):
-    def __init__(self, line: str) -> None:
-        super().__init__()
-        self.line = line
+class Output(Posted):
+    """A line the program wrote (``value``)."""
 
 
-class Ended(Message):
-    def __init__(self, status: int) -> None:
-        super().__init__()
-        self.status = status
+class Ended(Posted):
+    """The program exited (``value``: its status)."""
 
 
 class Feed(Collector):
@@ -80,12 +75,12 @@ class TraceApp(SessionsApp):
         self.post_message(Ended(status))
 
     def on_output(self, message: Output) -> None:
-        self.query_one("#output", Log).write_line(safe_text(message.line))
+        self.query_one("#output", Log).write_line(safe_text(message.value))
 
     def on_ended(self, message: Ended) -> None:
-        self.status = message.status
-        self.query_one("#output", Log).write_line(f"=== the program exited with status {message.status}")
-        self.notify(f"the program exited with status {message.status}; ctrl+q quits")
+        self.status = message.value
+        self.query_one("#output", Log).write_line(f"=== the program exited with status {self.status}")
+        self.notify(f"the program exited with status {self.status}; ctrl+q quits")
 
     def action_quit(self) -> None:
         self.exit(self.status if self.status is not None else 0)
