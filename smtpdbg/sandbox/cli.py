@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stop = threading.Event()
     # The handlers come before the endpoints are printed: a parent that reads them may send SIGTERM at once.
-    previous = _on_stop_signals(stop)
+    previous = on_stop_signals(stop)
     try:
         if args.json:
             print(endpoints_json(endpoints), flush=True)
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _on_stop_signals(stop: threading.Event) -> dict:
+def on_stop_signals(stop: threading.Event) -> dict:
     """Make SIGTERM and SIGINT (Ctrl-C) set ``stop``; returns the handlers they replaced."""
 
     def on_signal(signum: int, frame: Any) -> None:
