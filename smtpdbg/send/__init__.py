@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
 
     cli.apply_profile(args, send=True)  # reads the config file only with --profile
     try:
-        plan, options = _plan(args, cli)
+        plan, options = make_plan(args, cli)
     except PlanError as exc:
         print(f"smtpdbg send: {exc}", file=sys.stderr)
         return 1 if args.exit_codes == "swaks" else 2
@@ -76,7 +76,8 @@ _PROTOCOL = {  # helo verb, tls, auth, transport
 }
 
 
-def _plan(args, cli):
+def make_plan(args, cli):
+    """The :class:`~smtpdbg.send.plan.Plan` and session options for parsed ``send`` arguments."""
     from dataclasses import replace
 
     from smtpdbg.core import values

@@ -14,6 +14,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from smtpdbg.core.commands import COMMANDS
+from smtpdbg.tui.swaks_paste import ask_swaks
 
 if TYPE_CHECKING:
     from smtpdbg.tui.app import SmtpdbgApp
@@ -35,6 +36,8 @@ def _entries(app: SmtpdbgApp, builtin: Iterable[SystemCommand]) -> Iterable[Syst
     yield SystemCommand("session: connect…", "Open the connect dialog (target, TLS, LMTP, timeout, CA, verify)",
                         app.action_connect_dialog)
     yield SystemCommand("session: reconnect", "Close and connect again to the same target", partial(app.action_run, "reconnect"))
+    yield SystemCommand("session: paste a swaks command…", "Run a swaks command line here, step by step in the transcript",
+                        partial(ask_swaks, app))
     yield SystemCommand("session: sandbox", "Start the embedded sandbox server and open a session on it", app.action_sandbox)
     yield SystemCommand("session: abort the running command", "Interrupt it (Esc)", app.action_abort)
     yield SystemCommand("session: close the connection", "smtp.close(), without QUIT", partial(app.action_run, "close"))
