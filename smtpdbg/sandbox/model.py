@@ -179,6 +179,14 @@ class ReceivedMessage:
     fault: Fault | None = None
     """``drop``: received whole, but the connection was closed instead of a reply; ``delay``: the reply
     was held back :attr:`SandboxConfig.reply_delay` seconds. None: answered at once."""
+    trace: bytes = b""
+    """The ``Return-Path:`` and ``Received:`` lines the sandbox put on top at delivery, as a
+    real MTA does (RFC 5321 §4.4; :mod:`.delivery`); :attr:`content` stays as received."""
+
+    @property
+    def stored(self) -> bytes:
+        """The message as the mailbox holds it: :attr:`trace` then :attr:`content`."""
+        return self.trace + self.content
 
 
 Stage = Literal["RCPT", "DATA", "end of data", "BDAT", "BDAT LAST"]

@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from smtpdbg.sandbox.delivery import protocol_name, trace_lines
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 from smtpdbg.sandbox.outcomes import reply_fault
@@ -193,13 +194,24 @@ class SandboxHandler:
         connection = server.connection
         connection.update(messages=connection.get("messages") + 1)
         authenticated = bool(session.authenticated)
+        mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
+        rcpt_tos = tuple(address for address, _ in recipients)
+        protocol = protocol_name(
+            lmtp=server.listener == "lmtp", extended=bool(session.extended_smtp),
+            tls=server.tls_active, authenticated=authenticated,
+        )
+        trace = trace_lines(
+            mail_from=mail_from, rcpt_tos=rcpt_tos, helo=session.host_name, peer=session.peer,
+            hostname=self._config.hostname, protocol=protocol,
+            message_id=f"{connection.id}.{server.transaction_number}",
+        )
         self._record(
             ReceivedMessage(
                 listener=server.listener,
                 # aiosmtpd keeps the null reverse-path as the literal "<>".
-                mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
+                mail_from=mail_from,
                 mail_options=tuple(envelope.mail_options),
-                rcpt_tos=tuple(address for address, _ in recipients),
+                rcpt_tos=rcpt_tos,
                 rcpt_options=tuple(tuple(options) for _, options in recipients),
                 content=bytes(envelope.content),
                 peer=session.peer,
@@ -216,6 +228,7 @@ class SandboxHandler:
                 connection_id=connection.id,
                 transaction=server.transaction_number,
                 fault=fault,
+                trace=trace,
             )
         )
 
