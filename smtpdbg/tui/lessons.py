@@ -67,7 +67,7 @@ class LessonActions:
             self.call_from_thread(self.notify, f"cannot start the sandbox for {lesson.id}: {error}", severity="error",
                                   markup=False)
             return
-        options = replace(self.options, ca=endpoints.ca_path, insecure=False)
+        options = replace(self.options, ca=endpoints.ca_path, insecure=False, mailbox=sandbox)
         self.call_from_thread(self.start_lesson, lesson, target, options)
 
     def begin_lesson(self, lesson_id: str) -> None:

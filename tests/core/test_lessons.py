@@ -37,7 +37,8 @@ def open_session(sandbox: Sandbox, lesson) -> Session:
     else:
         host, port = ep.smtps if lesson.transport == "smtps" else ep.smtp
         target = Target(lesson.transport, host, port, sandbox=True)
-    session = Session(target, SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path))
+    session = Session(target, SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path,
+                                             mailbox=sandbox))
     assert session.execute("connect").ok
     return session
 
