@@ -59,7 +59,7 @@ def message_lines(messages: list[Any], index: int) -> list[str]:
         f"  delivered to (RCPT TO):      {recipients(message)}",
         "  stored headers (Return-Path and Received added at delivery, RFC 5321 §4.4):",
     ]
-    lines += [f"    {line}" for line in head.split("\r\n")]
+    lines += [f"    {line.expandtabs(4)}" for line in head.split("\r\n")]  # folded lines start with a tab
     body_lines = body.split("\r\n")
     if body_lines and body_lines[-1] == "":
         body_lines.pop()
