@@ -68,7 +68,7 @@ class SandboxConfig:
     reply_delay: float = 10.0
     """Seconds a message for a ``delay@`` recipient waits for its reply after the final dot."""
     extra_extensions: tuple[str, ...] = ()
-    """Extra EHLO keywords, e.g. ``("DSN", "ENHANCEDSTATUSCODES")``."""
+    """Extra EHLO keywords, e.g. ``("DSN", "REQUIRETLS")`` (PIPELINING and ENHANCEDSTATUSCODES are always offered)."""
     smtp_port: int = 0
     """Port of the plain listener; 0 picks a free one."""
     smtps_port: int = 0

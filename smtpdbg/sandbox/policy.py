@@ -32,7 +32,8 @@ VRFY of an address in another domain      ``252 2.1.5 Cannot VRFY user, but will
 The same holds for a message sent with BDAT (:mod:`.chunking`): the LAST
 chunk gets the reply DATA's final dot would get.
 
-The EHLO/LHLO reply lists aiosmtpd's keywords, then CHUNKING and BINARYMIME
+The EHLO/LHLO reply lists aiosmtpd's keywords, then PIPELINING and
+ENHANCEDSTATUSCODES (always: RFC 2033 §5 requires both of LMTP), CHUNKING and BINARYMIME
 (unless turned off), XCLIENT and XFORWARD (when turned on), then
 ``extra_extensions``, then HELP; in the AUTH line XOAUTH2 and OAUTHBEARER come
 after the other mechanisms (aiosmtpd would sort them in between).
@@ -41,7 +42,8 @@ Known users are ``alice``, ``bob``, ``carol`` and the configured demo login.
 Local parts are compared case-insensitively. Over LMTP a ``full@`` recipient is
 accepted at RCPT and refused at DATA, so the per-recipient replies differ.
 A message is recorded once it is accepted for at least one recipient; for LMTP
-only the recipients it was delivered to are listed.
+only the recipients it was delivered to are listed, and the stored copy gets
+``Return-Path:`` and ``Received:`` on top (:mod:`.delivery`).
 """
 
 from __future__ import annotations

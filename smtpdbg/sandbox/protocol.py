@@ -7,7 +7,9 @@ and XFORWARD (from :mod:`.xclient`), the PROXY protocol (from :mod:`.proxy`),
 a banner tarpit, knowledge of whether the connection is encrypted, and
 acceptance of the MAIL/RCPT parameters of extensions advertised through
 ``extra_extensions`` (aiosmtpd 1.4.6 answers ``555`` to every RCPT parameter
-and to unknown MAIL parameters). It also keeps the parameters exactly as the
+and to unknown MAIL parameters). It refuses what RFCs forbid and aiosmtpd lets
+through: AUTH inside a transaction (RFC 4954 §4) and STARTTLS under TLS (RFC
+3207 §4.2), both with 503. It also keeps the parameters exactly as the
 client sent them in :attr:`SandboxSMTP.pending_params` for the handler, because
 aiosmtpd upper-cases them, and keeps the connection's record (:mod:`.connections`)
 up to date: peer, PROXY header, TLS facts (:mod:`.tls`), greeting, AUTH, XCLIENT.
@@ -280,12 +282,12 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, OutcomeMixin, ChunkingMixin, XClient
 
     # -- commands ------------------------------------------------------------------
 
-    @syntax("STARTTLS")
+    @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
         # RFC 3207 §4.2: no second handshake; EHLO stops offering STARTTLS (aiosmtpd does
-        # that), and a client that asks again is out of sequence. On SMTPS there is no
-        # STARTTLS at all (aiosmtpd: 500), as Postfix and Exim answer there too.
-        if self.tls_active and self.tls_context:
+        # that), and a client that asks again is out of sequence: also on SMTPS, where
+        # aiosmtpd would answer "454 TLS not available" (a temporary failure).
+        if self.tls_active:
             await self.push(REPLY_TLS_ACTIVE)
             return
         await super().smtp_STARTTLS(arg)

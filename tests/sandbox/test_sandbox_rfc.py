@@ -115,3 +115,10 @@ def test_delivery_adds_return_path_and_received(client: smtplib.SMTP, sandbox: S
 
 def _plain(user: str, password: str) -> str:
     return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+
+
+def test_smtps_offers_no_starttls_and_refuses_it_as_out_of_sequence(ep: Endpoints) -> None:
+    with smtplib.SMTP_SSL(*ep.smtps, context=ssl.create_default_context(cafile=ep.ca_path), timeout=TIMEOUT) as smtp:
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls")
+        assert smtp.docmd("STARTTLS")[0] == 503
