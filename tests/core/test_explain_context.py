@@ -337,3 +337,20 @@ def test_lessons_claim_nothing_explain_does_not_know():
 def test_explain_in_context_never_raises(code, enhanced, command, stage, text):
     explanation = explain_in_context(code, enhanced, command, stage, text=text, argument=text)
     assert explanation.lines() and "\n" not in explanation.summary()
+
+
+def test_503_to_starttls_after_ehlo_says_tls_is_active_not_that_ehlo_is_missing(make_session):
+    """The sandbox refuses a second STARTTLS with 503 (RFC 3207 §4.2); EHLO had been sent."""
+    session = make_session()
+    for command in ("connect", "ehlo", "starttls", "ehlo"):
+        assert session.execute(command).ok, command
+    outcome = session.execute("starttls --force")
+    assert outcome.code == 503
+    reply = [e for e in session.transcript.snapshot() if isinstance(e, Reply)][-1]
+    explanation = explain_exchange(reply)
+    assert explanation.title == "TLS already active" and "before EHLO" not in explanation.meaning
+
+
+def test_503_to_starttls_before_ehlo_says_so():
+    assert explain_in_context(503, "5.5.1", "STARTTLS", "greeted").title == "STARTTLS before EHLO"
+    assert explain_in_context(503, "5.5.1", "STARTTLS", "identified").title == "TLS already active"
