@@ -209,7 +209,8 @@ def main_learn(argv: list[str]) -> int:
     except (TypeError, ValueError) as exc:
         raise die(f"lesson {lesson.id}: its [sandbox] settings are not usable: {exc}") from None
     endpoints = sandbox.start()
-    options = SessionOptions(timeout=args.timeout, local_hostname=args.local_hostname, ca=endpoints.ca_path)
+    options = SessionOptions(timeout=args.timeout, local_hostname=args.local_hostname, ca=endpoints.ca_path,
+                             mailbox=sandbox)
     try:
         if args.repl:
             from smtpdbg.repl.lesson import run_lesson

@@ -221,5 +221,5 @@ def resolve(args: argparse.Namespace, target_text: str | None, *, start_sandbox:
     sandbox = Sandbox(SandboxConfig())
     sandbox.start()
     host, port = sandbox.endpoints.smtp
-    options = replace(options, ca=args.ca or sandbox.endpoints.ca_path)
+    options = replace(options, ca=args.ca or sandbox.endpoints.ca_path, mailbox=sandbox)
     return Resolved(Target("smtp", host, port, sandbox=True), options, sandbox)

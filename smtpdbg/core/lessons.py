@@ -37,7 +37,12 @@ CHECK_KEYS = {
     "recipients": "how many recipients the last delivery had",
     "replies": "how many replies the command read (LMTP DATA reads one per recipient)",
     "param": "an ESMTP parameter the command carried (or a list): NOTIFY, or NOTIFY=SUCCESS within NOTIFY=SUCCESS,FAILURE",
+    "fates": "each named recipient's fate in the last transaction (from the ledger), e.g. "
+             "{ \"full@x\" = \"temporary failure\", \"bob@x\" = \"accepted\" }",
 }
+
+RESTART_COMMANDS = ("connect", "reconnect")
+"""Commands that start a fresh connection: a lesson goes back to the first step that needs one."""
 
 
 class LessonError(ValueError):
@@ -105,7 +110,21 @@ def _failed(key: str, expected, verb: str, outcome, state: SessionState, command
         return None if count == expected else f"expected {expected} replies, got {count}"
     if key == "param":
         return _missing_param(tuple(str(p) for p in _listed(expected)), command)
+    if key == "fates":
+        return _fates_failed(dict(expected), state)
     raise LessonError(f"unknown check {key!r}")
+
+
+def _fates_failed(expected: dict, state: SessionState) -> str | None:
+    delivery = state.last_transaction
+    fates = {r.address.lower(): r for r in delivery.recipients} if delivery is not None else {}
+    for address, fate in expected.items():
+        recipient = fates.get(str(address).lower())
+        if recipient is None:
+            return f"<{address}> is not a recipient of the last transaction"
+        if recipient.fate.value != fate:
+            return f"expected <{address}> to end as {fate}, the ledger says {recipient.line()}"
+    return None
 
 
 def _params_of(command: str) -> dict[str, set[str]]:
@@ -282,10 +301,25 @@ class LessonProgress:
         if step is None:
             return Verdict(True, "lesson complete")
         reason = step.check.failure(command, outcome, state)
+        verb = command.split(None, 1)[0].lower() if command.strip() else ""
+        if reason is not None and verb in RESTART_COMMANDS and outcome is not None and outcome.ok:
+            # The way back: a fresh connection starts the lesson's current part over.
+            self.index, self.attempts = self.restart_index(), 0
+            return Verdict(False, f"not yet: a fresh connection, so back to step {self.index + 1} "
+                                  f"({self.lesson.steps[self.index].title}).")
         if reason is None:
             self.index += 1
             self.attempts = 0
             nxt = "lesson complete!" if self.done else f"next: {self.step.title}"
             return Verdict(True, f"✓ {step.title} — {nxt}")
         self.attempts += 1
-        return Verdict(False, f"not yet: {reason}." + (f" Hint: {step.hint}" if step.hint else ""))
+        way_back = f" Off track? `reconnect` starts over at step {self.restart_index() + 1}."
+        return Verdict(False, f"not yet: {reason}." + (f" Hint: {step.hint}" if step.hint else "") + way_back)
+
+    def restart_index(self) -> int:
+        """The step a fresh connection goes back to: the one after the last step that itself reconnects."""
+        for index in range(min(self.index, len(self.lesson.steps)) - 1, -1, -1):
+            wanted = _listed(dict(self.lesson.steps[index].check.conditions).get("command", ()))
+            if any(str(name).lower() in RESTART_COMMANDS for name in wanted):
+                return index + 1
+        return 0

@@ -7,6 +7,7 @@ name them without importing the session machinery.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from smtpdbg.core.wire import Limits
 
@@ -55,3 +56,6 @@ class SessionOptions:
     limits: Limits = field(default_factory=Limits)
     log: str | None = None
     """Append every event to this file as it happens (crash-safe session log)."""
+    mailbox: Any = field(default=None, compare=False, repr=False)
+    """The embedded sandbox the session was started with (anything with a ``messages`` list of
+    :class:`~smtpdbg.sandbox.model.ReceivedMessage`): what the ``mailbox`` command shows. None otherwise."""

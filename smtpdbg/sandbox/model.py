@@ -68,7 +68,7 @@ class SandboxConfig:
     reply_delay: float = 10.0
     """Seconds a message for a ``delay@`` recipient waits for its reply after the final dot."""
     extra_extensions: tuple[str, ...] = ()
-    """Extra EHLO keywords, e.g. ``("DSN", "ENHANCEDSTATUSCODES")``."""
+    """Extra EHLO keywords, e.g. ``("DSN", "REQUIRETLS")`` (PIPELINING and ENHANCEDSTATUSCODES are always offered)."""
     smtp_port: int = 0
     """Port of the plain listener; 0 picks a free one."""
     smtps_port: int = 0
@@ -192,6 +192,14 @@ class ReceivedMessage:
     fault: Fault | None = None
     """``drop``: received whole, but the connection was closed instead of a reply; ``delay``: the reply
     was held back :attr:`SandboxConfig.reply_delay` seconds. None: answered at once."""
+    trace: bytes = b""
+    """The ``Return-Path:`` and ``Received:`` lines the sandbox put on top at delivery, as a
+    real MTA does (RFC 5321 §4.4; :mod:`.delivery`); :attr:`content` stays as received."""
+
+    @property
+    def stored(self) -> bytes:
+        """The message as the mailbox holds it: :attr:`trace` then :attr:`content`."""
+        return self.trace + self.content
 
 
 Stage = Literal["RCPT", "DATA", "end of data", "BDAT", "BDAT LAST"]

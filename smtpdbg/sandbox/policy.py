@@ -32,7 +32,8 @@ VRFY of an address in another domain      ``252 2.1.5 Cannot VRFY user, but will
 The same holds for a message sent with BDAT (:mod:`.chunking`): the LAST
 chunk gets the reply DATA's final dot would get.
 
-The EHLO/LHLO reply lists aiosmtpd's keywords, then CHUNKING and BINARYMIME
+The EHLO/LHLO reply lists aiosmtpd's keywords, then PIPELINING and
+ENHANCEDSTATUSCODES (always: RFC 2033 §5 requires both of LMTP), CHUNKING and BINARYMIME
 (unless turned off), XCLIENT and XFORWARD (when turned on), then
 ``extra_extensions``, then HELP; in the AUTH line XOAUTH2 and OAUTHBEARER come
 after the other mechanisms (aiosmtpd would sort them in between).
@@ -41,7 +42,8 @@ Known users are ``alice``, ``bob``, ``carol`` and the configured demo login.
 Local parts are compared case-insensitively. Over LMTP a ``full@`` recipient is
 accepted at RCPT and refused at DATA, so the per-recipient replies differ.
 A message is recorded once it is accepted for at least one recipient; for LMTP
-only the recipients it was delivered to are listed.
+only the recipients it was delivered to are listed, and the stored copy gets
+``Return-Path:`` and ``Received:`` on top (:mod:`.delivery`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from typing import Any, Callable
 
 from smtpdbg.sandbox import dsn
 from smtpdbg.sandbox.limits import Greylist, client_address, message_limit_reply, recipient_limit_reply
+from smtpdbg.sandbox.delivery import protocol_name, trace_lines
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 from smtpdbg.sandbox.outcomes import reply_fault
@@ -232,13 +235,24 @@ class SandboxHandler:
         connection = server.connection
         connection.update(messages=connection.get("messages") + 1)
         authenticated = bool(session.authenticated)
+        mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
+        rcpt_tos = tuple(address for address, _ in recipients)
+        protocol = protocol_name(
+            lmtp=server.listener == "lmtp", extended=bool(session.extended_smtp),
+            tls=server.tls_active, authenticated=authenticated,
+        )
+        trace = trace_lines(
+            mail_from=mail_from, rcpt_tos=rcpt_tos, helo=session.host_name, peer=session.peer,
+            hostname=self._config.hostname, protocol=protocol,
+            message_id=f"{connection.id}.{server.transaction_number}",
+        )
         self._record(
             ReceivedMessage(
                 listener=server.listener,
                 # aiosmtpd keeps the null reverse-path as the literal "<>".
-                mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
+                mail_from=mail_from,
                 mail_options=tuple(envelope.mail_options),
-                rcpt_tos=tuple(address for address, _ in recipients),
+                rcpt_tos=rcpt_tos,
                 rcpt_options=tuple(tuple(options) for _, options in recipients),
                 content=bytes(envelope.content),
                 peer=session.peer,
@@ -255,6 +269,7 @@ class SandboxHandler:
                 connection_id=connection.id,
                 transaction=server.transaction_number,
                 fault=fault,
+                trace=trace,
             )
         )
 

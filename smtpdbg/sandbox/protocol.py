@@ -7,7 +7,9 @@ and XFORWARD (from :mod:`.xclient`), the PROXY protocol (from :mod:`.proxy`),
 a banner tarpit, knowledge of whether the connection is encrypted, and
 acceptance of the MAIL/RCPT parameters of extensions advertised through
 ``extra_extensions`` (aiosmtpd 1.4.6 answers ``555`` to every RCPT parameter
-and to unknown MAIL parameters). It also keeps the parameters exactly as the
+and to unknown MAIL parameters). It refuses what RFCs forbid and aiosmtpd lets
+through: AUTH inside a transaction (RFC 4954 §4) and STARTTLS under TLS (RFC
+3207 §4.2), both with 503. It also keeps the parameters exactly as the
 client sent them in :attr:`SandboxSMTP.pending_params` for the handler, because
 aiosmtpd upper-cases them, and keeps the connection's record (:mod:`.connections`)
 up to date: peer, PROXY header, TLS facts (:mod:`.tls`), greeting, AUTH, XCLIENT.
@@ -59,6 +61,10 @@ READER_LIMIT = 12288
 
 BINARYMIME = "BODY=BINARYMIME"
 
+REPLY_TLS_ACTIVE = "503 5.5.1 Error: TLS already active"
+REPLY_AUTH_IN_TRANSACTION = "503 5.5.1 Error: AUTH not allowed during a mail transaction"
+REPLY_AUTH_AGAIN = "503 5.5.1 Error: already authenticated"
+
 
 def extension_parameters(keywords: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """The MAIL and RCPT parameter names made valid by advertising ``keywords``."""
@@ -99,6 +105,11 @@ class SandboxEnvelope(Envelope):
 class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingMixin, XClientMixin, ProxyMixin,
                   SmugglingMixin, SMTP):
     """aiosmtpd ``SMTP`` with the sandbox's additions; one instance per connection."""
+
+    # The de-facto AUTH LOGIN prompts (base64 "VXNlcm5hbWU6", "UGFzc3dvcmQ6") that
+    # Postfix, Exim and Exchange send; aiosmtpd's own are "User Name\0", "Password\0".
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
 
     def __init__(
         self,
@@ -204,8 +215,14 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingM
         return self.implicit_tls or self._tls_protocol is not None
 
     def advertised_extensions(self) -> list[str]:
-        """EHLO keywords to add to aiosmtpd's own list, in order."""
-        keywords = ["CHUNKING", "BINARYMIME"] if self.chunking else []
+        """EHLO keywords to add to aiosmtpd's own list, in order.
+
+        PIPELINING (RFC 2920: aiosmtpd reads one line at a time, so commands written
+        together are answered in order) and ENHANCEDSTATUSCODES (RFC 2034: the
+        replies carry them) come first; RFC 2033 §5 requires both of an LMTP server.
+        """
+        keywords = ["PIPELINING", "ENHANCEDSTATUSCODES"]
+        keywords += ["CHUNKING", "BINARYMIME"] if self.chunking else []
         if self.xclient:
             keywords += ehlo_keywords()
         return keywords + list(self.extra_extensions)
@@ -271,8 +288,26 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingM
 
     # -- commands ------------------------------------------------------------------
 
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        # RFC 3207 §4.2: no second handshake; EHLO stops offering STARTTLS (aiosmtpd does
+        # that), and a client that asks again is out of sequence: also on SMTPS, where
+        # aiosmtpd would answer "454 TLS not available" (a temporary failure).
+        if self.tls_active:
+            await self.push(REPLY_TLS_ACTIVE)
+            return
+        await super().smtp_STARTTLS(arg)
+
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str) -> None:
+        # RFC 4954 §4: AUTH within a transaction, or after a successful AUTH, is a 503.
+        if self.session.host_name and self.session.extended_smtp:
+            if self.envelope.mail_from is not None:
+                await self.push(REPLY_AUTH_IN_TRANSACTION)
+                return
+            if self.session.authenticated:
+                await self.push(REPLY_AUTH_AGAIN)
+                return
         before = self.session.authenticated
         await super().smtp_AUTH(arg)
         if self.session.authenticated and not before:

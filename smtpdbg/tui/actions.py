@@ -102,5 +102,5 @@ class AppActions:
             self.call_from_thread(self.notify, f"cannot start the sandbox: {error}", severity="error", markup=False)
             return
         target = Target("smtp", endpoints.smtp[0], endpoints.smtp[1], sandbox=True)
-        options = replace(self.options, ca=endpoints.ca_path, insecure=False)
+        options = replace(self.options, ca=endpoints.ca_path, insecure=False, mailbox=self.sandbox)
         self.call_from_thread(self.start_session, target, options, ("connect", "ehlo"))

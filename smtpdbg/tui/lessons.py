@@ -67,7 +67,7 @@ class LessonActions:
             self.call_from_thread(self.notify, f"cannot start the sandbox for {lesson.id}: {error}", severity="error",
                                   markup=False)
             return
-        options = replace(self.options, ca=endpoints.ca_path, insecure=False)
+        options = replace(self.options, ca=endpoints.ca_path, insecure=False, mailbox=sandbox)
         self.call_from_thread(self.start_lesson, lesson, target, options)
 
     def begin_lesson(self, lesson_id: str) -> None:
@@ -110,6 +110,25 @@ class LessonActions:
         self.lesson = None
         self.query_one(LessonPane).display = False
         self.refresh_bindings()
+
+    def action_mailbox(self) -> None:
+        """Open the embedded sandbox's mailbox: every message it delivered, as stored."""
+        from rich.text import Text
+
+        from smtpdbg.core.errors import CommandError
+        from smtpdbg.core.handlers.mailbox import delivered, message_lines, summary_lines
+        from smtpdbg.core.render import safe_text
+        from smtpdbg.tui.screens.help import InfoScreen
+
+        try:
+            messages = delivered(self.options.mailbox, bool(self.state.sandbox))
+        except CommandError as error:
+            self.notify(str(error), severity="warning", markup=False)
+            return
+        lines = summary_lines(messages)
+        for index in range(len(messages)):
+            lines += ["", *message_lines(messages, index)]
+        self.push_screen(InfoScreen("Sandbox mailbox", Text("\n".join(safe_text(line) for line in lines))))
 
     def record_lesson(self, outcome: Outcome) -> None:
         """Check the current step against a command the student ran, and show the verdict."""

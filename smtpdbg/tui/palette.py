@@ -41,6 +41,8 @@ def _entries(app: SmtpdbgApp, builtin: Iterable[SystemCommand]) -> Iterable[Syst
     yield SystemCommand("session: sandbox", "Start the embedded sandbox server and open a session on it", app.action_sandbox)
     yield SystemCommand("session: abort the running command", "Interrupt it (Esc)", app.action_abort)
     yield SystemCommand("session: close the connection", "smtp.close(), without QUIT", partial(app.action_run, "close"))
+    yield SystemCommand("sandbox: mailbox", "What the embedded sandbox delivered: envelope, Return-Path, Received, headers",
+                        app.action_mailbox)
     yield SystemCommand("session: show state", "Print the session snapshot into the transcript", partial(app.action_run, "show"))
     yield SystemCommand("view: toggle inspector", "Show or hide the feature inspector (F2)", app.action_toggle_inspector)
     for value, label in (("", "off"), ("absolute", "absolute"), ("delta", "delta since the previous line")):

@@ -352,3 +352,18 @@ def test_explain_takes_a_code_with_its_command_at_the_prompt(line):
     code = line.split()[1]
     assert texts[0] == explain_topic(" ".join(line.split()[1:]))[0]
     assert texts[0].startswith(f"{code} ") and texts[0] != explain_topic(code)[0]  # explained in context
+def test_503_to_starttls_after_ehlo_says_tls_is_active_not_that_ehlo_is_missing(make_session):
+    """The sandbox refuses a second STARTTLS with 503 (RFC 3207 §4.2); EHLO had been sent."""
+    session = make_session()
+    for command in ("connect", "ehlo", "starttls", "ehlo"):
+        assert session.execute(command).ok, command
+    outcome = session.execute("starttls --force")
+    assert outcome.code == 503
+    reply = [e for e in session.transcript.snapshot() if isinstance(e, Reply)][-1]
+    explanation = explain_exchange(reply)
+    assert explanation.title == "TLS already active" and "before EHLO" not in explanation.meaning
+
+
+def test_503_to_starttls_before_ehlo_says_so():
+    assert explain_in_context(503, "5.5.1", "STARTTLS", "greeted").title == "STARTTLS before EHLO"
+    assert explain_in_context(503, "5.5.1", "STARTTLS", "identified").title == "TLS already active"

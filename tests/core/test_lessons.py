@@ -39,7 +39,8 @@ def open_session(sandbox: Sandbox, lesson) -> Session:
     else:
         host, port = ep.smtps if lesson.transport == "smtps" else ep.smtp
         target = Target(lesson.transport, host, port, sandbox=True)
-    session = Session(target, SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path))
+    session = Session(target, SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path,
+                                             mailbox=sandbox))
     assert session.execute("connect").ok
     return session
 
@@ -134,3 +135,41 @@ def test_every_check_key_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "lessons.md").read_text()
     for key in CHECK_KEYS:
         assert f"`{key}`" in doc
+
+
+def test_reconnect_is_the_way_back_from_a_wrong_step(sandboxes):
+    """A student who upgrades to TLS before the first EHLO step is not stranded: `reconnect` starts over."""
+    lesson = next(l for l in LESSONS if l.id == "starttls")
+    sandbox = sandbox_for(sandboxes, lesson)
+    with open_session(sandbox, lesson) as session:
+        progress = LessonProgress(lesson)
+        verdict = progress.record("starttls", session.execute("starttls"), session.state)
+        assert not verdict.passed and "`reconnect` starts over at step 1" in verdict.message
+        # Under TLS the first step can never pass: STARTTLS is no longer advertised.
+        verdict = progress.record("ehlo client.example", session.execute("ehlo client.example"), session.state)
+        assert not verdict.passed and "reconnect" in verdict.message
+        verdict = progress.record("reconnect", session.execute("reconnect"), session.state)
+        assert not verdict.passed and "back to step 1" in verdict.message
+        for step in lesson.steps:
+            verdict = progress.record(step.command, run(session, step, sandbox.endpoints.password), session.state)
+            assert verdict.passed, verdict.message
+        assert progress.done
+
+
+def test_following_the_starttls_lesson_breaks_no_rule(sandboxes):
+    from smtpdbg.core.events import Info
+
+    lesson = next(l for l in LESSONS if l.id == "starttls")
+    sandbox = sandbox_for(sandboxes, lesson)
+    with open_session(sandbox, lesson) as session:
+        for step in lesson.steps:
+            run(session, step, sandbox.endpoints.password)
+        warnings = [e.text for e in session.transcript.snapshot() if isinstance(e, Info) and e.rule]
+    assert warnings == []
+
+
+def test_every_sample_message_has_a_date_header():
+    for lesson in LESSONS:
+        for step in lesson.steps:
+            if step.body:
+                assert step.body.startswith("Date: ") or "\nDate: " in step.body.split("\n\n")[0], (lesson.id, step.title)

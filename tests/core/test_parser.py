@@ -53,6 +53,7 @@ TYPICAL = [
     ("xforward PROTO=ESMTP --max-line 200", "xforward", {"attributes": ["PROTO=ESMTP"]}, {"max_line": 200}),
     ("show esmtp_features", "show", {"attribute": "esmtp_features"}, {}),
     ("explain 5.7.8", "explain", {"topic": "5.7.8"}, {}),
+    ("mailbox 2", "mailbox", {"number": "2"}, {}),
     ("? mail", "?", {"command": "mail"}, {}),
     ("save script session.smtp", "save", {"format": "script", "file": "session.smtp"}, {}),
 ]

@@ -125,9 +125,13 @@ SITUATIONS: tuple[Situation, ...] = (
        "Retry later (`reconnect`); do not send passwords or private mail in the clear instead.", rfc="RFC 3207 §4"),
     _s(501, "starttls", "STARTTLS takes no parameter", "STARTTLS was sent with an argument.",
        "Send plain STARTTLS.", rfc="RFC 3207 §4"),
-    _s(503, "starttls", "STARTTLS at the wrong moment",
-       "TLS is already active on this connection, or STARTTLS came before EHLO.",
-       "Under TLS, never send STARTTLS again; otherwise send `ehlo` first.", rfc="RFC 3207 §4"),
+    _s(503, "starttls", "STARTTLS before EHLO", "The server wants EHLO before STARTTLS.",
+       "Send `ehlo` first, then `starttls`.", stages=("connected", "greeted"), rfc="RFC 3207 §4"),
+    _s(503, "starttls", "TLS already active",
+       "This connection is already encrypted: RFC 3207 §4.2 allows one handshake, and after it EHLO no longer "
+       "offers STARTTLS.",
+       "Carry on under TLS (`ehlo` if you have not since the handshake); never send STARTTLS twice. For a "
+       "fresh start, `reconnect`.", rfc="RFC 3207 §4.2"),
     _s((500, 502), "starttls", "no STARTTLS here",
        "This server offers no STARTTLS on this port.",
        "Use implicit TLS if the server has it (`connect smtps://HOST:465`), or another server; do not send "

@@ -84,10 +84,13 @@ def sendmail(ctx, parsed: Parsed) -> Reply:
 
 def send_message(ctx, parsed: Parsed) -> Reply:
     smtp = smtp_of(ctx)
-    raw = read_file(parsed.arg("file"))
+    path = parsed.arg("file")
+    raw = read_file(path) if path else ctx.body
+    if raw is None:
+        raise CommandError("send_message needs a message: @FILE, or typed lines ended by a lone '.'")
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not parsed.opt("to") and not _header_recipients(message):  # smtplib would send MAIL first
-        raise CommandError(f"{parsed.arg('file')} has no To, Cc or Bcc recipient: name one with --to ADDRESS")
+        raise CommandError(f"{path or 'the message'} has no To, Cc or Bcc recipient: name one with --to ADDRESS")
     refused = smtp.send_message(message, parsed.opt("from"), parsed.opt("to") or None,
                                 parsed.opt("mail_option") or (), parsed.opt("rcpt_option") or ())
     for address, (code, text) in refused.items():
