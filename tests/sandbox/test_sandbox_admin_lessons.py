@@ -1,0 +1,86 @@
+"""The sandbox obeys the rules lessons 08-11 teach, with stdlib smtplib as the client.
+
+MX records and their preferences, the implicit MX and the null MX (RFC 5321 §5.1, RFC 7505) from the
+sandbox's DNS server; relaying only after AUTH (RFC 5321 §3.6.2, 554 5.7.1 as Postfix sends it); policy
+rejections as the big providers send them (RFC 7372 codes); a middlebox that strips STARTTLS (RFC 3207 §6)
+and implicit TLS (RFC 8314).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+
+import pytest
+
+from smtpdbg.core.mx import resolve_exchangers
+from smtpdbg.sandbox import Sandbox, SandboxConfig
+from smtpdbg.sandbox.dns import DnsServer, has_null_mx, lesson_zone
+from smtpdbg.sandbox.relay import is_local
+from smtpdbg.sandbox.stripping import masked_command_line, masked_reply_line
+
+TIMEOUT = 5.0
+MESSAGE = b"Date: Fri, 4 Dec 2026 09:00:00 +0000\r\nFrom: alice@sandbox.smtpdbg.test\r\nSubject: t\r\n\r\nhello\r\n"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    config = SandboxConfig(dns=True, relay=True, provider_policy=True, strip_starttls=True, lmtp=False)
+    with Sandbox(config) as sb:
+        yield sb
+
+
+@pytest.fixture
+def smtp(sandbox: Sandbox) -> Iterator[smtplib.SMTP]:
+    sandbox.clear_messages()
+    with smtplib.SMTP(*sandbox.endpoints.smtp, local_hostname="client.example", timeout=TIMEOUT) as client:
+        client.ehlo()
+        yield client
+
+
+# -- 08: finding the server --------------------------------------------------------------------------
+def test_the_dns_server_gives_the_exchangers_in_preference_order(sandbox):
+    best, second = resolve_exchangers("example.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
+    assert (best.preference, best.host, best.addresses) == (10, "mx1.example.test", ("127.0.0.2",))
+    assert (second.preference, second.host, second.addresses) == (20, "mx2.example.test", ("127.0.0.1",))
+
+
+def test_the_best_exchanger_is_down_and_the_next_one_is_the_sandbox(sandbox):
+    port = sandbox.endpoints.smtp[1]
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.2", port, timeout=TIMEOUT)
+    with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as client:
+        assert client.sendmail("alice@sandbox.smtpdbg.test", ["bob@example.test"], MESSAGE) == {}
+
+
+def test_implicit_mx_and_null_mx(sandbox):
+    (implicit,) = resolve_exchangers("implicit.example.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
+    assert implicit.implicit and implicit.addresses == ("127.0.0.1",)
+    with pytest.raises(Exception, match=r"null MX \(RFC 7505\)"):
+        resolve_exchangers("nomail.example.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
+    with pytest.raises(Exception, match="NXDOMAIN"):
+        resolve_exchangers("elsewhere.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
+
+
+def test_a_recipient_in_a_null_mx_domain_is_refused_with_556(smtp):
+    smtp.mail("alice@sandbox.smtpdbg.test")
+    code, text = smtp.rcpt("bob@nomail.example.test")
+    assert code == 556 and text.startswith(b"5.1.10 <bob@nomail.example.test>: Recipient address rejected")
+    assert has_null_mx("Bob@NoMail.Example.Test.") and not has_null_mx("bob@example.test")
+
+
+def test_zone_follows_the_sandbox_address_and_the_dns_server_can_stop_early():
+    zone = lesson_zone("127.0.0.2")
+    assert zone[("mx1.example.test", "A")] == ["127.0.0.3"] and zone[("mx2.example.test", "A")] == ["127.0.0.2"]
+    DnsServer({}).stop()  # never started: stopping is still clean
+
+
+def test_nothing_is_started_or_refused_unless_the_settings_ask():
+    with Sandbox(SandboxConfig(lmtp=False)) as sb:
+        assert sb.endpoints.dns is None and sb.endpoints.stripped is None
+        with smtplib.SMTP(*sb.endpoints.smtp, timeout=TIMEOUT) as client:
+            client.ehlo("client.example")
+            client.mail("x@spoofed.example.test")
+            assert client.rcpt("bob@nomail.example.test")[0] == 250
+            assert client.rcpt("friend@elsewhere.test")[0] == 250  # no relay rule: any domain
