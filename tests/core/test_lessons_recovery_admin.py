@@ -37,3 +37,41 @@ def test_the_port_map_is_told_and_a_student_who_lost_the_connection_gets_back(st
     assert not verdict.passed and "`connect mx:example.test#2`" in verdict.message
     assert not student.type("connect mx:example.test#2").passed  # the way back, not the step itself
     finish(student)
+
+
+class Submitter(Student):
+    """A student whose AUTH gets the sandbox's password."""
+
+    def type(self, command: str, body: str = ""):
+        data = body.replace("\n", "\r\n").encode() if body else None
+        outcome = self.session.execute(command, body=data, secret=self.sandbox.endpoints.password)
+        return self.progress.record(command, outcome, self.session.state)
+
+
+@pytest.fixture
+def submitter():
+    started = Submitter("submission-vs-relay")
+    yield started
+    started.close()
+
+
+def test_relaying_after_auth_is_not_the_refusal_step_and_reconnecting_is_the_way_back(submitter):
+    submitter.follow(3)
+    # a student who logs in first (over STARTTLS) gets carol accepted: not what the step shows
+    for command in ("rset", "starttls", "ehlo client.example", "auth PLAIN alice", "mail friend@elsewhere.test"):
+        submitter.type(command)
+    verdict = submitter.type("rcpt carol@elsewhere.test")
+    assert not verdict.passed and "expected reply 554, got 250" in verdict.message and "`reconnect`" in verdict.message
+    for command in ("reconnect", "ehlo client.example", "mail friend@elsewhere.test", "rcpt bob@sandbox.smtpdbg.test"):
+        submitter.type(command)
+    assert submitter.type("rcpt carol@elsewhere.test").passed
+    finish(submitter)
+
+
+def test_mail_before_auth_on_submission_is_not_enough(submitter):
+    submitter.follow(9)  # up to EHLO inside TLS
+    verdict = submitter.type("mail alice@sandbox.smtpdbg.test")
+    assert not verdict.passed and "wants `auth`" in verdict.message
+    assert "`rset` first" in verdict.message  # AUTH inside a transaction is refused (RFC 4954 §4)
+    assert not submitter.type("rset").passed
+    finish(submitter)

@@ -84,3 +84,40 @@ def test_nothing_is_started_or_refused_unless_the_settings_ask():
             client.mail("x@spoofed.example.test")
             assert client.rcpt("bob@nomail.example.test")[0] == 250
             assert client.rcpt("friend@elsewhere.test")[0] == 250  # no relay rule: any domain
+
+
+# -- 09: submission vs relay -------------------------------------------------------------------------
+def test_relaying_is_refused_without_auth_as_postfix_does(sandbox, smtp):
+    smtp.mail("friend@elsewhere.test")  # any sender may deliver to the server's own domains
+    assert smtp.rcpt("bob@sandbox.smtpdbg.test")[0] == 250
+    assert smtp.rcpt("bob@mx2.example.test")[0] == 250  # a subdomain of a local domain is local
+    assert smtp.rcpt("carol@elsewhere.test") == (554, b"5.7.1 <carol@elsewhere.test>: Relay access denied")
+    assert smtp.data(MESSAGE)[0] == 250
+    (message,) = sandbox.messages
+    assert message.rcpt_tos == ("bob@sandbox.smtpdbg.test", "bob@mx2.example.test")
+
+
+def test_relaying_is_accepted_after_auth(sandbox, smtp):
+    smtp.starttls(context=sandbox.endpoints.client_ssl_context())
+    smtp.ehlo()
+    smtp.login(sandbox.endpoints.user, sandbox.endpoints.password)
+    assert smtp.sendmail("alice@sandbox.smtpdbg.test", ["carol@elsewhere.test"], MESSAGE) == {}
+    (message,) = sandbox.messages
+    assert (message.rcpt_tos, message.auth_user, message.tls) == (("carol@elsewhere.test",), "alice", True)
+
+
+def test_implicit_tls_offers_auth_at_once_and_no_starttls(sandbox):
+    context = sandbox.endpoints.client_ssl_context()
+    with smtplib.SMTP_SSL(*sandbox.endpoints.smtps, context=context, timeout=TIMEOUT) as client:
+        client.ehlo("client.example")
+        assert client.has_extn("auth") and not client.has_extn("starttls")
+        client.login(sandbox.endpoints.user, sandbox.endpoints.password)
+        assert client.sendmail("alice@sandbox.smtpdbg.test", ["carol@elsewhere.test"], MESSAGE) == {}
+
+
+@pytest.mark.parametrize("address, local", [
+    ("bob@sandbox.smtpdbg.test", True), ("bob@SANDBOX.smtpdbg.test.", True), ("bob@a.example.test", True),
+    ("bob@example.test", True), ("postmaster", True), ("bob@notexample.test", False), ("bob@smtpdbg.test", False),
+])
+def test_local_domains(address, local):
+    assert is_local(address, "sandbox.smtpdbg.test") == local
