@@ -75,3 +75,25 @@ def test_mail_before_auth_on_submission_is_not_enough(submitter):
     assert "`rset` first" in verdict.message  # AUTH inside a transaction is refused (RFC 4954 §4)
     assert not submitter.type("rset").passed
     finish(submitter)
+
+
+@pytest.mark.parametrize("student", ["policy-rejections"], indirect=True)
+def test_a_forgotten_rset_gives_503_and_the_hint_names_rset(student):
+    student.follow(3)  # the SPF refusal; RSET forgotten
+    verdict = student.type("mail alice@noptr.example.test")
+    assert not verdict.passed and "wants `rset`" in verdict.message
+    student.follow(1)
+    verdict = student.type("rcpt bob@sandbox.smtpdbg.test")  # MAIL forgotten: the hint also says what a 503 means
+    assert not verdict.passed and "`rset` first" in verdict.message
+    finish(student)
+
+
+@pytest.mark.parametrize("student", ["policy-rejections"], indirect=True)
+def test_an_aligned_message_is_not_the_dmarc_step_and_the_hint_leads_back(student):
+    student.follow(15)  # MAIL and RCPT for the DMARC step
+    aligned = student.lesson.steps[16].body
+    verdict = student.type("data", aligned)
+    assert not verdict.passed and "expected reply 550, got 250" in verdict.message and "`rset`" in verdict.message
+    for command in ("mail alice@sandbox.smtpdbg.test", "rcpt bob@sandbox.smtpdbg.test"):
+        student.type(command)
+    finish(student)

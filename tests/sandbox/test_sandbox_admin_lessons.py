@@ -121,3 +121,41 @@ def test_implicit_tls_offers_auth_at_once_and_no_starttls(sandbox):
 ])
 def test_local_domains(address, local):
     assert is_local(address, "sandbox.smtpdbg.test") == local
+
+
+# -- 10: policy rejections -----------------------------------------------------------------------------
+@pytest.mark.parametrize("domain, code, enhanced, words", [
+    ("spoofed.example.test", 550, b"5.7.23", b"because of Sender Policy Framework violation"),
+    ("noptr.example.test", 550, b"5.7.25", b"does not have a\n5.7.25 PTR record setup"),
+    ("listed.example.test", 550, b"5.7.1", b"on our block list (S3150)"),
+    ("nomail.example.test", 550, b"5.7.27", b"Sender address rejected: Domain nomail.example.test does not accept"),
+])
+def test_the_sender_domain_decides_the_refusal_at_rcpt(smtp, domain, code, enhanced, words):
+    assert smtp.mail(f"alice@{domain}")[0] == 250
+    reply = smtp.rcpt("bob@sandbox.smtpdbg.test")
+    assert reply[0] == code and reply[1].startswith(enhanced + b" ") and words in reply[1]
+    assert b"[127.0.0.1]" in reply[1] or domain in ("spoofed.example.test", "nomail.example.test")
+
+
+def test_every_line_of_a_multi_line_refusal_carries_the_code(sandbox):
+    import socket
+
+    with socket.create_connection(sandbox.endpoints.smtp, timeout=TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(b"HELO client.example\r\nMAIL FROM:<a@noptr.example.test>\r\nRCPT TO:<bob@sandbox.smtpdbg.test>\r\n")
+        reader.readline(), reader.readline()
+        lines = [reader.readline()]
+        while lines[-1][3:4] == b"-":
+            lines.append(reader.readline())
+    assert len(lines) == 5 and all(line.startswith((b"550-5.7.25 ", b"550 5.7.25 ")) for line in lines)
+
+
+def test_dmarc_refuses_a_from_domain_that_nothing_aligns_with_after_the_final_dot(sandbox, smtp):
+    forged = MESSAGE.replace(b"From: alice@sandbox.smtpdbg.test", b"From: \"Bank\" <CEO@Bank.Example.Test>")
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], forged)
+    assert refused.value.smtp_code == 550 and refused.value.smtp_error.startswith(
+        b"5.7.26 Unauthenticated email from bank.example.test is not accepted due to")
+    assert smtp.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
+    assert len(sandbox.messages) == 1
