@@ -95,6 +95,10 @@ def _pipe(source: socket.socket, sink: socket.socket, mask) -> None:
 
 def _close(sock: socket.socket) -> None:
     try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a pipe thread blocked reading it
+    except OSError:
+        pass
+    try:
         sock.close()
     except OSError:
         pass

@@ -97,3 +97,19 @@ def test_an_aligned_message_is_not_the_dmarc_step_and_the_hint_leads_back(studen
     for command in ("mail alice@sandbox.smtpdbg.test", "rcpt bob@sandbox.smtpdbg.test"):
         student.type(command)
     finish(student)
+
+
+@pytest.mark.parametrize("student", ["tls-on-the-open-internet"], indirect=True)
+def test_starttls_without_force_is_refused_by_the_client_and_force_is_the_way(student):
+    student.follow(4)  # EHLO through the middlebox: no STARTTLS offered
+    verdict = student.type("starttls")
+    assert not verdict.passed and "`starttls --force`" in verdict.message
+    finish(student)
+
+
+@pytest.mark.parametrize("student", ["tls-on-the-open-internet"], indirect=True)
+def test_ehlo_on_the_direct_connection_is_not_the_stripped_one(student):
+    student.follow(2)  # TLS is up on the direct connection; the middlebox connect forgotten
+    verdict = student.type("ehlo client.example")
+    assert not verdict.passed and "wants `connect`" in verdict.message
+    finish(student)

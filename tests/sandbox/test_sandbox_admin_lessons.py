@@ -159,3 +159,43 @@ def test_dmarc_refuses_a_from_domain_that_nothing_aligns_with_after_the_final_do
         b"5.7.26 Unauthenticated email from bank.example.test is not accepted due to")
     assert smtp.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
     assert len(sandbox.messages) == 1
+
+
+# -- 11: TLS on the open internet ---------------------------------------------------------------------
+def test_the_middlebox_masks_starttls_both_ways_and_the_mail_goes_in_plaintext(sandbox):
+    sandbox.clear_messages()
+    with smtplib.SMTP(*sandbox.endpoints.stripped, local_hostname="client.example", timeout=TIMEOUT) as client:
+        client.ehlo()
+        assert not client.has_extn("starttls") and client.has_extn("xxxxxxxa")
+        assert client.docmd("STARTTLS") == (500, b'Error: command "XXXXXXXX" not recognized')
+        assert client.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
+    (message,) = sandbox.messages
+    assert not message.tls and b"STARTTLS" not in message.content
+
+
+def test_the_direct_listener_still_offers_starttls(sandbox, smtp):
+    assert smtp.has_extn("starttls")
+    smtp.starttls(context=sandbox.endpoints.client_ssl_context())
+    smtp.ehlo()
+    assert not smtp.has_extn("starttls")
+
+
+@pytest.mark.parametrize("line, masked", [
+    (b"250-STARTTLS\r\n", b"250-XXXXXXXA\r\n"), (b"250 starttls\r\n", b"250 XXXXXXXA\r\n"),
+    (b"250-STARTTLSX\r\n", b"250-STARTTLSX\r\n"), (b"Subject: STARTTLS\r\n", b"Subject: STARTTLS\r\n"),
+])
+def test_only_the_keyword_line_is_masked(line, masked):
+    assert masked_reply_line(line) == masked
+
+
+def test_only_the_command_is_masked():
+    assert masked_command_line(b"starttls\r\n") == b"XXXXXXXX\r\n"
+    assert masked_command_line(b"STARTTLS now\r\n") == b"STARTTLS now\r\n"
+
+
+def test_stopping_the_sandbox_ends_a_connection_through_the_middlebox():
+    with Sandbox(SandboxConfig(strip_starttls=True, lmtp=False)) as sb:
+        client = smtplib.SMTP(*sb.endpoints.stripped, timeout=TIMEOUT)
+    with pytest.raises((smtplib.SMTPServerDisconnected, OSError)):
+        client.noop()
+    client.close()
