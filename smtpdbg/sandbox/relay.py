@@ -1,10 +1,10 @@
 """The relay rule of a mail server, for the sandbox: mail for its own domains from anyone, mail for
-other domains only from clients that authenticated (RFC 5321 §3.6.2: a server must not be an open relay).
+other domains only from clients that authenticated; a server that relays for anyone is an open relay.
 
 With ``SandboxConfig(relay=True)`` a RCPT to an address outside the local
 domains (the sandbox's hostname and ``example.test``, with their subdomains)
 from a client that has not authenticated is refused as Postfix refuses it
-(``reject_unauth_destination``)::
+(``reject_unauth_destination``; RFC 5321 §3.6.2 asks for 550 when a server declines to relay)::
 
     554 5.7.1 <friend@elsewhere.test>: Relay access denied
 

@@ -199,3 +199,21 @@ def test_stopping_the_sandbox_ends_a_connection_through_the_middlebox():
     with pytest.raises((smtplib.SMTPServerDisconnected, OSError)):
         client.noop()
     client.close()
+
+
+def test_the_cli_turns_the_lesson_settings_on_and_names_the_helpers():
+    import json
+
+    from smtpdbg.sandbox.cli import build_parser, config_from_args, describe_endpoints, endpoints_json
+
+    args = build_parser().parse_args(["--dns", "--relay", "--provider-policy", "--strip-starttls"])
+    config = config_from_args(args)
+    assert (config.dns, config.relay, config.provider_policy, config.strip_starttls) == (True, True, True, True)
+    default = config_from_args(build_parser().parse_args([]))
+    assert not (default.dns or default.relay or default.provider_policy or default.strip_starttls)
+    with Sandbox(SandboxConfig(dns=True, strip_starttls=True, lmtp=False)) as sb:
+        ep = sb.endpoints
+        info = json.loads(endpoints_json(ep))
+        assert info["dns"] == ep.dns and info["stripped"] == "%s:%d" % ep.stripped
+        lines = describe_endpoints(ep).splitlines()
+        assert f"  DNS (UDP)        {ep.dns}" in lines and f"  SMTP, stripped   %s:%d" % ep.stripped in lines
