@@ -76,6 +76,14 @@ def test_zone_follows_the_sandbox_address_and_the_dns_server_can_stop_early():
     DnsServer({}).stop()  # never started: stopping is still clean
 
 
+def test_the_dns_server_stops_with_the_sandbox():
+    with Sandbox(SandboxConfig(dns=True, lmtp=False)) as sb:
+        address = sb.endpoints.dns
+        assert resolve_exchangers("example.test", server=address, timeout=TIMEOUT)
+    with pytest.raises(Exception, match="DNS timed out"):
+        resolve_exchangers("example.test", server=address, timeout=0.5)
+
+
 def test_nothing_is_started_or_refused_unless_the_settings_ask():
     with Sandbox(SandboxConfig(lmtp=False)) as sb:
         assert sb.endpoints.dns is None and sb.endpoints.stripped is None
