@@ -223,13 +223,10 @@ class Sandbox:
         from smtpdbg.sandbox.stripping import StrippingProxy
 
         cfg = self.config
-        if cfg.dns:
-            self._helpers.append(DnsServer(lesson_zone(cfg.host), host=cfg.host).start())
-        if cfg.strip_starttls:
-            self._helpers.append(StrippingProxy(smtp, host=cfg.host).start())
-        dns = next((h.address for h in self._helpers if isinstance(h, DnsServer)), None)
-        stripped = next((h.address for h in self._helpers if isinstance(h, StrippingProxy)), None)
-        return dns, stripped
+        dns = DnsServer(lesson_zone(cfg.host), host=cfg.host) if cfg.dns else None
+        stripping = StrippingProxy(smtp, host=cfg.host) if cfg.strip_starttls else None
+        self._helpers += [helper.start() for helper in (dns, stripping) if helper is not None]
+        return (dns.address if dns else None), (stripping.address if stripping else None)
 
     def _teardown(self) -> None:
         listeners, self._listeners = self._listeners, []
