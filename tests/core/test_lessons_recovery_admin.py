@@ -101,7 +101,7 @@ def test_an_aligned_message_is_not_the_dmarc_step_and_the_hint_leads_back(studen
 
 @pytest.mark.parametrize("student", ["tls-on-the-open-internet"], indirect=True)
 def test_starttls_without_force_is_refused_by_the_client_and_force_is_the_way(student):
-    student.follow(4)  # EHLO through the middlebox: no STARTTLS offered
+    student.follow(5)  # EHLO through the middlebox: no STARTTLS offered; the masked keyword explained
     verdict = student.type("starttls")
     assert not verdict.passed and "`starttls --force`" in verdict.message
     finish(student)
