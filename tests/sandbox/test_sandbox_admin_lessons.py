@@ -175,7 +175,8 @@ def test_the_middlebox_masks_starttls_both_ways_and_the_mail_goes_in_plaintext(s
     with smtplib.SMTP(*sandbox.endpoints.stripped, local_hostname="client.example", timeout=TIMEOUT) as client:
         client.ehlo()
         assert not client.has_extn("starttls") and client.has_extn("xxxxxxxa")
-        assert client.docmd("STARTTLS") == (500, b'Error: command "XXXXXXXX" not recognized')
+        code, text = client.docmd("STARTTLS")
+        assert code == 500 and b'command "XXXXXXXX" not recognized' in text
         assert client.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
     (message,) = sandbox.messages
     assert not message.tls and b"STARTTLS" not in message.content
