@@ -113,3 +113,19 @@ def test_ehlo_on_the_direct_connection_is_not_the_stripped_one(student):
     verdict = student.type("ehlo client.example")
     assert not verdict.passed and "wants `connect`" in verdict.message
     finish(student)
+
+
+def test_lesson_options_map_the_ports_and_name_the_sandbox_dns_server():
+    from dataclasses import replace
+
+    from smtpdbg.core import SessionOptions
+    from smtpdbg.core.lessons import lesson_options
+    from smtpdbg.sandbox import Endpoints
+
+    ep = Endpoints(smtp=("127.0.0.1", 1001), smtps=("127.0.0.1", 1002), lmtp=None, user="u", password="p",
+                   ca_path="/ca.pem", hostname="h", dns="127.0.0.1:5353", stripped=("127.0.0.1", 1003))
+    options = lesson_options(SessionOptions(timeout=3, dns_server="192.0.2.53"), ep)
+    assert dict(options.ports) == {25: 1003, 587: 1001, 465: 1002}
+    assert (options.dns_server, options.ca, options.timeout) == ("127.0.0.1:5353", "/ca.pem", 3)
+    plain = lesson_options(SessionOptions(), replace(ep, dns=None, stripped=None))
+    assert dict(plain.ports)[25] == 1001 and plain.dns_server is None
