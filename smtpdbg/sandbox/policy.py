@@ -42,6 +42,10 @@ Local parts are compared case-insensitively. Over LMTP a ``full@`` recipient is
 accepted at RCPT and refused at DATA, so the per-recipient replies differ.
 A message is recorded once it is accepted for at least one recipient; for LMTP
 only the recipients it was delivered to are listed.
+
+Lesson settings add refusals at RCPT and after the final dot (all off by
+default): relaying only after AUTH (:mod:`.relay`), recipients in a null-MX
+domain (:mod:`.dns`), and the big providers' policy rejections (:mod:`.providers`).
 """
 
 from __future__ import annotations

@@ -75,22 +75,22 @@ class StrippingProxy:
             with self._lock:
                 self._sockets += [client, server]
             for source, sink, mask in ((server, client, masked_reply_line), (client, server, masked_command_line)):
-                threading.Thread(target=_pipe, args=(source, sink, mask), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(source, sink, mask), daemon=True).start()
 
-
-def _pipe(source: socket.socket, sink: socket.socket, mask) -> None:
-    try:
-        with source.makefile("rb") as lines:
-            for line in lines:
-                sink.sendall(mask(line))
-    except OSError:
-        pass
-    finally:
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _pipe(self, source: socket.socket, sink: socket.socket, mask) -> None:
+        """Pass ``source``'s lines to ``sink`` until either side closes; then close both (the other pipe too)."""
+        try:
+            with source.makefile("rb") as lines:
+                for line in lines:
+                    sink.sendall(mask(line))
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                for sock in (source, sink):
+                    _close(sock)
+                    if sock in self._sockets:
+                        self._sockets.remove(sock)
 
 
 def _close(sock: socket.socket) -> None:
