@@ -178,7 +178,7 @@ def main_learn(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=values.argparse_type(values.timeout), default=30.0, metavar="SECONDS", help="per command (default 30)")
     parser.add_argument("--local-hostname", metavar="NAME", help="name for a bare HELO/EHLO")
     args = parser.parse_args(argv)
-    from smtpdbg.core.lessons import LessonError, find_lesson, lesson_target, load_lessons
+    from smtpdbg.core.lessons import LessonError, find_lesson, lesson_options, lesson_target, load_lessons
 
     try:
         lessons = load_lessons() if args.lesson is None else [find_lesson(args.lesson)]
@@ -209,8 +209,8 @@ def main_learn(argv: list[str]) -> int:
     except (TypeError, ValueError) as exc:
         raise die(f"lesson {lesson.id}: its [sandbox] settings are not usable: {exc}") from None
     endpoints = sandbox.start()
-    options = SessionOptions(timeout=args.timeout, local_hostname=args.local_hostname, ca=endpoints.ca_path,
-                             mailbox=sandbox)
+    options = lesson_options(SessionOptions(timeout=args.timeout, local_hostname=args.local_hostname, mailbox=sandbox),
+                             endpoints)
     try:
         if args.repl:
             from smtpdbg.repl.lesson import run_lesson

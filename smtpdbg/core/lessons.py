@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from smtpdbg.core.catalog import parse_enhanced
 from smtpdbg.core.commands import lookup
+from smtpdbg.core.options import SessionOptions
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.target import Target
@@ -250,6 +251,16 @@ def lesson_target(lesson: Lesson, endpoints) -> Target:
         return Target("lmtp", endpoints.lmtp, None, sandbox=True)
     host, port = endpoints.smtps if lesson.transport == "smtps" else endpoints.smtp
     return Target(lesson.transport, host, port, sandbox=True)
+
+
+def lesson_options(options: SessionOptions, endpoints) -> SessionOptions:
+    """The session options for a lesson on a running sandbox: its CA, its DNS server (``mx:`` targets), and
+    ports 25, 587 and 465 mapped to its listeners (25 to the STARTTLS-stripping middlebox when it runs)."""
+    smtp, smtps = endpoints.smtp[1], endpoints.smtps[1]
+    stripped = getattr(endpoints, "stripped", None)
+    ports = ((25, stripped[1] if stripped else smtp), (587, smtp), (465, smtps))
+    return replace(options, ca=endpoints.ca_path, dns_server=getattr(endpoints, "dns", None) or options.dns_server,
+                   ports=ports)
 
 
 @dataclass(frozen=True, slots=True)

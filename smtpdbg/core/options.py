@@ -53,6 +53,9 @@ class SessionOptions:
     """The client address the PROXY header claims."""
     dns_server: str | None = None
     """``host[:port]`` of the DNS server for ``mx:`` targets (default: the system resolver)."""
+    ports: tuple[tuple[int, int], ...] = ()
+    """Port map: a target naming the first port is reached on the second (a lesson's sandbox listens on free
+    ports where 25, 587 and 465 are meant); each use is told in the transcript."""
     limits: Limits = field(default_factory=Limits)
     log: str | None = None
     """Append every event to this file as it happens (crash-safe session log)."""

@@ -38,7 +38,13 @@ with --dsn:
   bounce@...    accepted; its delivery fails afterwards: a delivery status report goes to the sender
   later@...     accepted; its delivery is delayed: a "delayed" report goes to the sender
 with --bare-lf both:
-  ...@unpatched.HOSTNAME  the message is read by a server that ends lines at a bare LF (smuggling)"""
+  ...@unpatched.HOSTNAME  the message is read by a server that ends lines at a bare LF (smuggling)
+with --dns:       a DNS server on loopback: MX records for example.test, implicit.example.test,
+                  nomail.example.test (null MX: its recipients get 556 5.1.10)
+with --relay:     recipients outside HOSTNAME and example.test need AUTH (else 554 5.7.1)
+with --provider-policy:  senders at spoofed., noptr., listed., nomail.example.test are refused at
+                  RCPT (5.7.23, 5.7.25, 5.7.1, 5.7.27); a From: at bank.example.test after DATA (5.7.26)
+with --strip-starttls:   one more port, through a middlebox that masks STARTTLS"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bare-lf", choices=("keep", "vulnerable", "reject", "both"), default="keep",
                         help="what a bare LF in a message does: kept as text (default), ends the line "
                              "(vulnerable to SMTP smuggling), refused (550 5.5.2), or both servers")
+    parser.add_argument("--dns", action="store_true",
+                        help="run a DNS server on loopback with MX records to try `mx:` targets on (--dns of smtpdbg)")
+    parser.add_argument("--relay", action="store_true",
+                        help="relay to other domains only after AUTH: 554 5.7.1 Relay access denied otherwise")
+    parser.add_argument("--provider-policy", action="store_true",
+                        help="refuse some sender domains as Gmail, Microsoft and Postfix do (SPF, PTR, DMARC, ...)")
+    parser.add_argument("--strip-starttls", action="store_true",
+                        help="also listen behind a middlebox that strips STARTTLS from the plain listener")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also show aiosmtpd's own log on stderr")
     return parser
@@ -119,12 +133,16 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         max_recipients=max(0, args.max_recipients),
         max_messages=max(0, args.max_messages),
         bare_lf=args.bare_lf,
+        dns=args.dns,
+        relay=args.relay,
+        provider_policy=args.provider_policy,
+        strip_starttls=args.strip_starttls,
     )
 
 
 def endpoints_json(ep: Endpoints) -> str:
     """The one-line JSON description of the endpoints that ``--json`` prints."""
-    return json.dumps({
+    info = {
         "smtp": f"{ep.smtp[0]}:{ep.smtp[1]}",
         "smtps": f"{ep.smtps[0]}:{ep.smtps[1]}",
         "lmtp": ep.lmtp,
@@ -132,7 +150,18 @@ def endpoints_json(ep: Endpoints) -> str:
         "password": ep.password,
         "ca": ep.ca_path,
         "oauth_token": ep.oauth_token,
-    })
+    }
+    for key, value in _lesson_helpers(ep):  # only when asked for (--dns, --strip-starttls)
+        info[key] = value
+    return json.dumps(info)
+
+
+HELPER_LABELS = {"dns": "DNS (UDP)", "stripped": "SMTP, stripped"}
+
+
+def _lesson_helpers(ep: Endpoints) -> list[tuple[str, str]]:
+    helpers = [("dns", ep.dns)] if ep.dns else []
+    return helpers + ([("stripped", f"{ep.stripped[0]}:{ep.stripped[1]}")] if ep.stripped else [])
 
 
 def describe_endpoints(ep: Endpoints) -> str:
@@ -147,6 +176,7 @@ def describe_endpoints(ep: Endpoints) -> str:
         f"  login            {ep.user} / {ep.password}  (AUTH PLAIN, LOGIN, CRAM-MD5)",
         f"  OAuth token      {oauth}",
         f"  CA certificate   {ep.ca_path}",
+        *(f"  {HELPER_LABELS[key]:<16} {value}" for key, value in _lesson_helpers(ep)),
     ])
 
 

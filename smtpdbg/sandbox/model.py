@@ -94,6 +94,14 @@ class SandboxConfig:
     bare_lf: str = "keep"
     """What a bare LF does (:mod:`.smuggling`): ``keep`` it as text, ``vulnerable`` (ends lines), ``reject``,
     or ``both`` (vulnerable for recipients at ``unpatched.<hostname>``, else reject)."""
+    dns: bool = False
+    """Run a DNS server on loopback with the MX lesson's zone (:mod:`.dns`); its address is ``Endpoints.dns``."""
+    relay: bool = False
+    """Relay only for clients that authenticated: other domains' recipients get ``554 5.7.1`` (:mod:`.relay`)."""
+    provider_policy: bool = False
+    """Refuse like the big providers, by sender and From: domain: SPF, PTR, blocklist, DMARC (:mod:`.providers`)."""
+    strip_starttls: bool = False
+    """Run a middlebox that masks STARTTLS in front of the plain listener (:mod:`.stripping`): ``Endpoints.stripped``."""
 
     def __post_init__(self) -> None:
         if not _is_loopback(self.host):
@@ -140,6 +148,10 @@ class Endpoints:
     """Name the server announces and its certificate is valid for."""
     oauth_token: str = ""
     """Bearer token for AUTH XOAUTH2/OAUTHBEARER; empty when OAuth is not offered."""
+    dns: str | None = None
+    """``HOST:PORT`` of the sandbox's DNS server (UDP) when ``SandboxConfig.dns`` is on."""
+    stripped: tuple[str, int] | None = None
+    """The STARTTLS-stripping middlebox in front of the plain listener, when ``SandboxConfig.strip_starttls`` is on."""
 
     def client_ssl_context(self) -> ssl.SSLContext:
         """A verifying client context that trusts the sandbox CA (and nothing else)."""

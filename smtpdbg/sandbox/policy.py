@@ -44,6 +44,10 @@ accepted at RCPT and refused at DATA, so the per-recipient replies differ.
 A message is recorded once it is accepted for at least one recipient; for LMTP
 only the recipients it was delivered to are listed, and the stored copy gets
 ``Return-Path:`` and ``Received:`` on top (:mod:`.delivery`).
+
+Lesson settings add refusals at RCPT and after the final dot (all off by
+default): relaying only after AUTH (:mod:`.relay`), recipients in a null-MX
+domain (:mod:`.dns`), and the big providers' policy rejections (:mod:`.providers`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from smtpdbg.sandbox.delivery import protocol_name, trace_lines
 from smtpdbg.sandbox.model import ReceivedMessage, SandboxConfig
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS
 from smtpdbg.sandbox.outcomes import reply_fault
+from smtpdbg.sandbox.providers import content_reply, rcpt_checks
 from smtpdbg.sandbox.smuggling import bare_lf_reply, mode_for
 
 KNOWN_USERS: dict[str, str] = {"alice": "Alice", "bob": "Bob", "carol": "Carol"}
@@ -171,7 +176,9 @@ class SandboxHandler:
         if refusal == REPLY_GREYLISTED and self._greylist is not None and self._greylist.passes(
                 client_address(session.peer), envelope.mail_from or "", address):
             refusal = None
-        refusal = (refusal or (config.dsn and dsn.rcpt_params_reply(server.pending_params))
+        refusal = (refusal or rcpt_checks(config, envelope.mail_from or "", address, client_address(session.peer),
+                                          bool(session.authenticated), server.hostname)
+                   or (config.dsn and dsn.rcpt_params_reply(server.pending_params))
                    or recipient_limit_reply(len(envelope.rcpt_tos), config.max_recipients))
         if refusal:
             return refusal
@@ -190,7 +197,8 @@ class SandboxHandler:
         fault = server.reply_fault = reply_fault(envelope.rcpt_tos)
         if server.listener != "lmtp":
             mode = mode_for(self._config.bare_lf, envelope.rcpt_tos, server.hostname)
-            refusal = REPLY_POLICY_REJECT if rejected else bare_lf_reply(
+            refusal = REPLY_POLICY_REJECT if rejected else (
+                self._config.provider_policy and content_reply(content)) or bare_lf_reply(
                 mode, content, bool(getattr(envelope, "chunks", ())))
             if refusal:
                 return refusal

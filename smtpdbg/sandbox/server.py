@@ -85,6 +85,7 @@ class Sandbox:
         self._connections = ConnectionLog()
         self._arrived = threading.Condition()
         self._listeners: list[TCPListener | UnixListener] = []
+        self._helpers: list[Any] = []
         self._directory: Path | None = None
         self._endpoints: Endpoints | None = None
         self._lifecycle = threading.Lock()
@@ -202,6 +203,7 @@ class Sandbox:
             )
         for listener in self._listeners:
             listener.start()
+        dns, stripped = self._start_lesson_helpers(smtp.address)
         return Endpoints(
             smtp=smtp.address,
             smtps=smtps.address,
@@ -211,12 +213,28 @@ class Sandbox:
             ca_path=str(tls.ca_path),
             hostname=cfg.hostname,
             oauth_token=cfg.oauth_token,
+            dns=dns,
+            stripped=stripped,
         )
+
+    def _start_lesson_helpers(self, smtp: tuple[str, int]) -> tuple[str | None, tuple[str, int] | None]:
+        """The DNS server (:mod:`.dns`) and the STARTTLS-stripping middlebox (:mod:`.stripping`), when asked for."""
+        from smtpdbg.sandbox.dns import DnsServer, lesson_zone
+        from smtpdbg.sandbox.stripping import StrippingProxy
+
+        cfg = self.config
+        dns = DnsServer(lesson_zone(cfg.host), host=cfg.host) if cfg.dns else None
+        stripping = StrippingProxy(smtp, host=cfg.host) if cfg.strip_starttls else None
+        self._helpers += [helper.start() for helper in (dns, stripping) if helper is not None]
+        return (dns.address if dns else None), (stripping.address if stripping else None)
 
     def _teardown(self) -> None:
         listeners, self._listeners = self._listeners, []
         for listener in listeners:
             listener.stop()
+        helpers, self._helpers = self._helpers, []
+        for helper in helpers:
+            helper.stop()
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None

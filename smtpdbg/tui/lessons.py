@@ -16,7 +16,8 @@ from dataclasses import replace
 
 from textual import work
 
-from smtpdbg.core.lessons import Lesson, LessonError, LessonProgress, find_lesson, lesson_target, load_lessons
+from smtpdbg.core.lessons import (Lesson, LessonError, LessonProgress, find_lesson, lesson_options, lesson_target,
+                                  load_lessons)
 from smtpdbg.core.session import Outcome, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.tui.screens.pickers import LessonScreen
@@ -67,7 +68,7 @@ class LessonActions:
             self.call_from_thread(self.notify, f"cannot start the sandbox for {lesson.id}: {error}", severity="error",
                                   markup=False)
             return
-        options = replace(self.options, ca=endpoints.ca_path, insecure=False, mailbox=sandbox)
+        options = lesson_options(replace(self.options, insecure=False, mailbox=sandbox), endpoints)
         self.call_from_thread(self.start_lesson, lesson, target, options)
 
     def begin_lesson(self, lesson_id: str) -> None:

@@ -723,3 +723,10 @@ def test_every_keyword_the_sandbox_advertises_is_known() -> None:
                 keywords |= set(lmtp.esmtp_features)
     assert {"starttls", "auth", "size", "chunking", "xclient"} <= keywords
     assert [k for k in sorted(keywords) if explain_extension(k) is None] == []
+
+
+def test_a_masked_starttls_is_explained_as_the_mask_it_is() -> None:
+    """What the STARTTLS-stripping box of lesson 11 leaves in the EHLO reply (RFC 3207 §6)."""
+    info = explain_extension("xxxxxxxa")
+    assert info is not None and "not an extension" in info.title
+    assert "STARTTLS" in info.meaning and "RFC 3207 §6" in info.rfc and not info.verbs

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target
-from smtpdbg.core.lessons import CHECK_KEYS, LessonError, LessonProgress, load_lessons, parse_lesson
+from smtpdbg.core.lessons import CHECK_KEYS, LessonError, LessonProgress, lesson_options, load_lessons, parse_lesson
 from smtpdbg.sandbox import Sandbox, SandboxConfig
 
 LESSONS = load_lessons()
@@ -39,8 +39,8 @@ def open_session(sandbox: Sandbox, lesson) -> Session:
     else:
         host, port = ep.smtps if lesson.transport == "smtps" else ep.smtp
         target = Target(lesson.transport, host, port, sandbox=True)
-    session = Session(target, SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path,
-                                             mailbox=sandbox))
+    session = Session(target, lesson_options(SessionOptions(timeout=10, local_hostname="client.example",
+                                                            mailbox=sandbox), ep))
     assert session.execute("connect").ok
     return session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target
-from smtpdbg.core.lessons import LessonProgress, find_lesson
+from smtpdbg.core.lessons import LessonProgress, find_lesson, lesson_options
 from smtpdbg.sandbox import Sandbox, SandboxConfig
 
 
@@ -17,7 +17,7 @@ class Student:
         self.sandbox = Sandbox(SandboxConfig(**self.lesson.sandbox))
         ep = self.sandbox.start()
         self.session = Session(Target("smtp", *ep.smtp, sandbox=True),
-                               SessionOptions(timeout=10, local_hostname="client.example", ca=ep.ca_path))
+                               lesson_options(SessionOptions(timeout=10, local_hostname="client.example"), ep))
         assert self.session.execute("connect").ok
         self.progress = LessonProgress(self.lesson)
 

@@ -236,6 +236,11 @@ _x("WELLKNOWN", "Well-known resources over SMTP (Exim)", "The client may fetch a
 _x("CLIENTID", "Client identifier", "The client may identify itself with a persistent token so the server "
    "can recognise the same client across addresses.", f"{_VENDOR}: draft-storey-smtp-client-id",
    verbs=("CLIENTID",))
+_x("XXXXXXXA", "STARTTLS masked by a middlebox (not an extension)", "A box on the path (Cisco's ESMTP "
+   "inspection, or an attacker) rewrote the server's STARTTLS to XXXXXXXA, so the client sees no offer of TLS "
+   "and an opportunistic one goes on in plaintext (RFC 3207 §6). Its STARTTLS is masked too (500 comes "
+   "back); only MTA-STS or DANE make the sender refuse such a path.", "Not registered: a masked STARTTLS "
+   "(RFC 3207 §6)")
 
 EXTENSIONS: Mapping[str, ExtensionInfo] = MappingProxyType(_ENTRIES)
 """Every catalogued keyword (upper case), read-only, with parameters explained as if none were given."""

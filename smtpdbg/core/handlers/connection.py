@@ -72,6 +72,10 @@ def open_target(ctx, target: Target) -> Reply:
     mx_note = ""
     if target.mx:
         host, mx_note, tls_name = _pick_exchanger(ctx, target)
+    mapped = dict(session.options.ports).get(port)
+    if mapped and target.port is not None:
+        ctx.info(f"port {port} is reached on port {mapped} here (the lesson's sandbox)")
+        port = mapped
     smtp = make_smtp(session, target)
     if target.mx and not session.options.tls_name:
         smtp.tls_name = tls_name  # verify the exchanger's name, not its address
