@@ -187,14 +187,22 @@ def test_from_swaks_runs_with_swaks_statuses(capsys, sandbox, endpoints) -> None
     assert "no password on the command line" in capsys.readouterr().err
 
 
-def test_send_imports_no_ui_server_tls_parser_or_export(endpoints) -> None:
-    """A plaintext send loads what it uses: no UI toolkit, no sandbox, no certificate parser, no exports."""
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "starttls-auth"])
+def test_send_imports_no_ui_server_tls_parser_or_export(endpoints, tls) -> None:
+    """A send loads what it uses: no UI toolkit, no sandbox, no certificate parser, no exports, no catalog.
+
+    The STARTTLS + AUTH + message session verifies the certificate with the stdlib ``ssl`` alone.
+    """
     argv = [sys.executable, "-X", "importtime", "-m", "smtpdbg", "send", "bob@example.org", "%s:%d" % endpoints.smtp,
-            "--helo", "x.test", "--from", "a@example.org", "-q", "rcpt"]
-    done = subprocess.run(argv, capture_output=True, text=True, env=repo_env(), timeout=60, stdin=subprocess.DEVNULL)
+            "--helo", "x.test", "--from", "a@example.org"]
+    argv += ["--tls", "--ca", endpoints.ca_path, "-a", "PLAIN", "-au", "alice", "--body", "hi"] if tls else ["-q", "rcpt"]
+    env = dict(repo_env(), SMTPDBG_PASSWORD=endpoints.password)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "smtpdbg.send" in names and "smtpdbg.core.session" in names  # the measurement saw the send
+    if tls:
+        assert "ssl" in names and "TLS established" in done.stdout and "verified" in done.stdout
     for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", "cryptography",
                       "smtpdbg.core.export", "smtpdbg.runner", "smtpdbg.sandbox", "smtpdbg.core.catalog"):
         loaded = sorted(n for n in names if n == forbidden or n.startswith(forbidden + "."))
