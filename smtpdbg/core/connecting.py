@@ -24,7 +24,6 @@ from smtpdbg.core.errors import CommandAborted, CommandError, CommandTimeout, Se
 from smtpdbg.core.events import Direction, InfoKind
 from smtpdbg.core.render import safe_text
 from smtpdbg.core.secrets import AuthMasker
-from smtpdbg.core.tls import describe, is_verifying, summary
 
 RECV = Direction.RECV
 SEND = Direction.SEND
@@ -219,6 +218,8 @@ class ConnectMixin:
         self._info(InfoKind.CONNECTED, f"connected to {peer} from {local}", peer=peer, local=local)
 
     def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:
+        from smtpdbg.core.tls import describe, is_verifying, summary  # a plaintext session never needs it
+
         name = self.tls_name or self._host
         verify_name = self.verify_name
         verifying = is_verifying(context)

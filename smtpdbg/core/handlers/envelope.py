@@ -8,7 +8,6 @@ Exceptions are left to the session, which classifies them.
 from __future__ import annotations
 
 import email
-import email.policy
 import smtplib
 
 from smtpdbg.core.errors import CommandError
@@ -85,6 +84,8 @@ def sendmail(ctx, parsed: Parsed) -> Reply:
 def send_message(ctx, parsed: Parsed) -> Reply:
     smtp = smtp_of(ctx)
     raw = read_file(parsed.arg("file"))
+    import email.policy  # only when a message is parsed
+
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not parsed.opt("to") and not _header_recipients(message):  # smtplib would send MAIL first
         raise CommandError(f"{parsed.arg('file')} has no To, Cc or Bcc recipient: name one with --to ADDRESS")
