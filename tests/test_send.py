@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 import sys
 
@@ -205,7 +207,33 @@ def test_send_imports_no_ui_server_tls_parser_or_export(endpoints, tls) -> None:
     if tls:
         assert "ssl" in names and "TLS established" in done.stdout and "verified" in done.stdout
     not_used = () if tls else ("smtpdbg.core.tls", "email.policy", "email.headerregistry")  # --data, no TLS
-    for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", "cryptography",
+    # ssl decodes the verified peer's own certificate; from 3.13 on the whole verified chain is shown (the CA's
+    # certificate too), which only cryptography parses
+    parser = () if tls and hasattr(ssl.SSLSocket, "get_verified_chain") else ("cryptography",)
+    for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", *parser,
                       "smtpdbg.core.export", "smtpdbg.runner", "smtpdbg.sandbox", "smtpdbg.core.catalog", *not_used):
         loaded = sorted(n for n in names if n == forbidden or n.startswith(forbidden + "."))
         assert not loaded, loaded
+
+
+def test_tls_get_peer_cert_saves_the_chain_the_server_sent(capsys, sandbox, endpoints, tmp_path) -> None:
+    """--tls-get-peer-cert FILE: the server's certificate as PEM, owner-only; the same as a plain ssl client sees."""
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls-on-connect", "--ca", endpoints.ca_path,
+                        "--tls-get-peer-cert", str(path), server=False, *["%s:%d" % endpoints.smtps])
+    assert code == 0, out
+    assert f"saved to {path}" in out
+    assert path.stat().st_mode & 0o777 == 0o600
+    pem = path.read_text()
+    first = pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    context = ssl.create_default_context(cafile=endpoints.ca_path)
+    with context.wrap_socket(socket.create_connection(endpoints.smtps, timeout=10),
+                             server_hostname=endpoints.smtps[0]) as client:
+        assert ssl.PEM_cert_to_DER_cert(first) == client.getpeercert(binary_form=True)
+
+
+def test_tls_get_peer_cert_without_tls_says_there_is_nothing_to_save(capsys, sandbox, endpoints, tmp_path) -> None:
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls-get-peer-cert", str(path), "-q", "ehlo")
+    assert code == 0, out
+    assert "no TLS session, no certificate to save" in out and not path.exists()

@@ -136,6 +136,7 @@ def _certificate(der: bytes) -> tuple[Certificate, object]:
         serial=format(parsed.serial_number, "x"),
         fingerprint_sha256=parsed.fingerprint(hashes.SHA256()).hex(":").upper(),
         key=key,
+        der=der,
     )
     return cert, parsed
 
@@ -217,6 +218,7 @@ def _certificate_from_info(info: dict, der: bytes) -> Certificate:
         serial=info.get("serialNumber", "").lower().lstrip("0") or "0",
         fingerprint_sha256=hashlib.sha256(der).digest().hex(":").upper(),
         key=_key_from_der(der),
+        der=der,
     )
 
 
@@ -308,14 +310,13 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
         ders: list[bytes] = []
         infos: list[dict] = []
         get_chain = getattr(sock, "get_verified_chain", None) if verified else None
-        if get_chain is not None:  # Python 3.13+
-            certs = get_chain()
-            ders = [c.public_bytes(ssl.Encoding.DER) for c in certs]
-            infos = [c.get_info() for c in certs]
+        if get_chain is not None:  # Python 3.13+: DER bytes, the server's own first
+            ders = [c.public_bytes(ssl.Encoding.DER) if hasattr(c, "public_bytes") else c for c in get_chain()]
         if not ders:
             der = sock.getpeercert(binary_form=True)
             ders = [der] if der else []
-            infos = [sock.getpeercert()] if der and verified else []
+        if ders and verified:
+            infos = [sock.getpeercert()]  # ssl decodes the verified peer's own certificate
         for index, der in enumerate(ders):
             # a verified peer comes decoded by ssl; cryptography only for what ssl will not decode
             chain.append(_certificate_from_info(infos[index], der) if index < len(infos) and infos[index]
@@ -342,6 +343,11 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
         sni=sni if sni != server_name else None,
         verdict=verdict,
     )
+
+
+def chain_pem(info: TlsInfo) -> str:
+    """The chain the server sent, as PEM (its own certificate first), for ``--tls-get-peer-cert``/``save cert``."""
+    return "".join(ssl.DER_cert_to_PEM_cert(cert.der) for cert in info.chain if cert.der)
 
 
 def summary(info: TlsInfo) -> str:
