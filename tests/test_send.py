@@ -237,3 +237,12 @@ def test_tls_get_peer_cert_without_tls_says_there_is_nothing_to_save(capsys, san
     code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls-get-peer-cert", str(path), "-q", "ehlo")
     assert code == 0, out
     assert "no TLS session, no certificate to save" in out and not path.exists()
+
+
+def test_starttls_with_an_untrusted_certificate_shows_the_chain(capsys, sandbox, endpoints, tmp_path) -> None:
+    """No --ca: verification fails, and the sandbox's certificate is shown and saved without a rerun."""
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls", "--tls-get-peer-cert", str(path))
+    assert code != 0
+    assert "certificate verification failed" in out and "NOT trusted" in out and "#1 subject" in out
+    assert "saved to" in out and path.read_text().startswith("-----BEGIN CERTIFICATE-----")

@@ -222,6 +222,11 @@ def _certificate_from_info(info: dict, der: bytes) -> Certificate:
     )
 
 
+def certificate(der: bytes) -> Certificate:
+    """Any DER certificate, parsed with ``cryptography`` (imported on first use)."""
+    return _certificate(der)[0]
+
+
 def _name_matches(san: tuple[str, ...], server_name: str | None) -> bool | None:
     """RFC 6125 matching of a host name or IP against the SAN list."""
     if not server_name:
