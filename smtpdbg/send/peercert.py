@@ -6,8 +6,6 @@ certificates keep their DER bytes); the file is written owner-only.
 
 from __future__ import annotations
 
-import os
-
 
 class PeerCertKeeper:
     """A session listener that remembers the last TLS chain the session reported."""
@@ -22,16 +20,14 @@ class PeerCertKeeper:
 
     def save(self, path: str) -> str:
         """Write the chain to ``path``; returns a line for the transcript (what was written, or why not)."""
-        from smtpdbg.core.files import open_private
+        from smtpdbg.core.files import write_private
         from smtpdbg.core.tls import chain_pem
 
         pem = chain_pem(self.info) if self.info is not None else ""
         if not pem:
             return f"--tls-get-peer-cert {path}: no TLS session, no certificate to save"
         try:
-            fd = open_private(path, os.O_WRONLY, truncate=True)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(pem)
+            write_private(path, pem)
         except OSError as exc:
             return f"--tls-get-peer-cert {path}: {exc.strerror or exc}"
         count = pem.count("-----BEGIN CERTIFICATE-----")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import ssl
 
 import pytest
@@ -61,3 +62,32 @@ def test_a_rejected_certificate_is_shown_and_saved(capsys, tmp_path, case) -> No
         assert "2020-01-01" in shown[0] and "days left" in shown[0]
     assert _first_der(saved) == ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
     assert saved.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_cert_writes_the_chain_of_the_last_handshake(make_session, endpoints, tmp_path) -> None:
+    """``save cert FILE`` at the prompt: nothing before TLS; after STARTTLS the certificate the server sent."""
+    from smtpdbg.core.completion import complete
+
+    session = make_session()
+    assert session.execute("connect").ok
+    path = tmp_path / "cert.pem"
+    before = session.execute(f"save cert {path}")
+    assert not before.ok and not path.exists()
+    assert session.execute("ehlo").ok and session.execute("starttls").ok
+    saved = session.execute(f"save cert {path}")
+    assert saved.ok, saved
+    assert path.stat().st_mode & 0o777 == 0o600
+    context = ssl.create_default_context(cafile=endpoints.ca_path)
+    with socket.create_connection(endpoints.smtps, timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=endpoints.smtps[0]) as client:
+        assert _first_der(path) == client.getpeercert(binary_form=True)
+    assert "cert" in [c.text for c in complete("save c").candidates]
+
+
+def test_save_cert_after_a_failed_verification(make_session, tmp_path) -> None:
+    session = make_session(ca=None)
+    assert session.execute("connect").ok and session.execute("ehlo").ok
+    assert not session.execute("starttls").ok  # the sandbox's CA is not trusted
+    path = tmp_path / "cert.pem"
+    assert session.execute(f"save cert {path}").ok
+    assert path.read_text().startswith("-----BEGIN CERTIFICATE-----")
