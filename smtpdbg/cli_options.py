@@ -127,8 +127,6 @@ def _check_tls_files(args: argparse.Namespace) -> None:
     """A CA file, client certificate or key that TLS could not use fails now, not at STARTTLS."""
     import ssl
 
-    from smtpdbg.core.tls import load_client_cert
-
     if args.tls_key and not args.tls_cert:
         raise die("--tls-key needs --tls-cert: the key belongs to a client certificate")
     if args.ca:
@@ -138,6 +136,8 @@ def _check_tls_files(args: argparse.Namespace) -> None:
             raise die(f"--ca {args.ca}: not a PEM file of CA certificates "
                       f"({getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or exc})") from None
     if args.tls_cert:
+        from smtpdbg.core.tls import load_client_cert
+
         try:
             load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), args.tls_cert, args.tls_key)
         except ValueError as exc:

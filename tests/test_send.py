@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 import sys
 
@@ -187,15 +189,60 @@ def test_from_swaks_runs_with_swaks_statuses(capsys, sandbox, endpoints) -> None
     assert "no password on the command line" in capsys.readouterr().err
 
 
-def test_send_imports_no_ui_server_tls_parser_or_export(endpoints) -> None:
-    """A plaintext send loads what it uses: no UI toolkit, no sandbox, no certificate parser, no exports."""
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "starttls-auth"])
+def test_send_imports_no_ui_server_tls_parser_or_export(endpoints, tls) -> None:
+    """A send loads what it uses: no UI toolkit, no sandbox, no certificate parser, no exports, no catalog.
+
+    The STARTTLS + AUTH + message session verifies the certificate with the stdlib ``ssl`` alone.
+    """
     argv = [sys.executable, "-X", "importtime", "-m", "smtpdbg", "send", "bob@example.org", "%s:%d" % endpoints.smtp,
-            "--helo", "x.test", "--from", "a@example.org", "-q", "rcpt"]
-    done = subprocess.run(argv, capture_output=True, text=True, env=repo_env(), timeout=60, stdin=subprocess.DEVNULL)
+            "--helo", "x.test", "--from", "a@example.org"]
+    argv += (["--tls", "--ca", endpoints.ca_path, "-a", "PLAIN", "-au", "alice", "--body", "hi"] if tls
+             else ["--data", "Subject: hi\\n\\nhi\\n"])
+    env = dict(repo_env(), SMTPDBG_PASSWORD=endpoints.password)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "smtpdbg.send" in names and "smtpdbg.core.session" in names  # the measurement saw the send
-    for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", "cryptography",
-                      "smtpdbg.core.export", "smtpdbg.runner", "smtpdbg.sandbox", "smtpdbg.core.catalog"):
+    if tls:
+        assert "ssl" in names and "TLS established" in done.stdout and "verified" in done.stdout
+    not_used = () if tls else ("smtpdbg.core.tls", "email.policy", "email.headerregistry")  # --data, no TLS
+    # ssl decodes the verified peer's own certificate; from 3.13 on the whole verified chain is shown (the CA's
+    # certificate too), which only cryptography parses
+    parser = () if tls and hasattr(ssl.SSLSocket, "get_verified_chain") else ("cryptography",)
+    for forbidden in ("textual", "prompt_toolkit", "rich", "aiosmtpd", "trustme", *parser,
+                      "smtpdbg.core.export", "smtpdbg.runner", "smtpdbg.sandbox", "smtpdbg.core.catalog", *not_used):
         loaded = sorted(n for n in names if n == forbidden or n.startswith(forbidden + "."))
         assert not loaded, loaded
+
+
+def test_tls_get_peer_cert_saves_the_chain_the_server_sent(capsys, sandbox, endpoints, tmp_path) -> None:
+    """--tls-get-peer-cert FILE: the server's certificate as PEM, owner-only; the same as a plain ssl client sees."""
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls-on-connect", "--ca", endpoints.ca_path,
+                        "--tls-get-peer-cert", str(path), server=False, *["%s:%d" % endpoints.smtps])
+    assert code == 0, out
+    assert f"saved to {path}" in out
+    assert path.stat().st_mode & 0o777 == 0o600
+    pem = path.read_text()
+    first = pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    context = ssl.create_default_context(cafile=endpoints.ca_path)
+    with context.wrap_socket(socket.create_connection(endpoints.smtps, timeout=10),
+                             server_hostname=endpoints.smtps[0]) as client:
+        assert ssl.PEM_cert_to_DER_cert(first) == client.getpeercert(binary_form=True)
+
+
+def test_tls_get_peer_cert_without_tls_says_there_is_nothing_to_save(capsys, sandbox, endpoints, tmp_path) -> None:
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls-get-peer-cert", str(path), "-q", "ehlo")
+    assert code == 0, out
+    assert "no TLS session, no certificate to save" in out and not path.exists()
+
+
+def test_starttls_with_an_untrusted_certificate_shows_the_chain(capsys, sandbox, endpoints, tmp_path) -> None:
+    """No --ca: verification fails, and the sandbox's certificate is shown and saved without a rerun."""
+    path = tmp_path / "peer.pem"
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--tls", "--tls-get-peer-cert", str(path))
+    assert code != 0
+    assert "certificate verification failed" in out and "NOT trusted" in out and "#1 subject" in out
+    assert "saved to" in out and path.read_text().startswith("-----BEGIN CERTIFICATE-----")

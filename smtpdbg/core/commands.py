@@ -275,8 +275,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("mailbox", "list what the embedded sandbox delivered (envelope, Return-Path, Received, headers)",
                 "tool", "", args=(Arg("number", Kind.NUMBER, "show message N in full, as stored"),), network=False,
                 handler="handlers.mailbox:mailbox"),
-    CommandSpec("save", "save the session: a replayable script, or an export (text, jsonl, python, swaks, html)", "tool", "",
-                args=(Arg("format", Kind.EXPORT_FORMAT, "script, text, jsonl, python, swaks or html", required=True),
+    CommandSpec("save", "save the session: a replayable script, an export (text, jsonl, python, swaks, html), "
+                "or the server's certificate chain (cert)", "tool", "",
+                args=(Arg("format", Kind.EXPORT_FORMAT, "script, text, jsonl, python, swaks, html or cert",
+                          required=True),
                       Arg("file", Kind.OUTPUT, "the file to write (created owner-only, mode 0600)", required=True)),
                 aliases=("export",), network=False, handler="handlers.tool:save"),
     CommandSpec("set", "change a session setting: set plaintext-auth allow|once|deny", "tool", "",
@@ -287,6 +289,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 args=(Arg("command", Kind.COMMAND, "a command name"),), aliases=("commands",), network=False,
                 handler="handlers.tool:commands_help"),
 )
+
+SAVE_CERT = ("cert", "the certificate chain the server sent last, as PEM (also one that failed verification)")
+"""``save cert FILE``: what ``save`` writes besides the exports."""
 
 _BY_NAME: dict[str, CommandSpec] = {}
 for _spec in COMMANDS:

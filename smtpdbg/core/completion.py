@@ -210,9 +210,10 @@ def _topics(state: SessionState) -> list[Candidate]:
 
 
 def _export_formats() -> list[tuple[str, str]]:
+    from smtpdbg.core.commands import SAVE_CERT
     from smtpdbg.core.export import FORMATS
 
-    return list(FORMATS.items())
+    return [*FORMATS.items(), SAVE_CERT]
 
 
 def complete(text: str, cursor: int | None = None, state: SessionState | None = None) -> Completions:

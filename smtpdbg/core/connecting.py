@@ -24,7 +24,6 @@ from smtpdbg.core.errors import CommandAborted, CommandError, CommandTimeout, Se
 from smtpdbg.core.events import Direction, InfoKind
 from smtpdbg.core.render import safe_text
 from smtpdbg.core.secrets import AuthMasker
-from smtpdbg.core.tls import describe, is_verifying, summary
 
 RECV = Direction.RECV
 SEND = Direction.SEND
@@ -219,6 +218,8 @@ class ConnectMixin:
         self._info(InfoKind.CONNECTED, f"connected to {peer} from {local}", peer=peer, local=local)
 
     def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:
+        from smtpdbg.core.tls import describe, is_verifying, summary  # a plaintext session never needs it
+
         name = self.tls_name or self._host
         verify_name = self.verify_name
         verifying = is_verifying(context)
@@ -238,6 +239,9 @@ class ConnectMixin:
                 raise CommandAborted("aborted by the user during the TLS handshake")
             tls_sock.do_handshake()
         except ssl.SSLError as exc:
+            if isinstance(exc, ssl.SSLCertVerificationError) and tls_sock is not None and not self.aborted:
+                self._report_rejected_chain(exc, tls_sock, name=name, checked=verify_name or name,
+                                            implicit=implicit)
             plaintext = None if self.aborted else self._plaintext_after_handshake_error(exc, tls_sock)
             (tls_sock if tls_sock is not None else sock).close()
             if self.aborted:
@@ -270,6 +274,24 @@ class ConnectMixin:
             self.tracker.on_tls()
         self._info(InfoKind.TLS, summary(self.tls_info), tls_info=self.tls_info)
         return tls_sock
+
+    def _report_rejected_chain(self, exc, tls_sock, *, name, checked, implicit: bool) -> None:
+        """The chain the server sent, though untrusted, in the transcript (core/peerchain.py)."""
+        from smtpdbg.core.peerchain import describe_chain, rejected_chain
+
+        try:
+            peer = tls_sock.getpeername()
+        except OSError:
+            peer = None
+        found = rejected_chain(tls_sock, None if self.proxy_header is not None else peer, implicit=implicit,
+                               name=name, checked=checked, reason=getattr(exc, "verify_message", "") or str(exc),
+                               cafile=self.tls_cafile, local_hostname=self.local_hostname,
+                               timeout=self.timeout if isinstance(self.timeout, (int, float)) else 10.0)
+        if found is not None:
+            header, *lines = describe_chain(*found)
+            self._info(InfoKind.INFO, header, tls_info=found[0])
+            for line in lines:
+                self._info(InfoKind.INFO, line)
 
     def _plaintext_after_handshake_error(self, exc: ssl.SSLError, tls_sock) -> ServerFault | None:
         """A server that answers the ClientHello in plaintext (``421 4.7.0 TLS not available``) makes the TLS

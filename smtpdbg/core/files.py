@@ -73,3 +73,10 @@ def make_private_dir(path: str | os.PathLike, *, tighten: bool = False) -> None:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
             os.chmod(path, DIR_MODE)
+
+
+def write_private(path: str | os.PathLike, text: str) -> None:
+    """Replace ``path``'s content with ``text`` (ASCII/UTF-8), owner-only as :func:`open_private` makes it."""
+    fd = open_private(path, os.O_WRONLY, truncate=True)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -30,6 +30,8 @@ class Certificate:
     fingerprint_sha256: str
     key: str
     """E.g. ``RSA 2048`` or ``EC secp256r1``."""
+    der: bytes = field(default=b"", repr=False, compare=False)
+    """The certificate as the server sent it (``ssl.DER_cert_to_PEM_cert`` makes the PEM to save)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ concluded about the host name.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import ipaddress
+import re
 import ssl
 import warnings
 
@@ -134,8 +136,95 @@ def _certificate(der: bytes) -> tuple[Certificate, object]:
         serial=format(parsed.serial_number, "x"),
         fingerprint_sha256=parsed.fingerprint(hashes.SHA256()).hex(":").upper(),
         key=key,
+        der=der,
     )
     return cert, parsed
+
+
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                         "Dec"), 1)}
+_CURVES = {"2a8648ce3d030107": "secp256r1", "2b81040022": "secp384r1", "2b81040023": "secp521r1"}
+_KEY_OIDS = {"2a864886f70d010101": "RSA", "2a8648ce3d0201": "EC", "2b6570": "Ed25519", "2b6571": "Ed448"}
+
+
+def _der_items(data: bytes, start: int = 0, end: int | None = None):
+    """(tag, content start, content end) of each DER item between start and end."""
+    end = len(data) if end is None else end
+    while start < end:
+        tag, length, start = data[start], data[start + 1], start + 2
+        if length & 0x80:
+            count = length & 0x7F
+            length, start = int.from_bytes(data[start:start + count], "big"), start + count
+        yield tag, start, start + length
+        start += length
+
+
+def _key_from_der(der: bytes) -> str:
+    """``RSA 2048``, ``EC secp256r1``, ``Ed25519`` from the certificate's SubjectPublicKeyInfo, without a parser."""
+    _, cert_start, cert_end = next(_der_items(der))
+    _, tbs_start, tbs_end = next(_der_items(der, cert_start, cert_end))
+    fields = [item for item in _der_items(der, tbs_start, tbs_end) if item[0] != 0xA0]  # [0] version
+    _, spki_start, spki_end = fields[5]  # serial, signature, issuer, validity, subject, SPKI
+    (_, alg_start, alg_end), (_, bits_start, bits_end) = list(_der_items(der, spki_start, spki_end))[:2]
+    parts = list(_der_items(der, alg_start, alg_end))
+    kind = _KEY_OIDS.get(der[parts[0][1]:parts[0][2]].hex(), "unknown")
+    if kind == "RSA":
+        _, rsa_start, rsa_end = next(_der_items(der, bits_start + 1, bits_end))
+        _, mod_start, mod_end = next(_der_items(der, rsa_start, rsa_end))
+        return f"RSA {int.from_bytes(der[mod_start:mod_end], 'big').bit_length()}"
+    if kind == "EC" and len(parts) > 1:
+        return f"EC {_CURVES.get(der[parts[1][1]:parts[1][2]].hex(), 'unknown curve')}"
+    return kind
+
+
+def _dn(rdns) -> str:
+    """An ``ssl`` decoded name as RFC 4514 text (most significant last, as cryptography prints it)."""
+    short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+             "stateOrProvinceName": "ST", "localityName": "L", "domainComponent": "DC", "streetAddress": "STREET",
+             "userId": "UID"}
+    parts = []
+    for rdn in reversed(rdns):
+        parts.append("+".join(f"{short.get(k, k)}={_escape_dn(v)}" for k, v in rdn))
+    return ",".join(parts)
+
+
+def _escape_dn(value: str) -> str:
+    value = re.sub(r'([,+"\\<>;])', r"\\\1", value)
+    if value[:1] in ("#", " "):
+        value = "\\" + value
+    if value.endswith(" "):
+        value = value[:-1] + "\\ "
+    return value
+
+
+def _when(text: str) -> _dt.datetime:
+    """``ssl``'s ``notAfter`` text (``Jun  1 12:00:00 2030 GMT``) as an aware datetime."""
+    month, day, clock, year = text.split()[:4]
+    hour, minute, second = (int(x) for x in clock.split(":"))
+    return _dt.datetime(int(year), _MONTHS[month], int(day), hour, minute, second, tzinfo=_dt.timezone.utc)
+
+
+def _certificate_from_info(info: dict, der: bytes) -> Certificate:
+    """A :class:`Certificate` from ``ssl``'s decoded dict of a verified peer (no ``cryptography`` import)."""
+    not_before, not_after = _when(info["notBefore"]), _when(info["notAfter"])
+    return Certificate(
+        subject=_dn(info.get("subject", ())),
+        issuer=_dn(info.get("issuer", ())),
+        san=tuple(v for k, v in info.get("subjectAltName", ()) if k == "DNS")
+        + tuple(str(ipaddress.ip_address(v.strip())) for k, v in info.get("subjectAltName", ()) if k == "IP Address"),
+        not_before=not_before.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        not_after=not_after.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        days_left=(not_after - _dt.datetime.now(_dt.timezone.utc)).days,
+        serial=info.get("serialNumber", "").lower().lstrip("0") or "0",
+        fingerprint_sha256=hashlib.sha256(der).digest().hex(":").upper(),
+        key=_key_from_der(der),
+        der=der,
+    )
+
+
+def certificate(der: bytes) -> Certificate:
+    """Any DER certificate, parsed with ``cryptography`` (imported on first use)."""
+    return _certificate(der)[0]
 
 
 def _name_matches(san: tuple[str, ...], server_name: str | None) -> bool | None:
@@ -224,15 +313,19 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
     matches = None
     try:
         ders: list[bytes] = []
+        infos: list[dict] = []
         get_chain = getattr(sock, "get_verified_chain", None) if verified else None
-        if get_chain is not None:  # Python 3.13+
+        if get_chain is not None:  # Python 3.13+: DER bytes, the server's own first
             ders = [c.public_bytes(ssl.Encoding.DER) if hasattr(c, "public_bytes") else c for c in get_chain()]
         if not ders:
             der = sock.getpeercert(binary_form=True)
             ders = [der] if der else []
-        for der in ders:
-            cert, _ = _certificate(der)
-            chain.append(cert)
+        if ders and verified:
+            infos = [sock.getpeercert()]  # ssl decodes the verified peer's own certificate
+        for index, der in enumerate(ders):
+            # a verified peer comes decoded by ssl; cryptography only for what ssl will not decode
+            chain.append(_certificate_from_info(infos[index], der) if index < len(infos) and infos[index]
+                         else _certificate(der)[0])
         if chain:
             matches = _name_matches(chain[0].san, server_name)
     except Exception:  # noqa: BLE001 - a certificate we cannot parse must not break the session
@@ -255,6 +348,11 @@ def describe(sock: ssl.SSLSocket, *, verified: bool, server_name: str | None, im
         sni=sni if sni != server_name else None,
         verdict=verdict,
     )
+
+
+def chain_pem(info: TlsInfo) -> str:
+    """The chain the server sent, as PEM (its own certificate first), for ``--tls-get-peer-cert``/``save cert``."""
+    return "".join(ssl.DER_cert_to_PEM_cert(cert.der) for cert in info.chain if cert.der)
 
 
 def summary(info: TlsInfo) -> str:

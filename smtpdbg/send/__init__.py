@@ -176,6 +176,12 @@ def _run(plan, options, args) -> int:
     session = Session(plan.target, options, transcript=ScriptTranscript())
     plan.bind(session)
     session.subscribe(printer)
+    keeper = None
+    if args.tls_get_peer_cert:
+        from smtpdbg.send.peercert import PeerCertKeeper
+
+        keeper = PeerCertKeeper()
+        session.subscribe(keeper)
     interpreter = Interpreter(session, environ={}, keep_going=True, ask_secret=ask if interactive else None,
                               on_outcome=plan.on_outcome, output=output)
     try:
@@ -187,6 +193,8 @@ def _run(plan, options, args) -> int:
     if transaction is not None:
         for line in transaction.lines():
             printer.line(f"=== {line}")
+    if keeper is not None:
+        printer.line(f"=== {keeper.save(args.tls_get_peer_cert)}")
     first = result.failures[0] if result.failures else None
     for where, outcome, stage in result.failures:
         printer.line(f"*** FAILED at {stage}: {where.label}: {failure_reason(outcome)}", always=True)

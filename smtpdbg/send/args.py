@@ -93,6 +93,7 @@ def build_parser(add_connection_options) -> argparse.ArgumentParser:
     tls.add_argument("-a", "--auth", nargs="?", const="", metavar="MECH",
                      help="authenticate (PLAIN, LOGIN, CRAM-MD5; without MECH: the best offered)")
     tls.add_argument("-au", "--auth-user", metavar="USER", help="user name for --auth")
+    tls.add_argument("--tls-get-peer-cert", metavar="FILE", help="save the certificate chain the server sent (PEM)")
     msg = parser.add_argument_group("message")
     msg.add_argument("-d", "--data", metavar="@FILE|TEXT", help="the whole message: a file sent as it is, or text")
     msg.add_argument("--body", metavar="TEXT|@FILE|-", help="body of the built message")

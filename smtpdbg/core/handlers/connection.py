@@ -16,7 +16,6 @@ from smtpdbg.core.target import Target, TargetError, parse_target
 def make_smtp(session, target: Target):
     import socket
 
-    from smtpdbg.core.tls import build_context
     from smtpdbg.core.traced import TracedLMTP, TracedSMTP, TracedSMTP_SSL
 
     options = session.options
@@ -24,6 +23,8 @@ def make_smtp(session, target: Target):
     def tls_context():
         """Built on first use (STARTTLS or SMTPS): loading the trust store costs ~17 ms."""
         if session.tls_context is None:
+            from smtpdbg.core.tls import build_context
+
             try:
                 session.tls_context = build_context(
                     ca=options.ca, insecure=options.insecure, cert=options.tls_cert, key=options.tls_key,

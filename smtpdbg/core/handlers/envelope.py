@@ -8,7 +8,6 @@ Exceptions are left to the session, which classifies them.
 from __future__ import annotations
 
 import email
-import email.policy
 import smtplib
 
 from smtpdbg.core.errors import CommandError
@@ -88,6 +87,8 @@ def send_message(ctx, parsed: Parsed) -> Reply:
     raw = read_file(path) if path else ctx.body
     if raw is None:
         raise CommandError("send_message needs a message: @FILE, or typed lines ended by a lone '.'")
+    import email.policy  # only when a message is parsed
+
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not parsed.opt("to") and not _header_recipients(message):  # smtplib would send MAIL first
         raise CommandError(f"{path or 'the message'} has no To, Cc or Bcc recipient: name one with --to ADDRESS")

@@ -65,9 +65,11 @@ def save(ctx, parsed: Parsed) -> None:
     from smtpdbg.core.export import FORMATS, Recording, export
 
     fmt = parsed.arg("format").lower()
-    if fmt not in FORMATS:
-        raise CommandError(f"save knows {', '.join(FORMATS)}, not {fmt!r}")
     path = os.path.expanduser(parsed.arg("file"))
+    if fmt == "cert":
+        return _save_cert(ctx, path)
+    if fmt not in FORMATS:
+        raise CommandError(f"save knows {', '.join(FORMATS)} and cert, not {fmt!r}")
     recording = Recording.from_session(ctx.session)
     try:
         text = export(fmt, recording, path)
@@ -75,6 +77,23 @@ def save(ctx, parsed: Parsed) -> None:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
     commands = len(recording.dialogue.commands)
     ctx.info(f"saved {fmt} of {commands} command(s) to {path} ({len(text.encode()):,} bytes, owner-only)")
+
+
+def _save_cert(ctx, path: str) -> None:
+    """``save cert FILE``: the chain of the last TLS handshake, verified or not (core/peerchain.py), as PEM."""
+    from smtpdbg.core.files import write_private
+    from smtpdbg.core.tls import chain_pem
+
+    infos = [e.tls_info for e in ctx.session.transcript.snapshot() if getattr(e, "tls_info", None) is not None]
+    pem = chain_pem(infos[-1]) if infos else ""
+    if not pem:
+        raise CommandError("no certificate to save: no TLS handshake in this session yet (starttls, or smtps://)")
+    try:
+        write_private(path, pem)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    count = pem.count("-----BEGIN CERTIFICATE-----")
+    ctx.info(f"saved the server's certificate chain ({count} certificate(s), PEM) to {path} (owner-only)")
 
 
 def set_(ctx, parsed: Parsed) -> None:
