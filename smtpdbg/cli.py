@@ -17,7 +17,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "web")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "web", "proxy")
 
 
 from smtpdbg.cli_options import Resolved, add_connection_options, apply_profile, die, resolve  # noqa: E402,F401 - used below and by others
@@ -276,6 +276,10 @@ def _main(argv: list[str]) -> int:
             from smtpdbg.web import main as main_web
 
             return main_web(rest)
+        if command == "proxy":
+            from smtpdbg.proxy.cli import main as proxy_main
+
+            return proxy_main(rest)
         if command == "sandbox":
             from smtpdbg.sandbox.cli import main as sandbox_main
 

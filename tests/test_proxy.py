@@ -1,0 +1,211 @@
+"""``smtpdbg proxy``: real clients (smtplib, swaks, aiosmtplib) through the proxy to the sandbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import smtplib
+import ssl
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from tests.conftest import repo_env
+
+from smtpdbg.core.events import Direction, Wire
+from smtpdbg.proxy.cli import build_parser, configure
+from smtpdbg.proxy.relay import CLIENT, SERVER
+from smtpdbg.proxy.server import Proxy
+
+TIMEOUT = 10
+
+
+def _message() -> bytes:
+    message = EmailMessage()
+    message["From"] = "a@example.org"
+    message["To"] = "b@example.org"
+    message["Subject"] = "through the proxy"
+    message.set_content("line one\n.leading dot\nline three\n")
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+@pytest.fixture
+def start_proxy(endpoints, tmp_path: Path):
+    proxies: list[Proxy] = []
+
+    def start(*extra: str, upstream: str | None = None) -> tuple[Proxy, str]:
+        host, port = endpoints.smtp
+        argv = ["--listen", "127.0.0.1:0", "--upstream", upstream or f"{host}:{port}", "--ca", endpoints.ca_path,
+                "--ca-out", str(tmp_path / "proxy-ca.pem"), *extra]
+        config, lhost, lport, ca_out = configure(build_parser().parse_args(argv), tmp_path)
+        proxy = Proxy(config, lhost, lport)
+        proxy.start()
+        proxies.append(proxy)
+        return proxy, ca_out
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
+
+
+def _lines(proxy: Proxy, leg: str, number: int = 1) -> list[Wire]:
+    connection = proxy.connections[number - 1]
+    return [item.event for item in connection.events if item.leg == leg and isinstance(item.event, Wire)]
+
+
+def _wait_closed(proxy: Proxy) -> None:
+    import time
+
+    deadline = time.monotonic() + TIMEOUT
+    while not all(c.closed for c in proxy.connections) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert all(c.closed for c in proxy.connections)
+
+
+def test_smtplib_starttls_on_both_legs_delivers_byte_for_byte(start_proxy, sandbox, endpoints) -> None:
+    proxy, ca_out = start_proxy()
+    body = _message()
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT, local_hostname="client.test") as client:
+        client.starttls(context=ssl.create_default_context(cafile=ca_out))
+        client.login(endpoints.user, endpoints.password)
+        client.sendmail("a@example.org", ["b@example.org"], body)
+    _wait_closed(proxy)
+    [received] = sandbox.messages
+    assert received.content == body and received.tls and received.auth_user == endpoints.user
+    client_leg, server_leg = _lines(proxy, CLIENT), _lines(proxy, SERVER)
+    # Both legs carry the same bytes (the proxy changes nothing in pass mode), TLS after STARTTLS on each.
+    assert [(w.direction, w.data) for w in client_leg] == [(w.direction, w.data) for w in server_leg]
+    sent = [w.data for w in client_leg if w.direction is Direction.SEND]
+    assert sent[:2] == [b"ehlo client.test\r\n", b"STARTTLS\r\n"]
+    assert sent[-2:] == [b".\r\n", b"QUIT\r\n"]
+    assert b"..leading dot\r\n" in sent
+    starttls = next(i for i, w in enumerate(client_leg) if w.data == b"STARTTLS\r\n")
+    for leg in (client_leg, server_leg):
+        assert not any(w.tls for w in leg[: starttls + 2]) and all(w.tls for w in leg[starttls + 2 :])
+    # The password never appears in what was recorded.
+    recorded = b"".join(w.data for w in client_leg + server_leg) + "".join(w.note for w in client_leg).encode()
+    assert endpoints.password.encode() not in recorded
+    assert any(w.redacted for w in client_leg)
+
+
+def test_swaks_through_the_proxy(start_proxy, sandbox) -> None:
+    if shutil.which("swaks") is None:
+        pytest.skip("swaks is not installed")
+    proxy, ca_out = start_proxy()
+    host, port = proxy.address
+    result = subprocess.run(
+        ["swaks", "--server", f"{host}:{port}", "--from", "a@example.org", "--to", "b@example.org",
+         "--helo", "swaks.test", "--tls", "--tls-verify", "--tls-ca-path", ca_out, "--body", "hello from swaks"],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [received] = sandbox.messages
+    assert received.tls and b"hello from swaks" in received.content
+    _wait_closed(proxy)
+    assert [w.data for w in _lines(proxy, CLIENT)] == [w.data for w in _lines(proxy, SERVER)]
+
+
+async def test_aiosmtplib_through_the_proxy(start_proxy, sandbox) -> None:
+    aiosmtplib = pytest.importorskip("aiosmtplib")
+    proxy, ca_out = start_proxy()
+    host, port = proxy.address
+    body = _message()
+    await aiosmtplib.send(body, sender="a@example.org", recipients=["b@example.org"], hostname=host, port=port,
+                          start_tls=True, tls_context=ssl.create_default_context(cafile=ca_out), timeout=TIMEOUT)
+    [received] = sandbox.messages
+    assert received.content == body and received.tls
+
+
+def test_strip_mode_hides_starttls_from_the_client(start_proxy, sandbox) -> None:
+    proxy, _ = start_proxy("--mode", "strip")
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.ehlo()
+        assert not client.has_extn("starttls")
+        client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nplain\r\n")
+    [received] = sandbox.messages
+    assert not received.tls
+    _wait_closed(proxy)
+    assert any(b"STARTTLS" in w.data for w in _lines(proxy, SERVER) if w.direction is Direction.RECV)
+    assert not any(b"STARTTLS" in w.data for w in _lines(proxy, CLIENT))
+
+
+def test_terminate_mode_tls_to_the_client_plain_upstream(start_proxy, sandbox) -> None:
+    proxy, ca_out = start_proxy("--mode", "terminate")
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.starttls(context=ssl.create_default_context(cafile=ca_out))
+        client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nterminated\r\n")
+    [received] = sandbox.messages
+    assert not received.tls
+    _wait_closed(proxy)
+    assert any(w.tls for w in _lines(proxy, CLIENT))
+    assert not any(w.tls for w in _lines(proxy, SERVER))
+    assert b"STARTTLS\r\n" not in [w.data for w in _lines(proxy, SERVER)]
+
+
+def test_implicit_tls_upstream(start_proxy, sandbox, endpoints) -> None:
+    host, port = endpoints.smtps
+    proxy, _ = start_proxy(upstream=f"smtps://{host}:{port}")
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nimplicit\r\n")
+    [received] = sandbox.messages
+    assert received.tls
+    _wait_closed(proxy)
+    assert all(w.tls for w in _lines(proxy, SERVER)) and not any(w.tls for w in _lines(proxy, CLIENT))
+
+
+def test_several_connections_are_separate_sessions(start_proxy, sandbox) -> None:
+    proxy, _ = start_proxy()
+    first = smtplib.SMTP(*proxy.address, timeout=TIMEOUT, local_hostname="one.test")
+    second = smtplib.SMTP(*proxy.address, timeout=TIMEOUT, local_hostname="two.test")
+    first.ehlo()
+    second.ehlo()
+    second.quit()
+    first.quit()
+    _wait_closed(proxy)
+    helos = {proxy.connections[i].number: _lines(proxy, CLIENT, i + 1)[1].data for i in range(2)}
+    assert sorted(helos.values()) == [b"ehlo one.test\r\n", b"ehlo two.test\r\n"]
+
+
+def test_unverified_upstream_certificate_refuses_the_client(start_proxy, sandbox, endpoints, tmp_path) -> None:
+    host, port = endpoints.smtps
+    other = tmp_path / "other-ca.pem"
+    import trustme
+
+    trustme.CA().cert_pem.write_to_path(str(other))
+    proxy, _ = start_proxy("--ca", str(other), upstream=f"smtps://{host}:{port}")
+    with pytest.raises(smtplib.SMTPConnectError) as caught:
+        smtplib.SMTP(*proxy.address, timeout=TIMEOUT)
+    assert caught.value.smtp_code == 421
+    assert not sandbox.messages
+
+
+def test_cli_print_and_json(endpoints, sandbox) -> None:
+    host, port = endpoints.smtp
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
+         "--ca", endpoints.ca_path, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    try:
+        endpoint = json.loads(process.stdout.readline())
+        with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
+            client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nprinted\r\n")
+        lines = []
+        while not lines or "connection closed" not in lines[-1]:
+            lines.append(process.stdout.readline())
+            assert lines[-1], "".join(lines)
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+    assert process.returncode == 0
+    text = "".join(lines)
+    assert "[1 client→smtpdbg]  -> mail FROM:<a@example.org>" in text
+    assert "[1 smtpdbg→server]  -> mail FROM:<a@example.org>" in text
+    assert "[1 smtpdbg→server] <-  250" in text
+    assert endpoint["ca"] and endpoint["mode"] == "pass"
+
+
+def test_bad_upstream_is_a_message_not_a_traceback() -> None:
+    result = subprocess.run([sys.executable, "-m", "smtpdbg", "proxy", "--upstream", "lmtp:///tmp/x"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "smtpdbg proxy:" in result.stderr
