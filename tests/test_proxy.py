@@ -209,3 +209,57 @@ def test_bad_upstream_is_a_message_not_a_traceback() -> None:
     result = subprocess.run([sys.executable, "-m", "smtpdbg", "proxy", "--upstream", "lmtp:///tmp/x"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "smtpdbg proxy:" in result.stderr
+
+
+def _smtpdbg(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smtpdbg", *args], capture_output=True, text=True, timeout=60,
+                          env={**repo_env(), **(env or {})})
+
+
+def test_captured_session_replays_to_the_same_ledger(start_proxy, sandbox, endpoints, tmp_path) -> None:
+    from smtpdbg.proxy.capture import render_script
+
+    proxy, ca_out = start_proxy()
+    body = _message()
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT, local_hostname="client.test") as client:
+        client.starttls(context=ssl.create_default_context(cafile=ca_out))
+        client.login(endpoints.user, endpoints.password)
+        client.sendmail("a@example.org", ["b@example.org", "reject@example.org", "c@example.org"], body)
+    _wait_closed(proxy)
+    [original] = sandbox.messages
+    script = render_script(proxy.connections[0], "sandbox")
+    assert endpoints.password not in script and "--password-env SMTP_PASSWORD" in script
+    path = tmp_path / "captured.smtp"
+    path.write_text(script)
+    sandbox.clear_messages()
+    host, port = endpoints.smtp
+    target = ["--target", f"{host}:{port}", "--ca", endpoints.ca_path]
+    first = _smtpdbg("run", str(path), *target, "--export", "jsonl", "--output", str(tmp_path / "a.jsonl"),
+                     env={"SMTP_PASSWORD": endpoints.password})
+    assert first.returncode == 0, first.stdout + first.stderr
+    [replayed] = sandbox.messages
+    assert (replayed.mail_from, replayed.rcpt_tos, replayed.content, replayed.tls, replayed.auth_user) == \
+        (original.mail_from, original.rcpt_tos, original.content, original.tls, original.auth_user)
+    again = _smtpdbg("run", str(path), *target, "--compare", str(tmp_path / "a.jsonl"),
+                     env={"SMTP_PASSWORD": endpoints.password})
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_cli_capture_directory(endpoints, sandbox, tmp_path) -> None:
+    host, port = endpoints.smtp
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
+         "--ca", endpoints.ca_path, "--json", "--capture", str(tmp_path / "cap")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    try:
+        endpoint = json.loads(process.stdout.readline())
+        with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
+            client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\ncaptured\r\n")
+        saved = process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+    assert "connection-1.smtp" in saved
+    script = (tmp_path / "cap" / "connection-1.smtp").read_text()
+    assert "mail <a@example.org> size=24\nexpect 250\nrcpt <b@example.org>\nexpect 250\ndata\nSubject: x\n\ncaptured\n.\n" \
+           "expect 250\nquit\nexpect 221\n" in script

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cert", metavar="FILE", help="certificate for the client leg (default: one smtpdbg makes)")
     parser.add_argument("--key", metavar="FILE", help="private key of --cert")
     parser.add_argument("--ca-out", metavar="FILE", help="write the CA of smtpdbg's certificate here")
+    parser.add_argument("--capture", metavar="DIR",
+                        help="save each connection as a replayable script DIR/connection-N.smtp (smtpdbg run FILE)")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     parser.add_argument("--print", action="store_true", help="print the transcripts, even on a terminal")
     parser.add_argument("--json", action="store_true", help="print the endpoints as one JSON line first")
@@ -99,6 +101,25 @@ class LinePrinter:
             self.out.flush()
 
 
+def capturer(directory: Path, upstream: str):
+    """A callback writing each closed connection's script into ``directory`` (files mode 0600)."""
+    from smtpdbg.proxy.capture import render_script
+
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def save(connection) -> None:
+        path = directory / f"connection-{connection.number}.smtp"
+        try:
+            path.touch(mode=0o600)
+            path.write_text(render_script(connection, upstream), encoding="utf-8")
+        except OSError as exc:
+            print(f"smtpdbg proxy: cannot save {path}: {exc}", file=sys.stderr)
+            return
+        print(f"=== connection {connection.number} saved as {path}", file=sys.stderr, flush=True)
+
+    return save
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="smtpdbg-proxy-") as workdir:
@@ -110,6 +131,8 @@ def main(argv: list[str]) -> int:
         from smtpdbg.proxy.server import Proxy
 
         proxy = Proxy(config, host, port, listener=LinePrinter())
+        if args.capture:
+            proxy.on_close.append(capturer(Path(args.capture), args.upstream))
         try:
             address = proxy.start()
         except OSError as exc:

@@ -50,6 +50,19 @@ Listener = Callable[[LegEvent], None]
 
 
 @dataclass
+class Exchange:
+    """One client command as relayed (AUTH secrets masked), the message it carried and the code it got."""
+
+    verb: bytes
+    line: bytes
+    code: int | None = None
+    body: list[bytes] = field(default_factory=list)
+    """For DATA: the message lines as relayed (dot-stuffed, with the final dot)."""
+    auth: tuple[str, str | None] | None = None
+    """For AUTH: the mechanism and the user name, once the exchange is over."""
+
+
+@dataclass
 class Upstream:
     """Where and how the server leg connects."""
 
@@ -96,8 +109,9 @@ class Connection:
 
     def __post_init__(self) -> None:
         self.masker = AuthMasker()
-        self.pending: list[bytes] = [b"<greeting>"]
-        """Verbs of the commands whose final reply has not come yet, oldest first."""
+        self.exchanges: list[Exchange] = [Exchange(b"<greeting>", b"")]
+        self.pending: list[Exchange] = list(self.exchanges)
+        """The commands whose final reply has not come yet, oldest first."""
         self.waiting: dict[bytes, asyncio.Future] = {}
         self.upstream_starttls = False
 
@@ -187,12 +201,14 @@ class Connection:
                 continue
             self.wire(SERVER, Direction.SEND, shown, redacted=redacted, note=note)
             if not continuation:
-                self.pending.append(verb)
+                self.exchanges.append(Exchange(verb, shown))
+                self.pending.append(self.exchanges[-1])
             if verb in (b"DATA", b"STARTTLS"):
                 future = self.waiting[verb] = asyncio.get_running_loop().create_future()
                 await self._send(SERVER, line)
                 code = await future
                 if verb == b"DATA" and code == 354:
+                    self.pending.append(self.exchanges[-1])  # the reply after the final dot decides it
                     await self._relay_body()
                 continue
             if verb == b"BDAT":
@@ -208,6 +224,7 @@ class Connection:
                 return
             self.wire(CLIENT, Direction.SEND, line)
             self.wire(SERVER, Direction.SEND, line)
+            self.exchanges[-1].body.append(line)
             await self._send(SERVER, line)
             if line == b".\r\n":
                 return
@@ -247,13 +264,17 @@ class Connection:
             if not lines:
                 return
             code = _code(lines[-1])
-            verb = self.pending[0] if self.pending else b""
+            exchange = self.pending[0] if self.pending else Exchange(b"", b"")
+            verb = exchange.verb
             if code != 334 and self.pending:
-                self.pending.pop(0)
+                self.pending.pop(0).code = code
+            authenticating = self.masker.active
             shown = []
             for line in lines:
                 note = self.masker.on_reply(code, line[4:].rstrip(b"\r\n")) if line is lines[-1] else ""
                 shown.append((self.masker.scrub_reply(line), note))
+            if authenticating and not self.masker.active:
+                exchange.auth = (self.masker.mechanism, self.masker.user)
             for data, note in shown:
                 self.wire(SERVER, Direction.RECV, data, note=note)
             if verb == b"EHLO":

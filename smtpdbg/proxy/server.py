@@ -23,6 +23,8 @@ class Proxy:
         self.host, self.port = host, port
         self.connections: list[Connection] = []
         self._listeners: list[Callable[[LegEvent], None]] = [listener] if listener else []
+        self.on_close: list[Callable[[Connection], None]] = []
+        """Called (on the proxy's thread) with each connection once it has closed."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -77,7 +79,11 @@ class Proxy:
         with self._lock:
             connection = Connection(len(self.connections) + 1, self.config, self._emit)
             self.connections.append(connection)
-        await connection.run(reader, writer)
+        try:
+            await connection.run(reader, writer)
+        finally:
+            for callback in list(self.on_close):
+                callback(connection)
 
     def stop(self) -> None:
         loop = self._loop
