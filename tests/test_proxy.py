@@ -263,3 +263,104 @@ def test_cli_capture_directory(endpoints, sandbox, tmp_path) -> None:
     script = (tmp_path / "cap" / "connection-1.smtp").read_text()
     assert "mail <a@example.org> size=24\nexpect 250\nrcpt <b@example.org>\nexpect 250\ndata\nSubject: x\n\ncaptured\n.\n" \
            "expect 250\nquit\nexpect 221\n" in script
+
+
+def _client_in_thread(proxy: Proxy, recipients: list[str]):
+    import threading
+
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+                result["refused"] = client.sendmail("a@example.org", recipients, b"Subject: x\r\n\r\nheld\r\n")
+        except smtplib.SMTPException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def test_intercept_edit_a_command(start_proxy, sandbox) -> None:
+    proxy, _ = start_proxy()
+    interceptor = proxy.config.interceptor
+    interceptor.command("intercept rcpt")
+    thread, result = _client_in_thread(proxy, ["b@example.org"])
+    held = interceptor.wait_held(TIMEOUT)
+    assert held.kind == "command" and held.data == b"rcpt TO:<b@example.org>\r\n"
+    interceptor.command("edit RCPT TO:<c@example.org>")
+    thread.join(TIMEOUT)
+    assert result == {"refused": {}}
+    [received] = sandbox.messages
+    assert received.rcpt_tos == ("c@example.org",)
+    _wait_closed(proxy)
+    assert b"rcpt TO:<b@example.org>\r\n" in [w.data for w in _lines(proxy, CLIENT)]
+    assert b"RCPT TO:<c@example.org>\r\n" in [w.data for w in _lines(proxy, SERVER)]
+
+
+def test_intercept_answer_a_command_and_edit_a_reply(start_proxy, sandbox) -> None:
+    proxy, _ = start_proxy()
+    interceptor = proxy.config.interceptor
+    interceptor.command("intercept rcpt")
+    interceptor.command("intercept reply 5xx")
+    thread, result = _client_in_thread(proxy, ["b@example.org", "reject@example.org"])
+    assert interceptor.wait_held(TIMEOUT).data.startswith(b"rcpt TO:<b@")
+    interceptor.command("answer 550 5.7.1 refused by hand")
+    import time
+
+    while interceptor.oldest() is not None and interceptor.oldest().data.startswith(b"rcpt TO:<b@"):
+        time.sleep(0.01)
+    held = interceptor.wait_held(TIMEOUT)
+    assert held.kind == "command" and held.data.startswith(b"rcpt TO:<reject@")
+    interceptor.command("forward")
+    held = interceptor.wait_held(TIMEOUT)
+    while held is not None and held.kind != "reply":
+        time.sleep(0.01)
+        held = interceptor.oldest()
+    assert held.data.startswith(b"550 5.1.1")
+    interceptor.command("edit 451 4.7.1 try later")
+    thread.join(TIMEOUT)
+    error = result["error"]
+    assert isinstance(error, smtplib.SMTPRecipientsRefused)
+    assert {k: v[0] for k, v in error.recipients.items()} == {"b@example.org": 550, "reject@example.org": 451}
+    assert not sandbox.messages
+
+
+def test_intercept_drop_closes_the_connection(start_proxy, sandbox) -> None:
+    proxy, _ = start_proxy()
+    interceptor = proxy.config.interceptor
+    interceptor.command("step")
+    thread, result = _client_in_thread(proxy, ["b@example.org"])
+    assert interceptor.wait_held(TIMEOUT).data.startswith(b"220")
+    interceptor.command("drop")
+    thread.join(TIMEOUT)
+    assert isinstance(result["error"], smtplib.SMTPServerDisconnected)
+    assert not sandbox.messages
+
+
+def test_intercept_line_mode(endpoints, sandbox) -> None:
+    host, port = endpoints.smtp
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
+         "--ca", endpoints.ca_path, "--json"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    try:
+        endpoint = json.loads(process.stdout.readline())
+        process.stdin.write("intercept mail\n")
+        process.stdin.flush()
+        assert "holding MAIL commands" in process.stderr.readline()
+        proxy = type("P", (), {"address": tuple(endpoint["listen"])})
+        thread, result = _client_in_thread(proxy, ["b@example.org"])
+        while "held command" not in (line := process.stdout.readline()):
+            assert line
+        assert "mail FROM:<a@example.org>" in line
+        process.stdin.write("edit MAIL FROM:<edited@example.org>\n")
+        process.stdin.flush()
+        thread.join(TIMEOUT)
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+    assert result == {"refused": {}}, process.stderr.read() + process.stdout.read()
+    [received] = sandbox.messages
+    assert received.mail_from == "edited@example.org"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from smtpdbg.core.render import TextRenderer, safe_output
 from smtpdbg.core.target import TargetError, parse_target
+from smtpdbg.proxy.intercept import Interceptor
 from smtpdbg.proxy.relay import LEG_LABELS, MODES, LegEvent, ProxyConfig, Upstream
 
 
@@ -78,7 +79,8 @@ def configure(args, workdir: Path) -> tuple[ProxyConfig, str, int, str | None]:
     config = ProxyConfig(
         upstream=Upstream(upstream.host, upstream.port, implicit_tls=upstream.transport == "smtps",
                           context=context, server_name=args.tls_name, timeout=args.timeout),
-        server_context=server_context, implicit_tls=listen.transport == "smtps", mode=args.mode)
+        server_context=server_context, implicit_tls=listen.transport == "smtps", mode=args.mode,
+        interceptor=Interceptor())
     return config, listen.host, 0 if any_port else listen.port, ca_out
 
 
@@ -141,6 +143,18 @@ def main(argv: list[str]) -> int:
         return _serve(proxy, args, address, ca_out)
 
 
+def _read_commands(interceptor: Interceptor) -> None:
+    """Line mode: intercept commands from stdin, one a line (see :mod:`smtpdbg.proxy.intercept`)."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            said = interceptor.command(line.strip())
+        except ValueError as exc:
+            said = f"not done: {exc}"
+        print(f"=== {said}", file=sys.stderr, flush=True)
+
+
 def _serve(proxy, args, address: tuple[str, int], ca_out: str | None) -> int:
     scheme = "smtps" if proxy.config.implicit_tls else "smtp"
     if args.json:
@@ -154,6 +168,7 @@ def _serve(proxy, args, address: tuple[str, int], ca_out: str | None) -> int:
         if args.insecure:
             print("=== the server's certificate is NOT verified (--insecure)", flush=True)
     stop = threading.Event()
+    threading.Thread(target=_read_commands, args=(proxy.config.interceptor,), daemon=True).start()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is \
         threading.main_thread() else None
     try:

@@ -28,7 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smtpdbg.core.events import Direction, Event, Info, InfoKind, Wire
+from smtpdbg.core.render import safe_text
 from smtpdbg.core.secrets import AuthMasker
+from smtpdbg.proxy.intercept import COMMAND, REPLY, Interceptor
 
 MODES = ("pass", "terminate", "strip")
 CLIENT, SERVER = "client", "server"
@@ -83,6 +85,7 @@ class ProxyConfig:
     implicit_tls: bool = False
     """The client leg starts with TLS (``--listen smtps://...``)."""
     mode: str = "pass"
+    interceptor: Interceptor | None = None
 
 
 def _code(line: bytes) -> int:
@@ -196,6 +199,12 @@ class Connection:
             continuation = self.masker.active and not line[:5].upper().startswith(b"AUTH ")
             self.wire(CLIENT, Direction.SEND, shown, redacted=redacted, note=note)
             verb = line.split(None, 1)[0].upper() if line.strip() else b""
+            if verb != b"AUTH" and not continuation and self._holding(COMMAND, line):
+                decided = await self._decide(COMMAND, line)
+                if decided is None:
+                    continue
+                line = shown = decided
+                verb = line.split(None, 1)[0].upper() if line.strip() else b""
             if verb == b"STARTTLS" and self.config.mode == "terminate" and not self.tls[CLIENT]:
                 await self._answer_starttls()
                 continue
@@ -277,6 +286,11 @@ class Connection:
                 exchange.auth = (self.masker.mechanism, self.masker.user)
             for data, note in shown:
                 self.wire(SERVER, Direction.RECV, data, note=note)
+            if self._holding(REPLY, lines[0]):
+                decided = await self._decide(REPLY, b"".join(lines))
+                if decided is not None:
+                    lines = [decided]
+                    shown = [(decided, "")]
             if verb == b"EHLO":
                 lines = self._rewrite_ehlo(lines)
                 shown = [(self.masker.scrub_reply(line), "") for line in lines]
@@ -290,6 +304,26 @@ class Connection:
                 await self._upgrade(CLIENT)
             if future is not None and not future.done():
                 future.set_result(code)
+
+    def _holding(self, kind: str, data: bytes) -> bool:
+        interceptor = self.config.interceptor
+        return interceptor is not None and interceptor.matches(kind, data)
+
+    async def _decide(self, kind: str, data: bytes) -> bytes | None:
+        """Hold ``data`` for a decision: what to send instead (``None``: answered by smtpdbg). Drop raises."""
+        leg = CLIENT if kind == COMMAND else SERVER
+        interceptor = self.config.interceptor
+        item = interceptor.hold(self.number, kind, data)
+        self.info(leg, f"held {kind}: {safe_text(data)} (forward, edit TEXT, drop, answer TEXT)")
+        action, line = await interceptor.decision(item)
+        self.info(leg, f"{action}" + (f": {safe_text(line)}" if line else ""))
+        if action == "drop":
+            raise ConnectionAbortedError(f"{kind} dropped")
+        if action == "answer" and kind == COMMAND:
+            self.wire(CLIENT, Direction.RECV, line, note="answered by smtpdbg")
+            await self._send(CLIENT, line)
+            return None
+        return line or data
 
     def _rewrite_ehlo(self, lines: list[bytes]) -> list[bytes]:
         mode = self.config.mode

@@ -81,6 +81,8 @@ class Proxy:
             self.connections.append(connection)
         try:
             await connection.run(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping
         finally:
             for callback in list(self.on_close):
                 callback(connection)
