@@ -364,3 +364,44 @@ def test_intercept_line_mode(endpoints, sandbox) -> None:
     assert result == {"refused": {}}, process.stderr.read() + process.stdout.read()
     [received] = sandbox.messages
     assert received.mail_from == "edited@example.org"
+
+
+async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> None:
+    import asyncio
+
+    from smtpdbg.proxy.app import ProxyApp
+
+    proxy, _ = start_proxy()
+    app = ProxyApp(proxy, "test")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("i")
+        await pilot.press(*"rcpt", "enter")
+        assert proxy.config.interceptor.commands == {"RCPT"}, (app.focused, app.query_one("#command").value)
+        thread, result = _client_in_thread(proxy, ["b@example.org"])
+        held = await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
+        assert held.data == b"rcpt TO:<b@example.org>\r\n"
+        await pilot.pause()
+        await pilot.press("e")
+        field = app.query_one("#command")
+        assert field.value == "edit rcpt TO:<b@example.org>"
+        field.value = "edit RCPT TO:<edited@example.org>"
+        await pilot.press("enter")
+        await asyncio.to_thread(thread.join, TIMEOUT)
+        assert result == {"refused": {}}
+        second, second_result = _client_in_thread(proxy, ["c@example.org"])
+        await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
+        await pilot.pause()
+        await pilot.press("x")
+        await asyncio.to_thread(second.join, TIMEOUT)
+        assert isinstance(second_result["error"], smtplib.SMTPServerDisconnected)
+        await asyncio.to_thread(_wait_closed, proxy)
+        await pilot.pause()
+        assert list(app.lines) == [1, 2]
+        assert "[client→smtpdbg]  -> rcpt TO:<b@example.org>" in app.lines[1]
+        assert "[smtpdbg→server]  -> RCPT TO:<edited@example.org>" in app.lines[1]
+        assert app.shown == 1
+        app.query_one("#connections").index = 1
+        await pilot.press("escape", "enter")
+        assert app.shown == 2
+    [received] = sandbox.messages
+    assert received.rcpt_tos == ("edited@example.org",)

@@ -132,7 +132,8 @@ def main(argv: list[str]) -> int:
             return 2
         from smtpdbg.proxy.server import Proxy
 
-        proxy = Proxy(config, host, port, listener=LinePrinter())
+        screen = not (args.print or args.json) and sys.stdin.isatty() and sys.stdout.isatty()
+        proxy = Proxy(config, host, port, listener=None if screen else LinePrinter())
         if args.capture:
             proxy.on_close.append(capturer(Path(args.capture), args.upstream))
         try:
@@ -140,7 +141,21 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             print(f"smtpdbg proxy: cannot listen on {args.listen}: {exc}", file=sys.stderr)
             return 2
+        if screen:
+            return _run_app(proxy, args, address, ca_out)
         return _serve(proxy, args, address, ca_out)
+
+
+def _run_app(proxy, args, address: tuple[str, int], ca_out: str | None) -> int:
+    from smtpdbg.proxy.app import ProxyApp
+
+    heading = f"listening on {address[0]}:{address[1]} → {args.upstream} ({args.mode} mode)" + \
+        (f" · client-leg CA: {ca_out}" if ca_out else "") + (" · server certificate NOT verified" if args.insecure else "")
+    try:
+        ProxyApp(proxy, heading).run()
+    finally:
+        proxy.stop()
+    return 0
 
 
 def _read_commands(interceptor: Interceptor) -> None:
