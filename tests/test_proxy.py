@@ -405,3 +405,27 @@ async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> Non
         assert app.shown == 2
     [received] = sandbox.messages
     assert received.rcpt_tos == ("edited@example.org",)
+
+
+def test_implicit_tls_client_leg(start_proxy, sandbox) -> None:
+    proxy, ca_out = start_proxy("--listen", "smtps://127.0.0.1:0")
+    with smtplib.SMTP_SSL(*proxy.address, timeout=TIMEOUT, context=ssl.create_default_context(cafile=ca_out)) as c:
+        c.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nimplicit client leg\r\n")
+    [received] = sandbox.messages
+    assert not received.tls
+    _wait_closed(proxy)
+    assert all(w.tls for w in _lines(proxy, CLIENT)) and not any(w.tls for w in _lines(proxy, SERVER))
+
+
+def test_server_certificate_not_verified_on_starttls(start_proxy, sandbox, tmp_path) -> None:
+    import trustme
+
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    proxy, ca_out = start_proxy("--ca", str(other))
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.ehlo()
+        with pytest.raises(smtplib.SMTPResponseException) as caught:
+            client.starttls(context=ssl.create_default_context(cafile=ca_out))
+        assert caught.value.smtp_code == 454
+    assert not sandbox.messages

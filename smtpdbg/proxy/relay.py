@@ -296,7 +296,13 @@ class Connection:
                 shown = [(self.masker.scrub_reply(line), "") for line in lines]
             future = self.waiting.pop(verb, None)
             if verb == b"STARTTLS" and code == 220:
-                await self._upgrade(SERVER)
+                try:
+                    await self._upgrade(SERVER)
+                except ConnectionError:
+                    refusal = b"454 4.7.0 TLS not available: smtpdbg's TLS with the server failed\r\n"
+                    self.wire(CLIENT, Direction.RECV, refusal, note="answered by smtpdbg")
+                    await self._send(CLIENT, refusal)
+                    raise
             for data, note in shown:
                 self.wire(CLIENT, Direction.RECV, data, note=note)
             await self._send(CLIENT, b"".join(lines))
