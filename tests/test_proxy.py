@@ -180,12 +180,17 @@ def test_unverified_upstream_certificate_refuses_the_client(start_proxy, sandbox
     assert not sandbox.messages
 
 
-def test_cli_print_and_json(endpoints, sandbox) -> None:
+def _proxy_process(endpoints, *extra: str) -> subprocess.Popen:
+    """``smtpdbg proxy --json`` to the sandbox in a child process (stdin, stdout and stderr piped)."""
     host, port = endpoints.smtp
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
-         "--ca", endpoints.ca_path, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+         "--ca", endpoints.ca_path, "--json", *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+
+
+def test_cli_print_and_json(endpoints, sandbox) -> None:
+    process = _proxy_process(endpoints)
     try:
         endpoint = json.loads(process.stdout.readline())
         with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
@@ -246,11 +251,7 @@ def test_captured_session_replays_to_the_same_ledger(start_proxy, sandbox, endpo
 
 
 def test_cli_capture_directory(endpoints, sandbox, tmp_path) -> None:
-    host, port = endpoints.smtp
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
-         "--ca", endpoints.ca_path, "--json", "--capture", str(tmp_path / "cap")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    process = _proxy_process(endpoints, "--capture", str(tmp_path / "cap"))
     try:
         endpoint = json.loads(process.stdout.readline())
         with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
@@ -340,11 +341,7 @@ def test_intercept_drop_closes_the_connection(start_proxy, sandbox) -> None:
 
 
 def test_intercept_line_mode(endpoints, sandbox) -> None:
-    host, port = endpoints.smtp
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smtpdbg", "proxy", "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}",
-         "--ca", endpoints.ca_path, "--json"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    process = _proxy_process(endpoints)
     try:
         endpoint = json.loads(process.stdout.readline())
         process.stdin.write("intercept mail\n")
