@@ -171,6 +171,9 @@ def _read_commands(interceptor: Interceptor) -> None:
 
 
 def _serve(proxy, args, address: tuple[str, int], ca_out: str | None) -> int:
+    stop = threading.Event()  # SIGTERM handled before anyone learns where to connect
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is \
+        threading.main_thread() else None
     scheme = "smtps" if proxy.config.implicit_tls else "smtp"
     if args.json:
         print(json.dumps({"listen": list(address), "url": f"{scheme}://{address[0]}:{address[1]}",
@@ -182,10 +185,7 @@ def _serve(proxy, args, address: tuple[str, int], ca_out: str | None) -> int:
             print(f"=== clients trust the client leg's certificate with the CA in {ca_out}", flush=True)
         if args.insecure:
             print("=== the server's certificate is NOT verified (--insecure)", flush=True)
-    stop = threading.Event()
     threading.Thread(target=_read_commands, args=(proxy.config.interceptor,), daemon=True).start()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is \
-        threading.main_thread() else None
     try:
         while not stop.wait(0.5):
             pass

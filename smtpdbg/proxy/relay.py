@@ -287,7 +287,7 @@ class Connection:
             for data, note in shown:
                 self.wire(SERVER, Direction.RECV, data, note=note)
             if self._holding(REPLY, lines[0]):
-                decided = await self._decide(REPLY, b"".join(lines))
+                decided = await self._decide(REPLY, b"".join(lines), b"".join(data for data, _ in shown))
                 if decided is not None:
                     lines = [decided]
                     shown = [(decided, "")]
@@ -315,12 +315,14 @@ class Connection:
         interceptor = self.config.interceptor
         return interceptor is not None and interceptor.matches(kind, data)
 
-    async def _decide(self, kind: str, data: bytes) -> bytes | None:
-        """Hold ``data`` for a decision: what to send instead (``None``: answered by smtpdbg). Drop raises."""
+    async def _decide(self, kind: str, data: bytes, shown: bytes | None = None) -> bytes | None:
+        """Hold ``data`` (``shown``: as it may be shown, secrets masked) for a decision: what to send instead
+        (``None``: answered by smtpdbg). Drop raises."""
         leg = CLIENT if kind == COMMAND else SERVER
+        shown = data if shown is None else shown
         interceptor = self.config.interceptor
-        item = interceptor.hold(self.number, kind, data)
-        self.info(leg, f"held {kind}: {safe_text(data)} (forward, edit TEXT, drop, answer TEXT)")
+        item = interceptor.hold(self.number, kind, shown)
+        self.info(leg, f"held {kind}: {safe_text(shown)} (forward, edit TEXT, drop, answer TEXT)")
         action, line = await interceptor.decision(item)
         self.info(leg, f"{action}" + (f": {safe_text(line)}" if line else ""))
         if action == "drop":
