@@ -194,6 +194,7 @@ def test_cli_print_and_json(endpoints, sandbox) -> None:
     try:
         endpoint = json.loads(process.stdout.readline())
         with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
+            client.login(endpoints.user, endpoints.password)
             client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nprinted\r\n")
         lines = []
         while not lines or "connection closed" not in lines[-1]:
@@ -207,12 +208,20 @@ def test_cli_print_and_json(endpoints, sandbox) -> None:
     assert "[1 client→smtpdbg]  -> mail FROM:<a@example.org>" in text
     assert "[1 smtpdbg→server]  -> mail FROM:<a@example.org>" in text
     assert "[1 smtpdbg→server] <-  250" in text
+    assert "235" in text and endpoints.password not in text and "********" in text
     assert endpoint["ca"] and endpoint["mode"] == "pass"
 
 
-def test_bad_upstream_is_a_message_not_a_traceback() -> None:
-    result = subprocess.run([sys.executable, "-m", "smtpdbg", "proxy", "--upstream", "lmtp:///tmp/x"],
-                            capture_output=True, text=True, timeout=30)
+@pytest.mark.parametrize("argv", [
+    ["--upstream", "lmtp:///tmp/x"],
+    ["--upstream", "127.0.0.1:25", "--listen", "192.0.2.1:2525"],
+    ["--upstream", "127.0.0.1:25", "--listen", "127.0.0.1:99999"],
+    ["--upstream", "127.0.0.1:25", "--cert", "/nonexistent.pem"],
+    ["--upstream", "127.0.0.1:25", "--ca", "/nonexistent.pem"],
+])
+def test_bad_input_is_a_message_not_a_traceback(argv) -> None:
+    result = subprocess.run([sys.executable, "-m", "smtpdbg", "proxy", *argv],
+                            capture_output=True, text=True, timeout=30, env=repo_env())
     assert result.returncode == 2 and "Traceback" not in result.stderr and "smtpdbg proxy:" in result.stderr
 
 
