@@ -88,6 +88,9 @@ def test_smtplib_starttls_on_both_legs_delivers_byte_for_byte(start_proxy, sandb
     recorded = b"".join(w.data for w in client_leg + server_leg) + "".join(w.note for w in client_leg).encode()
     assert endpoints.password.encode() not in recorded
     assert any(w.redacted for w in client_leg)
+    connection = proxy.connections[0]
+    assert all(connection.tls_text[leg].startswith("TLS") for leg in (CLIENT, SERVER))
+    assert "AUTH" in " ".join(connection.capabilities[SERVER]) and "STARTTLS" not in connection.capabilities[CLIENT]
 
 
 def test_swaks_through_the_proxy(start_proxy, sandbox) -> None:
@@ -152,6 +155,7 @@ def test_implicit_tls_upstream(start_proxy, sandbox, endpoints) -> None:
     assert received.tls
     _wait_closed(proxy)
     assert all(w.tls for w in _lines(proxy, SERVER)) and not any(w.tls for w in _lines(proxy, CLIENT))
+    assert proxy.connections[0].tls_text[SERVER].startswith("TLS") and not proxy.connections[0].tls_text[CLIENT]
 
 
 def test_several_connections_are_separate_sessions(start_proxy, sandbox) -> None:
@@ -406,6 +410,8 @@ async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> Non
         assert "[client→smtpdbg]  -> rcpt TO:<b@example.org>" in app.lines[1]
         assert "[smtpdbg→server]  -> RCPT TO:<edited@example.org>" in app.lines[1]
         assert app.shown == 1
+        inspector = str(app.query_one("#inspector").render())
+        assert "client→smtpdbg\n  TLS: off\n  EHLO: " in inspector and "STARTTLS" in inspector
         app.query_one("#connections").index = 1
         await pilot.press("escape", "enter")
         assert app.shown == 2

@@ -10,13 +10,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, ListItem, ListView, RichLog, Static
 
 from smtpdbg.core.render import TextRenderer, safe_text
 from smtpdbg.proxy.intercept import USAGE
-from smtpdbg.proxy.relay import LEG_LABELS, LegEvent
+from smtpdbg.proxy.relay import CLIENT, LEG_LABELS, SERVER, LegEvent
 from smtpdbg.proxy.server import Proxy
 
 
@@ -34,7 +34,9 @@ class ProxyApp(App):
     TITLE = "smtpdbg proxy"
     AUTO_FOCUS = "#transcript"
     CSS = """
-    #connections { width: 28; border-right: solid $panel-lighten-2; }
+    #side { width: 34; border-right: solid $panel-lighten-2; }
+    #connections { height: 1fr; }
+    #inspector { height: auto; max-height: 50%; }
     #held { height: auto; max-height: 6; background: $warning 20%; }
     #held.empty { display: none; }
     """
@@ -62,7 +64,9 @@ class ProxyApp(App):
         yield Header()
         yield Static(self.heading, id="heading")
         with Horizontal():
-            yield ListView(id="connections")
+            with Vertical(id="side"):
+                yield ListView(id="connections")
+                yield Static("", id="inspector")
             yield RichLog(id="transcript", wrap=False, markup=False, highlight=False)
         yield Static("", id="held", classes="empty")
         yield Input(placeholder=USAGE, id="command", select_on_focus=False)
@@ -88,7 +92,22 @@ class ProxyApp(App):
             log = self.query_one("#transcript", RichLog)
             for line in new:
                 log.write(Text(line))
+        if number == self.shown:
+            self._update_inspector()
         self._update_held()
+
+    def _update_inspector(self) -> None:
+        connection = next((c for c in self.proxy.connections if c.number == self.shown), None)
+        if connection is None:
+            return
+        parts = []
+        for leg in (CLIENT, SERVER):
+            tls = (connection.tls_text[leg] or "on") if connection.tls[leg] else "off"
+            keywords = ", ".join(connection.capabilities[leg]) or "(no EHLO yet)"
+            parts.append(f"{LEG_LABELS[leg]}\n  TLS: {tls}\n  EHLO: {keywords}")
+        if connection.closed:
+            parts.append("closed")
+        self.query_one("#inspector", Static).update(Text("\n".join(parts)))
 
     def show(self, number: int) -> None:
         self.shown = number
@@ -96,6 +115,7 @@ class ProxyApp(App):
         log.clear()
         for line in self.lines.get(number, []):
             log.write(Text(line))
+        self._update_inspector()
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if event.item is not None and event.item.name:

@@ -93,6 +93,15 @@ def _code(line: bytes) -> int:
     return int(head) if head.isdigit() else -1
 
 
+def _describe_tls(writer: asyncio.StreamWriter) -> str:
+    ssl_object = writer.get_extra_info("ssl_object")
+    return f"{ssl_object.version()}, {ssl_object.cipher()[0]}" if ssl_object is not None else "?"
+
+
+def _keywords(lines: list[bytes]) -> list[str]:
+    return [safe_text(line[4:]).strip() for line in lines[1:]]
+
+
 def _final(line: bytes) -> bool:
     return line[3:4] != b"-"
 
@@ -116,7 +125,10 @@ class Connection:
         self.pending: list[Exchange] = list(self.exchanges)
         """The commands whose final reply has not come yet, oldest first."""
         self.waiting: dict[bytes, asyncio.Future] = {}
-        self.upstream_starttls = False
+        self.capabilities: dict[str, list[str]] = {CLIENT: [], SERVER: []}
+        """EHLO keywords each leg saw: the server's as it sent them, the client's after any rewriting."""
+        self.tls_text: dict[str, str] = {CLIENT: "", SERVER: ""}
+        """The TLS version and cipher of each leg, once it is up."""
 
     # -- recording -------------------------------------------------------------------------------------------
     def record(self, leg: str, event_type, **fields) -> None:
@@ -151,6 +163,9 @@ class Connection:
             await self._close(c_writer)
             return
         self.tls[SERVER] = up.implicit_tls
+        for leg, writer in ((CLIENT, c_writer), (SERVER, s_writer)):
+            if self.tls[leg]:
+                self.tls_text[leg] = _describe_tls(writer)
         self.info(SERVER, f"connected to {up.host}:{up.port}", InfoKind.CONNECTED)
         self.streams = {CLIENT: (c_reader, c_writer), SERVER: (s_reader, s_writer)}
         pumps = [asyncio.ensure_future(self._client_pump()), asyncio.ensure_future(self._server_pump())]
@@ -292,7 +307,9 @@ class Connection:
                     lines = [decided]
                     shown = [(decided, "")]
             if verb == b"EHLO":
-                lines = self._rewrite_ehlo(lines)
+                server_lines, lines = lines, self._rewrite_ehlo(lines)
+                if code == 250:
+                    self.capabilities = {SERVER: _keywords(server_lines), CLIENT: _keywords(lines)}
                 shown = [(self.masker.scrub_reply(line), "") for line in lines]
             future = self.waiting.pop(verb, None)
             if verb == b"STARTTLS" and code == 220:
@@ -362,6 +379,5 @@ class Connection:
             self.info(leg, f"TLS handshake failed: {exc}", InfoKind.WARNING)
             raise ConnectionError(str(exc)) from None
         self.tls[leg] = True
-        ssl_object = writer.get_extra_info("ssl_object")
-        version = ssl_object.version() if ssl_object is not None else "?"
-        self.info(leg, f"TLS started ({version}, {ssl_object.cipher()[0] if ssl_object else '?'})", InfoKind.TLS)
+        self.tls_text[leg] = _describe_tls(writer)
+        self.info(leg, f"TLS started ({self.tls_text[leg]})", InfoKind.TLS)
