@@ -17,7 +17,7 @@ import sys
 from smtpdbg import __version__
 from smtpdbg.core import values
 
-SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "web", "listen", "trace")
+SUBCOMMANDS = ("run", "repl", "sandbox", "tui", "diff", "learn", "send", "web", "listen", "trace", "proxy")
 
 
 from smtpdbg.cli_options import Resolved, add_connection_options, apply_profile, die, resolve  # noqa: E402,F401 - used below and by others
@@ -277,7 +277,7 @@ def _main(argv: list[str]) -> int:
             from smtpdbg.web import main as main_web
 
             return main_web(rest)
-        if command in ("listen", "trace"):
+        if command in ("listen", "trace", "proxy"):
             from importlib import import_module
 
             return import_module(f"smtpdbg.{command}.cli").main(rest)

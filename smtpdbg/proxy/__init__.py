@@ -1,0 +1,1 @@
+"""``smtpdbg proxy``: an intercepting SMTP proxy between a real client and a real server."""
