@@ -109,7 +109,8 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
         prog=prog,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
         epilog="subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
-               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | smtpdbg web [--lesson ID]",
+               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | smtpdbg web [--lesson ID] | "
+               "smtpdbg listen [--rules FILE] | smtpdbg proxy --listen ADDR --upstream TARGET | smtpdbg trace -- COMMAND",
     )
     parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
     parser.add_argument("--version", action="version", version=f"smtpdbg {__version__}")
