@@ -141,6 +141,8 @@ def test_a_lesson_step_is_completed_in_a_browser() -> None:
         page.keyboard.type("helo client.example")
         page.keyboard.press("Enter")
         wait_for(page, "Start a transaction")  # the lesson advanced
+        # The lesson pane and the transcript are drawn apart: wait for the reply's line as well.
+        page.wait_for_function(f"() => /<-\\s+250[ -]/.test(({SCREEN})())", timeout=20_000)
         screen = page.evaluate(SCREEN)
     assert "step 2 of 5" in screen
     assert replies(screen, "250"), screen
