@@ -69,7 +69,7 @@ def test_relaying_after_auth_is_not_the_refusal_step_and_reconnecting_is_the_way
 
 
 def test_mail_before_auth_on_submission_is_not_enough(submitter):
-    submitter.follow(9)  # up to EHLO inside TLS
+    submitter.follow(10)  # up to EHLO inside TLS
     verdict = submitter.type("mail alice@sandbox.smtpdbg.test")
     assert not verdict.passed and "wants `auth`" in verdict.message
     assert "`rset` first" in verdict.message  # AUTH inside a transaction is refused (RFC 4954 §4)

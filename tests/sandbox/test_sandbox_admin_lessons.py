@@ -31,14 +31,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def smtp(sandbox: Sandbox) -> Iterator[smtplib.SMTP]:
-    sandbox.clear_messages()
-    with smtplib.SMTP(*sandbox.endpoints.smtp, local_hostname="client.example", timeout=TIMEOUT) as client:
-        client.ehlo()
-        yield client
-
-
 # -- 08: finding the server --------------------------------------------------------------------------
 def test_the_dns_server_gives_the_exchangers_in_preference_order(sandbox):
     best, second = resolve_exchangers("example.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
@@ -63,9 +55,9 @@ def test_implicit_mx_and_null_mx(sandbox):
         resolve_exchangers("elsewhere.test", server=sandbox.endpoints.dns, timeout=TIMEOUT)
 
 
-def test_a_recipient_in_a_null_mx_domain_is_refused_with_556(smtp):
-    smtp.mail("alice@sandbox.smtpdbg.test")
-    code, text = smtp.rcpt("bob@nomail.example.test")
+def test_a_recipient_in_a_null_mx_domain_is_refused_with_556(client):
+    client.mail("alice@sandbox.smtpdbg.test")
+    code, text = client.rcpt("bob@nomail.example.test")
     assert code == 556 and text.startswith(b"5.1.10 <bob@nomail.example.test>: Recipient address rejected")
     assert has_null_mx("Bob@NoMail.Example.Test.") and not has_null_mx("bob@example.test")
 
@@ -95,21 +87,21 @@ def test_nothing_is_started_or_refused_unless_the_settings_ask():
 
 
 # -- 09: submission vs relay -------------------------------------------------------------------------
-def test_relaying_is_refused_without_auth_as_postfix_does(sandbox, smtp):
-    smtp.mail("friend@elsewhere.test")  # any sender may deliver to the server's own domains
-    assert smtp.rcpt("bob@sandbox.smtpdbg.test")[0] == 250
-    assert smtp.rcpt("bob@mx2.example.test")[0] == 250  # a subdomain of a local domain is local
-    assert smtp.rcpt("carol@elsewhere.test") == (554, b"5.7.1 <carol@elsewhere.test>: Relay access denied")
-    assert smtp.data(MESSAGE)[0] == 250
+def test_relaying_is_refused_without_auth_as_postfix_does(sandbox, client):
+    client.mail("friend@elsewhere.test")  # any sender may deliver to the server's own domains
+    assert client.rcpt("bob@sandbox.smtpdbg.test")[0] == 250
+    assert client.rcpt("bob@mx2.example.test")[0] == 250  # a subdomain of a local domain is local
+    assert client.rcpt("carol@elsewhere.test") == (554, b"5.7.1 <carol@elsewhere.test>: Relay access denied")
+    assert client.data(MESSAGE)[0] == 250
     (message,) = sandbox.messages
     assert message.rcpt_tos == ("bob@sandbox.smtpdbg.test", "bob@mx2.example.test")
 
 
-def test_relaying_is_accepted_after_auth(sandbox, smtp):
-    smtp.starttls(context=sandbox.endpoints.client_ssl_context())
-    smtp.ehlo()
-    smtp.login(sandbox.endpoints.user, sandbox.endpoints.password)
-    assert smtp.sendmail("alice@sandbox.smtpdbg.test", ["carol@elsewhere.test"], MESSAGE) == {}
+def test_relaying_is_accepted_after_auth(sandbox, client):
+    client.starttls(context=sandbox.endpoints.client_ssl_context())
+    client.ehlo()
+    client.login(sandbox.endpoints.user, sandbox.endpoints.password)
+    assert client.sendmail("alice@sandbox.smtpdbg.test", ["carol@elsewhere.test"], MESSAGE) == {}
     (message,) = sandbox.messages
     assert (message.rcpt_tos, message.auth_user, message.tls) == (("carol@elsewhere.test",), "alice", True)
 
@@ -138,9 +130,9 @@ def test_local_domains(address, local):
     ("listed.example.test", 550, b"5.7.1", b"on our block list (S3150)"),
     ("nomail.example.test", 550, b"5.7.27", b"Sender address rejected: Domain nomail.example.test does not accept"),
 ])
-def test_the_sender_domain_decides_the_refusal_at_rcpt(smtp, domain, code, enhanced, words):
-    assert smtp.mail(f"alice@{domain}")[0] == 250
-    reply = smtp.rcpt("bob@sandbox.smtpdbg.test")
+def test_the_sender_domain_decides_the_refusal_at_rcpt(client, domain, code, enhanced, words):
+    assert client.mail(f"alice@{domain}")[0] == 250
+    reply = client.rcpt("bob@sandbox.smtpdbg.test")
     assert reply[0] == code and reply[1].startswith(enhanced + b" ") and words in reply[1]
     assert b"[127.0.0.1]" in reply[1] or domain in ("spoofed.example.test", "nomail.example.test")
 
@@ -159,13 +151,13 @@ def test_every_line_of_a_multi_line_refusal_carries_the_code(sandbox):
     assert len(lines) == 5 and all(line.startswith((b"550-5.7.25 ", b"550 5.7.25 ")) for line in lines)
 
 
-def test_dmarc_refuses_a_from_domain_that_nothing_aligns_with_after_the_final_dot(sandbox, smtp):
+def test_dmarc_refuses_a_from_domain_that_nothing_aligns_with_after_the_final_dot(sandbox, client):
     forged = MESSAGE.replace(b"From: alice@sandbox.smtpdbg.test", b"From: \"Bank\" <CEO@Bank.Example.Test>")
     with pytest.raises(smtplib.SMTPDataError) as refused:
-        smtp.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], forged)
+        client.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], forged)
     assert refused.value.smtp_code == 550 and refused.value.smtp_error.startswith(
         b"5.7.26 Unauthenticated email from bank.example.test is not accepted due to")
-    assert smtp.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
+    assert client.sendmail("alice@sandbox.smtpdbg.test", ["bob@sandbox.smtpdbg.test"], MESSAGE) == {}
     assert len(sandbox.messages) == 1
 
 
@@ -182,11 +174,11 @@ def test_the_middlebox_masks_starttls_both_ways_and_the_mail_goes_in_plaintext(s
     assert not message.tls and b"STARTTLS" not in message.content
 
 
-def test_the_direct_listener_still_offers_starttls(sandbox, smtp):
-    assert smtp.has_extn("starttls")
-    smtp.starttls(context=sandbox.endpoints.client_ssl_context())
-    smtp.ehlo()
-    assert not smtp.has_extn("starttls")
+def test_the_direct_listener_still_offers_starttls(sandbox, client):
+    assert client.has_extn("starttls")
+    client.starttls(context=sandbox.endpoints.client_ssl_context())
+    client.ehlo()
+    assert not client.has_extn("starttls")
 
 
 @pytest.mark.parametrize("line, masked", [
