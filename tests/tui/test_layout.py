@@ -36,9 +36,9 @@ async def test_every_candidate_of_the_dropdown_takes_one_row(tmp_path):
         await wait_for(pilot, lambda: len(app.outcomes) == 2, what="startup")
         await pilot.press(*"save ")
         menu = app.query_one(CompletionMenu)
-        await wait_for(pilot, lambda: menu.display and menu.option_count == 6, what="the formats")
+        await wait_for(pilot, lambda: menu.display and menu.option_count == 7, what="the formats")  # script, text, jsonl, python, swaks, html, cert
         await pilot.pause()
-        assert menu.size.height == 6 and menu.max_scroll_y == 0  # long meanings end in "…", they do not wrap
+        assert menu.size.height == 7 and menu.max_scroll_y == 0  # long meanings end in "…", they do not wrap
         assert menu.outer_size.width <= 80
 
 
