@@ -68,6 +68,9 @@ def save(ctx, parsed: Parsed) -> None:
     if fmt not in FORMATS:
         raise CommandError(f"save knows {', '.join(FORMATS)}, not {fmt!r}")
     path = os.path.expanduser(parsed.arg("file"))
+    if path == "-":  # never a file named "-"; a session has no standard output of its own
+        raise CommandError("save writes a file: give its path (`smtpdbg run SCRIPT --export FORMAT --output -` "
+                           "writes an export to standard output)")
     recording = Recording.from_session(ctx.session)
     try:
         text = export(fmt, recording, path)
