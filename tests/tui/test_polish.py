@@ -7,6 +7,7 @@ import pytest
 from smtpdbg.core import SessionOptions, Target
 from smtpdbg.core.history import History
 from smtpdbg.tui.app import SmtpdbgApp
+from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.model.stages import EHLO, GREETED, TLS
 from smtpdbg.tui.widgets.inspector import Inspector
 from smtpdbg.tui.widgets.stages import StageStrip
@@ -92,3 +93,42 @@ async def test_the_status_bar_drops_the_login_when_the_connection_ends(sandbox_r
         await pilot.pause()
         assert not app.state.authenticated and app.state.auth_user is None  # the core's state says so
         assert "auth alice" not in str(status.render())
+
+
+async def test_long_lines_wrap_at_the_panes_width_and_rewrap_when_it_changes(tmp_path):
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:  # the inspector takes its columns
+        await wait_for(pilot, lambda: len(app.outcomes) == 2, what="startup")
+        view = app.query_one(TranscriptView)
+        long = "an explanation that goes on " + " ".join(f"word{n}" for n in range(60)) + " THE END"
+        view.add_note(long)
+        await pilot.pause()
+        width = view.scrollable_content_region.width
+        assert view.wrap_width() <= width < 120 - 40 and view.max_scroll_x == 0  # nothing scrolls sideways
+        first = view.index_of(len(view.store) - 1)
+        pieces = [view.line_text(i) for i in range(first, view.line_count)]
+        assert len(pieces) > 2 and all(len(piece) <= view.wrap_width() for piece in pieces[1:])  # the first: whole
+        indent, room = view._indent(), view.wrap_width()
+        assert pieces[0][:room] + "".join(p[indent:] for p in pieces[1:]) == pieces[0]  # every character, once
+        rows = [view.render_line(y).text for y in range(view.scrollable_content_region.height)]
+        assert any(row.rstrip().endswith("THE END") for row in rows)  # the end is on screen, not cut
+        await pilot.press("f2")  # the inspector hides: the pane widens, the line takes fewer display lines
+        await pilot.pause()
+        await pilot.pause()
+        assert view.wrap_width() > width
+        assert view.line_count - view.index_of(len(view.store) - 1) < len(pieces)
+
+
+async def test_wrapping_a_huge_transcript_touches_only_its_long_lines(tmp_path):
+    app = fake_app(tmp_path, startup=())
+    async with app.run_test(size=(200, 30)) as pilot:
+        view = app.query_one(TranscriptView)
+        count = 200_000
+        view.append_lines(bytes([R.SEND]) * count, [f"RCPT TO:<user{n}@example.org>" for n in range(count)], [0.0] * count)
+        assert view._view_rows is None  # every line fits: no mapping at all
+        view.append_lines(bytes([R.SEND]), ["x" * 500], [0.0])
+        assert view.line_count == len(view.store) + view._pieces(500 + 4) - 1
+        assert view.row_at(view.line_count - 1) == (len(view.store) - 1, -1) and view.part_at(view.line_count - 1) > 0
+        view.append_lines(bytes([R.SEND]) * 3, ["a", "b", "c"], [0.0] * 3)
+        assert view.line_text(view.line_count - 1).endswith("c") and view.part_at(view.line_count - 1) == 0
+        await pilot.pause()
