@@ -81,3 +81,32 @@ def test_set_debuglevel_2_stamps_each_run_line(endpoints, tmp_path, level, stamp
     assert noop and all(bool(STAMP.match(line)) is stamped for line in noop)
     before = [line for line in lines if "-> ehlo" in line]
     assert before and not STAMP.match(before[0])  # the lines before it are as they were
+
+
+def test_variables_are_expanded_in_a_message_body_and_secrets_refused(endpoints, sandbox, tmp_path):
+    body = "ehlo\nmail a@example.org\nrcpt bob@example.org\ndata\nSubject: ${SUBJECT}\n\nfor ${WHO}\n.\nquit\n"
+    result = run(endpoints, tmp_path, body, env_extra={"SUBJECT": "hello there", "WHO": "bob"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    [message] = sandbox.messages[-1:]
+    assert b"Subject: hello there" in message.content and b"for bob" in message.content
+    secret = body.replace("${WHO}", "${SMTP_PASSWORD}")
+    refused = run(endpoints, tmp_path, secret, env_extra={"SUBJECT": "x"})
+    assert refused.returncode == 2 and "secret" in refused.stderr and endpoints.password not in refused.stdout + refused.stderr
+    unset = run(endpoints, tmp_path, body, env_extra={"SUBJECT": "x"})
+    assert unset.returncode == 2 and "${WHO}" in unset.stderr
+
+
+def test_the_screenshots_module_takes_help_and_a_directory(tmp_path):
+    shown = smtpdbg_module("smtpdbg.tui.screenshots", "--help", cwd=tmp_path)
+    assert shown.returncode == 0 and "DIRECTORY" in shown.stdout and list(tmp_path.iterdir()) == []
+    readme = (ROOT / "README.md").read_text()
+    assert "`python -m smtpdbg.tui.screenshots` regenerates" in readme
+    from smtpdbg.tui.screenshots import SCREENS
+
+    pictured = set(re.findall(r"screenshots/([\w-]+)\.svg", readme))
+    assert pictured <= {name for name, _, _ in SCREENS}
+
+
+def smtpdbg_module(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], env=repo_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL, cwd=cwd)
