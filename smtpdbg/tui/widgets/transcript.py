@@ -199,6 +199,7 @@ class TranscriptView(TranscriptLines, TranscriptWrap, TranscriptKeys, ScrollView
         return min(bisect_left(self._view_rows, row), max(0, len(self._view_rows) - 1))
 
     def _rebuild_view(self) -> None:
+        self._breaks = {}  # the lines may have changed width (time stamps, latency, annotations)
         keep = self.row_at(self.cursor)[0] if 0 <= self.cursor < self.line_count else None
         following = self.follow
         store = self.store

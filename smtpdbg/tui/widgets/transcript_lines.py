@@ -96,8 +96,7 @@ class TranscriptLines:
     def line_text(self, index: int) -> str:
         """Display line ``index``'s text: its whole row, or for a wrapped row's continuation the piece it shows."""
         text = "".join(piece for piece, _ in self.line_parts(index))
-        part = self.part_at(index)
-        return self._piece_text(text, part) if part else text
+        return self._piece_text(text, index) if self.part_at(index) else text
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -132,4 +131,4 @@ class TranscriptLines:
             text.stylize(self.screen.get_component_rich_style("screen--selection"), start, len(plain) if end == -1 else end)
         text.stylize_before(self.rich_style)
         strip = Strip(list(text.render(self.app.console)), text.cell_len)
-        return self._piece_strip(strip, self.part_at(index)) if self._view_part is not None else strip
+        return self._piece_strip(strip, index) if self._view_part is not None else strip

@@ -31,6 +31,8 @@ class TranscriptWrap:
     _view_part: array | None = None
     _wrap_width = 0
     """Columns a display line has (0: not laid out yet, nothing wraps)."""
+    _breaks: dict[tuple[int, int], list[int]] = {}
+    """Where the pieces of each measured (row, body line) start, for the current width (see :meth:`_starts`)."""
 
     def wrap_width(self) -> int:
         """The pane's text width, the scrollbar's column kept free (it comes and goes with the length)."""
@@ -43,13 +45,21 @@ class TranscriptWrap:
     def _indent(self) -> int:
         return min(self._prefix_width() + MARKER, self._wrap_width // 2)
 
-    def _pieces(self, width: int) -> int:
-        """Display lines a line ``width`` columns wide takes."""
-        room = self._wrap_width
-        if width <= room:
-            return 1
-        rest = room - self._indent()
-        return 1 + -(-(width - room) // rest)
+    def _starts(self, row: int, sub: int) -> list[int]:
+        """Where each piece of a row's text starts: after a space when one is near, else where the width ends."""
+        key = (row, sub)
+        starts = self._breaks.get(key)
+        if starts is None:
+            text = "".join(piece for piece, _ in self._parts(row, sub))
+            width, rest = self._wrap_width, self._wrap_width - self._indent()
+            starts, at = [0], 0
+            while cell_len(text[at:]) > width:
+                cut = text.rfind(" ", at + width // 2, at + width)
+                at = cut + 1 if cut > at else at + width
+                starts.append(at)
+                width = rest
+            self._breaks[key] = starts
+        return starts
 
     def _long_entries(self, rows: array | None, subs: array | None, start: int) -> list[tuple[int, int]]:
         """(position, pieces) of the entries that need more than one display line.
@@ -85,7 +95,7 @@ class TranscriptWrap:
         found = []
         for at in positions:
             row, sub = (start + at, -1) if rows is None else (rows[at], subs[at])
-            pieces = self._pieces(cell_len("".join(text for text, _ in self._parts(row, sub))))
+            pieces = len(self._starts(row, sub))
             if pieces > 1:
                 found.append((at, pieces))
         return found
@@ -113,31 +123,30 @@ class TranscriptWrap:
         parts.extend(array("H", [0]) * (len(rows) - done))
         return out_rows, out_subs, parts
 
-    def _piece_span(self, part: int) -> tuple[int, int]:
-        """The columns of the whole line that piece ``part`` shows."""
-        room = self._wrap_width
-        if not part:
-            return 0, room
-        rest = room - self._indent()
-        start = room + (part - 1) * rest
-        return start, start + rest
+    def _piece_span(self, index: int) -> tuple[int, int]:
+        """The characters of the whole line that display line ``index`` shows."""
+        starts = self._starts(*self.row_at(index))
+        part = self.part_at(index)
+        return starts[part], starts[part + 1] if part + 1 < len(starts) else 1 << 30
 
-    def _piece_text(self, text: str, part: int) -> str:
-        """The plain text of a piece (columns counted as characters: close enough for copying)."""
-        start, end = self._piece_span(part)
-        return " " * self._indent() + text[start:end] if part else text[start:end]
+    def _piece_text(self, text: str, index: int) -> str:
+        """The plain text display line ``index`` shows of its row's ``text``."""
+        start, end = self._piece_span(index)
+        return " " * self._indent() + text[start:end] if start else text[start:end]
 
-    def _piece_strip(self, strip: Strip, part: int) -> Strip:
-        start, end = self._piece_span(part)
+    def _piece_strip(self, strip: Strip, index: int) -> Strip:
+        """The part of a row's strip display line ``index`` shows (columns counted as characters)."""
+        start, end = self._piece_span(index)
+        if not start:
+            return strip.crop(0, end) if end < strip.cell_length else strip
         piece = strip.crop(start, end)
-        if part:
-            piece = Strip([Segment(" " * self._indent(), self.rich_style), *piece], piece.cell_length + self._indent())
-        return piece
+        return Strip([Segment(" " * self._indent(), self.rich_style), *piece], piece.cell_length + self._indent())
 
     def on_resize(self) -> None:
         width = self.wrap_width()
         if width != self._wrap_width:
             self._wrap_width = width
+            self._breaks = {}
             self._rebuild_view()
         elif self.follow:  # e.g. the explanation panel took some rows: keep the tail in view
             self.call_after_refresh(self._scroll_tail)
