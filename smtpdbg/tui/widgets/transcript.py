@@ -108,6 +108,7 @@ class TranscriptView(TranscriptLines, TranscriptWrap, TranscriptKeys, ScrollView
         """Display line to body line (-1: the row itself, ``ANNOTATION``: the row's annotation)."""
         self._view_part: array | None = None
         """Display line to the piece of its wrapped row (None: no row wraps; see TranscriptWrap)."""
+        self._breaks: dict[tuple[int, int], list[int]] = {}
         self._expanded: set[int] = set()
         self._expansions: dict[int, list[tuple[int, str]]] = {}
         self._showing_expand = False
@@ -121,7 +122,7 @@ class TranscriptView(TranscriptLines, TranscriptWrap, TranscriptKeys, ScrollView
         store = self.store
         start = len(store)
         result = store.ingest(batch)
-        if result.rejudged and self._view_rows is not None:  # a filter chose rows by a kind that has changed since
+        if result.rejudged and (self.filter != "all" or self.annotate):  # rows chosen by a kind that has changed since
             self._rebuild_view()  # the rows just appended included
             if result.added and not self.follow:
                 self.unseen += result.added

@@ -31,7 +31,7 @@ class TranscriptWrap:
     _view_part: array | None = None
     _wrap_width = 0
     """Columns a display line has (0: not laid out yet, nothing wraps)."""
-    _breaks: dict[tuple[int, int], list[int]] = {}
+    _breaks: dict[tuple[int, int], list[int]]
     """Where the pieces of each measured (row, body line) start, for the current width (see :meth:`_starts`)."""
 
     def wrap_width(self) -> int:
