@@ -34,7 +34,7 @@ def _run_parser() -> argparse.ArgumentParser:
                "`smtpdbg repl` with stdin not a terminal is the same interpreter, going on after failures "
                "(as --keep-going),\nwith the same statuses.")
     parser.add_argument("script", help="script file, or - for stdin")
-    parser.add_argument("--target", "-t", metavar="TARGET", help="server to run against (default: the embedded sandbox)")
+    parser.add_argument("--target", "-t", metavar="TARGET", help="server to run against (default: the embedded sandbox); the forms `smtpdbg --help` lists")
     parser.add_argument("--keep-going", action="store_true", help="continue after a failed command")
     parser.add_argument("--drop", action="store_true",
                         help="when the run stops (a failure, or the script ends without quit), close the connection "
@@ -49,7 +49,8 @@ def _run_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("exports")
     output.add_argument("--export", action="append", metavar="FORMAT",
                         help="write the session as script, text, jsonl, python, swaks or html (with --output; repeatable)")
-    output.add_argument("--output", "-o", action="append", metavar="FILE", help="file for the matching --export (mode 0600)")
+    output.add_argument("--output", "-o", action="append", metavar="FILE", help="file for the matching --export (mode 0600); - is standard output "
+                        "(the transcript then goes to standard error)")
     output.add_argument("--compare", metavar="A.jsonl",
                         help="compare this run with an earlier JSONL export; exit 13 when they differ")
     add_connection_options(parser)
@@ -104,15 +105,30 @@ def main_diff(argv: list[str]) -> int:
     return 0 if result.same else 1
 
 
+def target_forms() -> str:
+    """The TARGET forms, one a line, for ``--help``."""
+    from smtpdbg.core.target import TARGET_FORMS
+
+    return "TARGET forms (the app's connect, `run --target` and `repl` take the same):\n" + "\n".join(
+        f"  {example:<30} {meaning}" for example, meaning in TARGET_FORMS)
+
+
 def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog,
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog="subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] | smtpdbg learn [--repl] [ID] | "
-               "smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | smtpdbg web [--lesson ID] | "
-               "smtpdbg listen [--rules FILE] | smtpdbg proxy --listen ADDR --upstream TARGET | smtpdbg trace -- COMMAND",
+        epilog=f"{target_forms()}
+
+"
+               "subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] |
+"
+               "  smtpdbg learn [--repl] [ID] | smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | "
+               "smtpdbg web [--lesson ID] |
+"
+               "  smtpdbg listen [--rules FILE] | smtpdbg proxy --listen ADDR --upstream TARGET | "
+               "smtpdbg trace -- COMMAND",
     )
-    parser.add_argument("target", nargs="?", help="host[:port], smtp://, smtps://, lmtp://host:port or /unix/socket")
+    parser.add_argument("target", nargs="?", help="where to connect (forms below)")
     parser.add_argument("--version", action="version", version=f"smtpdbg {__version__}")
     add_connection_options(parser)
     return parser

@@ -80,15 +80,28 @@ def open_script(source: str) -> tuple[BinaryIO, bool]:
     return stream, regular
 
 
+STDOUT = "-"
+"""``--output -``: the export goes to standard output (and the transcript to standard error)."""
+
+
 def finish(session: Session, result: RunResult, output: GuardedOutput, *, exports=(), baseline=None,
-           prog: str = "smtpdbg run") -> int:
-    """After the run: the exports, the comparison, the summary. Returns the exit status."""
-    from smtpdbg.core.export import Recording, export
+           prog: str = "smtpdbg run", stdout: TextIO | None = None) -> int:
+    """After the run: the exports, the comparison, the summary. Returns the exit status.
+
+    Args:
+        stdout: where an export to ``-`` is written (default: standard output).
+    """
+    from smtpdbg.core.export import Recording, export, render
 
     recording = Recording.from_session(session)
     for fmt, path in exports:
         try:
-            export(fmt, recording, path)
+            if path == STDOUT:
+                stream = stdout or sys.stdout
+                stream.write(render(fmt, recording))
+                stream.flush()
+            else:
+                export(fmt, recording, path)
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or exc
             print(f"{prog}: cannot write the {fmt} export to {path}: {reason}", file=sys.stderr)
@@ -138,6 +151,12 @@ def run_script(
     Returns:
         The exit status (see :data:`EXIT_CODES`).
     """
+    if sum(path == STDOUT for _, path in exports) > 1:
+        print("smtpdbg run: only one --export can go to standard output (--output -)", file=sys.stderr)
+        return EXIT_USAGE
+    stdout = None
+    if any(path == STDOUT for _, path in exports):  # stdout carries the export alone: the transcript moves aside
+        stdout, out = out, sys.stderr
     baseline = None
     if compare:
         from smtpdbg.core.export.jsonl import read_jsonl
@@ -156,7 +175,7 @@ def run_script(
     try:
         return _run(stream, whole, source, target, options, out=out, color=color, timestamps=timestamps,
                     keep_going=keep_going, step=step, drop=drop, break_on=break_on, exports=exports, baseline=baseline,
-                    keys=keys)
+                    keys=keys, stdout=stdout)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -164,7 +183,7 @@ def run_script(
 
 def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: SessionOptions, *, out: TextIO,
          color: str, timestamps: str, keep_going: bool, step: bool, drop: bool, break_on: frozenset[str], exports,
-         baseline, keys: TextIO | None) -> int:
+         baseline, keys: TextIO | None, stdout: TextIO | None = None) -> int:
     interactive = source != "-" and sys.stdin.isatty()
     if whole:  # check every line before anything is sent
         try:
@@ -188,6 +207,8 @@ def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: Se
     annotator = Annotator(failures_only=True)  # what a failed reply means where it came, and what to do next
 
     def show(event) -> None:
+        # set_debuglevel 2 stamps every line with the time, as smtplib's own debug output does at level 2
+        renderer.timestamps = timestamps or ("absolute" if session.debuglevel >= 2 else "")
         lines = renderer.render(event) + ["   ↳ " + safe_text(line) for line in annotator.lines(event)]
         if lines:
             output.write("\n".join(lines) + "\n")
@@ -208,7 +229,7 @@ def _run(stream: BinaryIO, whole: bool, source: str, target: Target, options: Se
         result = interpreter.run(read_lines(stream))
     finally:
         session.shutdown()
-    return finish(session, result, output, exports=exports, baseline=baseline)
+    return finish(session, result, output, exports=exports, baseline=baseline, stdout=stdout)
 
 
 def _stepper(source: str, keys: TextIO | None, *, step: bool, break_on: frozenset[str], interactive: bool) -> Stepper | None:

@@ -100,6 +100,32 @@ def substitute(text: str, environ: Mapping[str, str], line: int) -> str:
     return _VAR.sub(replace, text)
 
 
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|AUTH|CRED", re.IGNORECASE)
+"""Variable names that hold a secret: refused in a message body (a body is shown in transcripts and exports)."""
+
+
+def expand_body(lines: Iterable[str], environ: Mapping[str, str], line: int) -> list[str]:
+    """A message's lines with ``${NAME}`` replaced, as in commands.
+
+    A message is content: it is shown in the transcript and kept whole in exports,
+    so a variable named like a secret (``SMTP_PASSWORD``, ``API_TOKEN``...) is
+    refused rather than recorded in plain text; AUTH is where secrets go.
+
+    Raises:
+        ScriptError: a variable is not set, or is named like a secret.
+    """
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if SECRET_NAME.search(name):
+            raise ScriptError(line, f"${{{name}}} in a message: a message is shown in the transcript and exports, "
+                                    "so a secret is not put into one (AUTH takes secrets)")
+        if name not in environ:
+            raise ScriptError(line, f"${{{name}}} in the message is not set in the environment")
+        return environ[name]
+
+    return [_VAR.sub(replace, text) if "${" in text else text for text in lines]
+
+
 def _unexpanded_error(exc: ParseError, written: str, environ: Mapping[str, str]) -> str:
     """The parse error of a line as written, so no ``${NAME}`` value (perhaps a secret) is repeated."""
     names = set(_VAR.findall(written))
@@ -281,7 +307,8 @@ class ScriptReader:
             raise ScriptError(number, _unexpanded_error(exc, stripped, self.environ)) from None
         step = Step(number, command, parsed, shown=self._scrub(stripped))
         if parsed.spec.body and parsed.arg("file") is None:
-            step.body = encode_body(self._body(parsed.name, number))
+            lines = list(self._body(parsed.name, number))  # read to its end first: a bad body is skipped whole
+            step.body = encode_body(expand_body(lines, self.environ, number))
         return step
 
     def _body(self, name: str, number: int) -> Iterator[str]:

@@ -74,7 +74,7 @@ def _connection_fields(smtp, target, cache: dict) -> dict:
             command_encoding=smtp.command_encoding,
         )
     fields = {k: v for k, v in cache.items() if k != "key"}
-    authenticated = tracker.authenticated
+    authenticated = tracker.authenticated and connected  # an authentication ends with its connection
     fields.update(
         connected=connected,
         local_hostname=smtp.local_hostname or "",

@@ -1,8 +1,8 @@
 """Where to connect: parsing the TARGET forms the CLI and ``connect`` accept.
 
 ``host``, ``host:port``, ``[v6]:port``, ``smtp://host:port``, ``smtps://host:port``
-(implicit TLS), ``lmtp://host:port``, ``lmtp:///path`` and an absolute unix
-socket path (LMTP).
+(implicit TLS), ``lmtp://host:port``, ``lmtp:///path``, an absolute unix
+socket path (LMTP) and ``mx:domain[#N]`` (see :data:`TARGET_FORMS`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,19 @@ from dataclasses import dataclass
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "lmtp": 24}
 SCHEMES = tuple(DEFAULT_PORTS)
+
+TARGET_FORMS = (
+    ("mail.example.org", "SMTP on port 25"),
+    ("mail.example.org:587", "SMTP on that port (STARTTLS is a command: `starttls`)"),
+    ("[2001:db8::25]:587", "an IPv6 address, with a port (a bare 2001:db8::25 takes port 25)"),
+    ("smtp://mail.example.org:587", "SMTP, written as a URL (port 25 if left out)"),
+    ("smtps://mail.example.org", "implicit TLS from the first byte (port 465 if left out)"),
+    ("lmtp://127.0.0.1:24", "LMTP over TCP (port 24 if left out)"),
+    ("lmtp:///run/dovecot/lmtp", "LMTP on a unix socket"),
+    ("/run/dovecot/lmtp", "an absolute path: LMTP on that unix socket"),
+    ("mx:example.org", "the best MX of the domain (mx:example.org#2 the next one), port 25"),
+)
+"""Every form :func:`parse_target` accepts, with an example (``--help`` lists them; a test parses each)."""
 
 
 class TargetError(ValueError):

@@ -15,6 +15,7 @@ between the commands.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -31,7 +32,7 @@ from smtpdbg.core.console import use_color  # noqa: F401 - the REPL's colour cho
 from smtpdbg.core.events import Event, StateChange, Wire
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import ParseError, parse
-from smtpdbg.core.script import encode_body
+from smtpdbg.core.script import ScriptError, encode_body, expand_body
 from smtpdbg.core.session import Outcome, Session, SessionOptions
 from smtpdbg.core.target import Target
 from smtpdbg.repl.completer import SessionCompleter
@@ -223,7 +224,11 @@ class Repl:
             if line == ".":
                 break
             lines.append(line)
-        return encode_body(lines)
+        try:
+            return encode_body(expand_body(lines, os.environ, 0))  # ${NAME}, as in scripts
+        except ScriptError as error:
+            self.say(f"{error.message}: nothing was sent")
+            return None
 
     async def execute(self, text: str, **kwargs) -> Outcome:
         """Run a command on the session thread; Ctrl-C meanwhile aborts it.

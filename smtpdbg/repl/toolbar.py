@@ -58,7 +58,7 @@ def state_fragments(state: SessionState) -> Fragments:
     else:
         out.append(("class:toolbar.off", "no TLS"))
     out.append(bar)
-    if state.authenticated and state.connected:  # an authentication ends with its connection
+    if state.authenticated:  # the core's state: an authentication ends with its connection
         out.append(("class:toolbar.ok", f"{state.auth_user} ({state.auth_mechanism})"))
     else:
         out.append(("class:toolbar.off", "no auth"))

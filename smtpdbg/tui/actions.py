@@ -43,7 +43,13 @@ class AppActions:
         default = os.path.join(os.getcwd(), time.strftime("smtpdbg-%Y%m%d-%H%M%S.txt"))
         self.push_screen(AskScreen("Save the transcript as plain text to", default,
                                    "written with mode 0600; passwords are never in it"),
-                         lambda path: self.save_transcript(path) if path else None)
+                         self._save_transcript_to)
+
+    def _save_transcript_to(self, path: str | None) -> None:
+        if path == "-":  # not a file named "-": the app's standard output is the screen
+            self.notify("the transcript is saved to a file: give its path", severity="warning", markup=False)
+        elif path:
+            self.save_transcript(path)
 
     def action_save_as(self, fmt: str) -> None:
         """Ask for a file name, then run ``save FMT FILE`` on the session (the core writes the export)."""

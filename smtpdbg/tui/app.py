@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import parse
@@ -43,6 +43,7 @@ from smtpdbg.tui.lessons import LessonActions
 from smtpdbg.tui.messages import CommandFinished, EventPump, SessionEvents
 from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.widgets.explain import LineExplainer
+from smtpdbg.tui.widgets.footer import FittingFooter
 from smtpdbg.tui.widgets.inspector import Inspector
 from smtpdbg.tui.widgets.lesson import LessonPane, TryCommand
 from smtpdbg.tui.widgets.prompt import CommandPrompt, CompletionMenu
@@ -146,7 +147,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
         yield StageStrip(id="stages")
         yield StatusBar(id="status")
         yield CommandPrompt(self.history, id="prompt")
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
         menu = CompletionMenu(id="completion")
         menu.display = False
         yield menu

@@ -117,8 +117,15 @@ async def generate(directory: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    directory = argv[0] if argv else "screenshots"
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m smtpdbg.tui.screenshots",
+                                     description="Regenerate the README's screenshots: the app on the embedded "
+                                                 "sandbox, driven headless, saved as SVG.")
+    parser.add_argument("directory", nargs="?", default="screenshots", metavar="DIRECTORY",
+                        help="where the SVGs go (default: screenshots, in the current directory: run it at the "
+                             "repository's root)")
+    directory = parser.parse_args(sys.argv[1:] if argv is None else argv).directory
     for name in ("NO_COLOR", "TEXTUAL_THEME"):
         os.environ.pop(name, None)
     for path in asyncio.run(generate(directory)):

@@ -96,7 +96,7 @@ def transcript_text(app) -> str:
     from smtpdbg.tui.widgets.transcript import TranscriptView
 
     view = app.query_one(TranscriptView)
-    return "\n".join(view.line_text(i) for i in range(view.line_count))
+    return "\n".join(view.line_text(i) for i in range(view.line_count) if not view.part_at(i))  # whole rows
 
 
 def free_env() -> dict[str, str]:

@@ -66,6 +66,9 @@ def save(ctx, parsed: Parsed) -> None:
 
     fmt = parsed.arg("format").lower()
     path = os.path.expanduser(parsed.arg("file"))
+    if path == "-":  # never a file named "-"; a session has no standard output of its own
+        raise CommandError("save writes a file: give its path (`smtpdbg run SCRIPT --export FORMAT --output -` "
+                           "writes an export to standard output)")
     if fmt == "cert":
         return _save_cert(ctx, path)
     if fmt not in FORMATS:

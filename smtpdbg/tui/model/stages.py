@@ -88,6 +88,8 @@ class StageTrack:
         """The position before the connection closed (the strip keeps it, dimmed)."""
         self.implicit_tls = False
         """The connection (the last one, once closed) had implicit TLS from the start (SMTPS)."""
+        self.was_authenticated = False
+        """The connection (the last one, once closed) was authenticated (the closed strip keeps the path walked)."""
 
     @property
     def delivered(self) -> bool:
@@ -102,6 +104,7 @@ class StageTrack:
                 if item.connected:
                     self.last_position = self._position(item)
                     self.implicit_tls = item.tls is not None and item.tls.implicit
+                    self.was_authenticated = item.authenticated
                 self.state = item
             elif isinstance(item, Reply):
                 self._reply(item)
@@ -164,6 +167,8 @@ class StageTrack:
             return EHLO_AGAIN if state.tls is not None and not state.tls.implicit else EHLO
         if state.stage is Stage.AUTHENTICATED and self.delivered:
             return DONE
+        if state.stage is Stage.TLS and state.tls is not None and state.tls.implicit:
+            return GREETED  # SMTPS: TLS came before the greeting; EHLO is next, not done
         return _POSITION[state.stage]
 
     def segments(self) -> list[Segment]:
@@ -172,7 +177,7 @@ class StageTrack:
         closed = not state.connected
         position = self.last_position if closed else self._position(state)
         implicit = state.tls.implicit if state.tls is not None else closed and self.implicit_tls
-        skipped = {AUTH} if not state.authenticated else set()
+        skipped = {AUTH} if not (state.authenticated or closed and self.was_authenticated) else set()
         if state.tls is None or implicit:
             skipped |= {EHLO_AGAIN} if implicit else {TLS, EHLO_AGAIN}
         message = self.message

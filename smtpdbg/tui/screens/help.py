@@ -29,7 +29,7 @@ KEYS = (
     ("Ctrl+F  /  F3, Shift+F3", "search the transcript; next / previous match"),
     ("F2", "show or hide the inspector"),
     ("F4", "in a lesson: put the suggested command in the prompt"),
-    ("F6", "move focus between the prompt and the transcript"),
+    ("F6", "move focus: prompt → transcript → inspector (when shown)"),
     ("Ctrl+O", "connect dialog (a new session)"),
     ("Ctrl+P", "every action of the app, searchable (lesson: pick a lesson… for guided lessons)"),
     ("Ctrl+Q", "quit"),

@@ -127,7 +127,7 @@ def tls_panel(state: SessionState) -> Table | Text:
 
 
 def auth_panel(state: SessionState) -> Text:
-    if state.authenticated and state.connected:  # an authentication ends with its connection
+    if state.authenticated:  # the core's state: an authentication ends with its connection
         text = Text("✓ ", style=f"bold {PALETTE['success']}")
         text.append(safe_text(state.auth_user or "?"), style="bold")
         text.append(f" via {state.auth_mechanism}")

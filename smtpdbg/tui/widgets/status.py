@@ -84,7 +84,7 @@ class StatusBar(Static):
             line.append("plaintext", warn)
         if state.insecure:
             line.append("  ⚠ --insecure" if tls is not None else "  ⚠ --insecure: certificates NOT verified", bad)
-        if state.authenticated and state.connected:  # an authentication ends with its connection
+        if state.authenticated:  # the core's state: an authentication ends with its connection
             line.append("  │ ", dim)
             line.append(f"auth {safe_text(state.auth_user or '')}", ok)
         right = Text(no_wrap=True)

@@ -33,9 +33,10 @@ from smtpdbg.tui.model.rows import FILTERS, Ingested, RowStore
 
 from smtpdbg.tui.widgets.transcript_keys import TranscriptKeys
 from smtpdbg.tui.widgets.transcript_lines import TranscriptLines, format_elapsed  # noqa: F401 - format_elapsed: re-exported
+from smtpdbg.tui.widgets.transcript_wrap import TranscriptWrap
 
 
-class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True):
+class TranscriptView(TranscriptLines, TranscriptWrap, TranscriptKeys, ScrollView, can_focus=True):
     """Every event of the session, live, one row per wire line."""
 
     COMPONENT_CLASSES = {
@@ -105,6 +106,9 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
         """Display line to row, when a filter or an expanded body makes them differ."""
         self._view_sub: array | None = None
         """Display line to body line (-1: the row itself, ``ANNOTATION``: the row's annotation)."""
+        self._view_part: array | None = None
+        """Display line to the piece of its wrapped row (None: no row wraps; see TranscriptWrap)."""
+        self._breaks: dict[tuple[int, int], list[int]] = {}
         self._expanded: set[int] = set()
         self._expansions: dict[int, list[tuple[int, str]]] = {}
         self._showing_expand = False
@@ -118,7 +122,7 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
         store = self.store
         start = len(store)
         result = store.ingest(batch)
-        if result.rejudged and self._view_rows is not None:  # a filter chose rows by a kind that has changed since
+        if result.rejudged and (self.filter != "all" or self.annotate):  # rows chosen by a kind that has changed since
             self._rebuild_view()  # the rows just appended included
             if result.added and not self.follow:
                 self.unseen += result.added
@@ -150,8 +154,15 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
                 rows, subs = interleave(self.store, rows)
             else:
                 subs = array("i", [-1]) * len(rows)
+            rows, subs, parts = self._spliced(rows, subs, start)
+            if parts is not None and self._view_part is None:
+                self._view_part = array("H", [0]) * len(self._view_rows)
             self._view_rows.extend(rows)
             self._view_sub.extend(subs)
+            if self._view_part is not None:
+                self._view_part.extend(parts if parts is not None else array("H", [0]) * len(rows))
+        elif self._long_entries(None, None, start):  # the first row too long for the pane
+            self._rebuild_view()
         self._update_virtual_size()
         if self.follow:
             self._scroll_tail()
@@ -167,7 +178,8 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.store.width + self._prefix_width() + 5, self.line_count)
+        width = self._wrap_width or self.store.width + self._prefix_width() + 5  # wrapped: no sideways scrolling
+        self.virtual_size = Size(width, self.line_count)
 
     # -- display mapping ------------------------------------------------------------------------------
     @property
@@ -188,11 +200,12 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
         return min(bisect_left(self._view_rows, row), max(0, len(self._view_rows) - 1))
 
     def _rebuild_view(self) -> None:
+        self._breaks = {}  # the lines may have changed width (time stamps, latency, annotations)
         keep = self.row_at(self.cursor)[0] if 0 <= self.cursor < self.line_count else None
         following = self.follow
         store = self.store
         if self.filter == "all" and not self._expanded and not self.annotate:
-            self._view_rows = self._view_sub = None
+            rows = sub = None
         else:
             rows = store.matching(FILTERS[self.filter]) if self.filter != "all" else array("I", range(len(store)))
             if self.annotate:
@@ -205,7 +218,7 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
                     lines = self._expansions.setdefault(row, store.body_lines(row))
                     rows[at + 1:at + 1] = array("I", [row]) * len(lines)
                     sub[at + 1:at + 1] = array("i", range(len(lines)))
-            self._view_rows, self._view_sub = rows, sub
+        self._view_rows, self._view_sub, self._view_part = self._spliced(rows, sub, 0)
         self._cache.clear()
         self._update_virtual_size()
         if keep is not None:
@@ -269,13 +282,10 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
         self._update_subtitle()
 
     def watch_timestamps(self) -> None:
-        self._cache.clear()
-        self._update_virtual_size()
-        self.refresh()
+        self._rebuild_view()  # the lines are wider: which ones wrap changes
 
     def watch_show_latency(self) -> None:
-        self._cache.clear()
-        self.refresh()
+        self._rebuild_view()
 
     def watch_annotate(self) -> None:
         self._rebuild_view()
@@ -321,10 +331,6 @@ class TranscriptView(TranscriptLines, TranscriptKeys, ScrollView, can_focus=True
         if not self.follow:
             parts.append(f"paused · {self.unseen:,} new · End follows" if self.unseen else "paused · End follows")
         self.border_subtitle = " · ".join(parts)
-
-    def on_resize(self) -> None:
-        if self.follow:  # e.g. the explanation panel took some rows: keep the tail in view
-            self.call_after_refresh(self._scroll_tail)
 
     def on_focus(self) -> None:
         if not 0 <= self.cursor < self.line_count and self.line_count:

@@ -100,9 +100,15 @@ class TranscriptKeys:
             order = chain(range(start + 1, count), range(0, start + 1))
         else:
             order = chain(range(start - 1, -1, -1), range(count - 1, start - 1, -1))
-        if self._view_rows is None:
+        if self._view_rows is None or (self.filter == "all" and not self._expanded and not self.annotate):
+            # every row once, by row (a wrapped row's pieces are one row): the fast path
+            rows = len(self.store)
+            first = self.row_at(start)[0] if 0 <= start < count else (rows - 1 if direction > 0 else 0)
+            order = (chain(range(first + 1, rows), range(0, first + 1)) if direction > 0 else
+                     chain(range(first - 1, -1, -1), range(rows - 1, first - 1, -1)))
             texts, notes = self.store.texts, self.store.notes
             found = next((i for i in order if needle in texts[i].lower() or (i in notes and needle in notes[i].lower())), None)
+            found = self.index_of(found) if found is not None else None
         else:
             found = next((i for i in order if needle in self.line_text(i).lower()), None)
         if found is None:

@@ -57,8 +57,10 @@ class TranscriptLines:
         return f"+{delta * 1000:8.1f}ms " if delta < 100 else f"+{delta:9.1f}s  "
 
     def line_parts(self, index: int) -> list[tuple[str, str]]:
-        """The pieces of display line ``index`` as (text, style name); joined, they are its plain text."""
-        row, sub = self.row_at(index)
+        """The pieces of display line ``index``'s whole row as (text, style name); joined, its plain text."""
+        return self._parts(*self.row_at(index))
+
+    def _parts(self, row: int, sub: int) -> list[tuple[str, str]]:
         store = self.store
         parts: list[tuple[str, str]] = []
         if self.timestamps:
@@ -92,7 +94,9 @@ class TranscriptLines:
         return parts
 
     def line_text(self, index: int) -> str:
-        return "".join(text for text, _ in self.line_parts(index))
+        """Display line ``index``'s text: its whole row, or for a wrapped row's continuation the piece it shows."""
+        text = "".join(piece for piece, _ in self.line_parts(index))
+        return self._piece_text(text, index) if self.part_at(index) else text
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -126,4 +130,5 @@ class TranscriptLines:
             start, end = span
             text.stylize(self.screen.get_component_rich_style("screen--selection"), start, len(plain) if end == -1 else end)
         text.stylize_before(self.rich_style)
-        return Strip(list(text.render(self.app.console)), text.cell_len)
+        strip = Strip(list(text.render(self.app.console)), text.cell_len)
+        return self._piece_strip(strip, index) if self._view_part is not None else strip
