@@ -117,14 +117,10 @@ def _app_parser(prog: str = "smtpdbg") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Interactive SMTP protocol debugger. With no TARGET, opens a session on the embedded sandbox.",
-        epilog=f"{target_forms()}
-
-"
-               "subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] |
-"
+        epilog=f"{target_forms()}\n\n"
+               "subcommands: smtpdbg send [TO...] [SERVER] | smtpdbg run SCRIPT | smtpdbg repl [TARGET] |\n"
                "  smtpdbg learn [--repl] [ID] | smtpdbg diff A.jsonl B.jsonl | smtpdbg sandbox [--json] | "
-               "smtpdbg web [--lesson ID] |
-"
+               "smtpdbg web [--lesson ID] |\n"
                "  smtpdbg listen [--rules FILE] | smtpdbg proxy --listen ADDR --upstream TARGET | "
                "smtpdbg trace -- COMMAND",
     )
