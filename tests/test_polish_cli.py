@@ -101,10 +101,11 @@ def test_the_screenshots_module_takes_help_and_a_directory(tmp_path):
     assert shown.returncode == 0 and "DIRECTORY" in shown.stdout and list(tmp_path.iterdir()) == []
     readme = (ROOT / "README.md").read_text()
     assert "`python -m smtpdbg.tui.screenshots` regenerates" in readme
-    from smtpdbg.tui.screenshots import SCREENS
+    from smtpdbg.tui.screenshots import OTHER_MODES, SCREENS
 
     pictured = set(re.findall(r"screenshots/([\w-]+)\.svg", readme))
-    assert pictured <= {name for name, _, _ in SCREENS}
+    assert pictured <= {name for name, _, _ in SCREENS} | set(OTHER_MODES)
+    assert set(OTHER_MODES) <= pictured  # every mode's section shows its screenshot
 
 
 def smtpdbg_module(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:

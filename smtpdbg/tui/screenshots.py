@@ -99,6 +99,8 @@ SCREENS = (
     ("09-lesson", WIDE, (_enter("helo client.example.test", "mail alice@sandbox.smtpdbg.test",
                                 "rcpt reject@sandbox.smtpdbg.test"),)),
 )
+OTHER_MODES = ("listen", "trace", "proxy")
+"""The other apps' screenshots (``smtpdbg.MODE.screenshot``), each shot against real clients and servers."""
 LESSONS = {"09-lesson": "first-conversation"}
 """Screens that show a guided lesson (started as ``smtpdbg learn ID`` does)."""
 
@@ -113,6 +115,10 @@ async def generate(directory: str) -> list[str]:
         for name, size, steps in SCREENS:
             paths.append(await _shoot(directory, endpoints, name, size, steps, notifications=name == "07-error-reply",
                                       lesson=LESSONS.get(name)))
+    from importlib import import_module
+
+    for mode in OTHER_MODES:
+        paths.append(await import_module(f"smtpdbg.{mode}.screenshot").shoot(directory))
     return paths
 
 
