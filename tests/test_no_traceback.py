@@ -154,7 +154,7 @@ def test_a_command_timeout_out_of_range_is_a_script_error(endpoints):
     assert done.returncode == 2, done.stdout
     assert "line 1: SECONDS must be at most 604800" in done.stdout
     assert "line 2: --timeout must be at most 604800" in done.stdout
-    assert "OverflowError" not in done.stdout and "<-  250 OK" in done.stdout
+    assert "OverflowError" not in done.stdout and "<-  250 2.0.0 OK" in done.stdout
 
 
 # -- bounded input -----------------------------------------------------------------------------------

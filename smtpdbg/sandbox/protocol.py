@@ -44,6 +44,7 @@ from smtpdbg.sandbox.model import Listener
 from smtpdbg.sandbox.oauth import OAUTH_MECHANISMS, OAuthMixin
 from smtpdbg.sandbox.outcomes import OutcomeMixin
 from smtpdbg.sandbox.proxy import ProxyMixin
+from smtpdbg.sandbox.replies import EnhancedRepliesMixin
 from smtpdbg.sandbox.smuggling import SmugglingMixin
 from smtpdbg.sandbox.tls import TLSObserver
 from smtpdbg.sandbox.xclient import XClientMixin, ehlo_keywords
@@ -102,8 +103,10 @@ class SandboxEnvelope(Envelope):
         """XFORWARD attributes for this transaction."""
 
 
-class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingMixin, XClientMixin, ProxyMixin,
-                  SmugglingMixin, SMTP):
+class SandboxSMTP(
+    EnhancedRepliesMixin, CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingMixin, XClientMixin,
+    ProxyMixin, SmugglingMixin, SMTP,
+):
     """aiosmtpd ``SMTP`` with the sandbox's additions; one instance per connection."""
 
     # The de-facto AUTH LOGIN prompts (base64 "VXNlcm5hbWU6", "UGFzc3dvcmQ6") that
@@ -370,3 +373,7 @@ class SandboxSMTP(CramMD5Mixin, OAuthMixin, LimitsMixin, OutcomeMixin, ChunkingM
 
 class SandboxLMTP(SandboxSMTP, LMTP):
     """The LMTP (RFC 2033) flavour: LHLO replaces HELO/EHLO, same additions."""
+
+    @syntax("LHLO hostname")
+    async def smtp_LHLO(self, hostname: str) -> None:
+        await self._hello(super().smtp_LHLO, hostname)

@@ -346,7 +346,7 @@ def test_lmtp_sends_one_reply_per_recipient_after_data(ep: Endpoints, sandbox: S
         b"250 2.0.0 <a@example.com> delivered\r\n",
         b"452 4.2.2 <full@example.com> Mailbox full\r\n",
         b"250 2.0.0 <c@example.com> delivered\r\n",
-        b"250 OK\r\n",  # the NOOP's reply: no fourth DATA line came before it
+        b"250 2.0.0 OK\r\n",  # the NOOP's reply: no fourth DATA line came before it
     ]
     (message,) = sandbox.wait_for_messages(1)
     assert message.listener == "lmtp"
@@ -366,7 +366,7 @@ def test_lmtp_with_smtplib_reading_each_reply(ep: Endpoints) -> None:
         lmtp.send(b"Subject: x\r\n\r\nx\r\n.\r\n")
         codes = [lmtp.getreply()[0] for _ in range(3)]  # reject@ was refused at RCPT
         assert codes == [250, 452, 250]
-        assert lmtp.noop() == (250, b"OK")
+        assert lmtp.noop() == (250, b"2.0.0 OK")
 
 
 def test_lmtp_reject_header_refuses_every_recipient(ep: Endpoints, sandbox: Sandbox) -> None:

@@ -68,7 +68,7 @@ def test_smtps_and_lmtp_advertise_chunking_too(ep: Endpoints, wire, ca_context) 
 
 def test_help_lists_bdat(w) -> None:
     assert "BDAT" in w.command("HELP").split()
-    assert w.command("HELP BDAT") == "250 Syntax: BDAT <size> [LAST]"
+    assert w.command("HELP BDAT") == "250 2.0.0 Syntax: BDAT <size> [LAST]"
 
 
 # -- delivery -------------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_chunks_are_acknowledged_and_the_last_one_delivers(w, sandbox: Sandbox) 
     assert message.chunks == (15, 7)
     assert (message.mail_from, message.rcpt_tos, message.listener) == (
         "s@example.com", ("r@example.com",), "smtp")
-    assert w.command("NOOP") == "250 OK"  # in step afterwards
+    assert w.command("NOOP") == "250 2.0.0 OK"  # in step afterwards
 
 
 def test_binary_content_arrives_byte_exact_with_binarymime(w, sandbox: Sandbox) -> None:
@@ -115,7 +115,7 @@ def test_pipelined_bdat_commands_get_their_replies_in_order(w, sandbox: Sandbox)
            b"BDAT 3\r\nabcBDAT 0\r\nbdat 2 last\r\ndeNOOP\r\n")
     replies = [w.reply() for _ in range(6)]
     assert replies == ["250 2.1.0 OK", "250 2.1.5 OK", "250 2.0.0 3 octets received",
-                       "250 2.0.0 0 octets received", "250 2.0.0 OK: message accepted", "250 OK"]
+                       "250 2.0.0 0 octets received", "250 2.0.0 OK: message accepted", "250 2.0.0 OK"]
     (message,) = sandbox.wait_for_messages(1)
     assert (message.content, message.chunks) == (b"abcde", (3, 0, 2))
 
@@ -135,7 +135,7 @@ def test_rset_discards_the_chunks_so_far(w, sandbox: Sandbox) -> None:
     envelope(w)
     w.send(b"BDAT 3\r\nold")
     assert w.reply().startswith("250 ")
-    assert w.command("RSET") == "250 OK"
+    assert w.command("RSET") == "250 2.0.0 OK"
     envelope(w)
     w.send(b"BDAT 3 LAST\r\nnew")
     assert w.reply() == "250 2.0.0 OK: message accepted"
@@ -148,7 +148,7 @@ def test_reject_header_refuses_at_the_last_chunk(w, sandbox: Sandbox) -> None:
     body = b"X-Sandbox-Reject: yes\r\n\r\nx\r\n"
     w.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
     assert w.reply() == "554 5.6.0 Message rejected by sandbox policy"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
     assert sandbox.messages == []
 
 
@@ -180,7 +180,7 @@ def test_lmtp_answers_the_last_chunk_once_per_recipient(ep: Endpoints, wire, san
         "250 2.0.0 <a@example.com> delivered",
         "452 4.2.2 <full@example.com> Mailbox full",
         "250 2.0.0 <c@example.com> delivered",
-        "250 OK",
+        "250 2.0.0 OK",
     ]
     (message,) = sandbox.wait_for_messages(1)
     assert (message.rcpt_tos, message.chunks) == (("a@example.com", "c@example.com"), (4, 7))
@@ -192,14 +192,14 @@ def test_lmtp_answers_the_last_chunk_once_per_recipient(ep: Endpoints, wire, san
 def test_bdat_without_mail_is_503_and_its_octets_are_skipped(w, sandbox: Sandbox) -> None:
     w.send(b"BDAT 6\r\nNOOP\r\n")  # the chunk looks like a command: it must not run
     assert w.reply() == "503 5.5.1 Error: need MAIL command"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 def test_bdat_without_rcpt_is_503(w) -> None:
     assert w.command("MAIL FROM:<s@example.com>").startswith("250 ")
     w.send(b"BDAT 4 LAST\r\nRSET")
     assert w.reply() == "503 5.5.1 Error: need RCPT command"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 def test_refused_recipients_do_not_count(w) -> None:
@@ -213,7 +213,7 @@ def test_bdat_before_ehlo_is_503(ep: Endpoints, wire) -> None:
     w = wire(ep.smtp)
     w.send(b"BDAT 2\r\nxy")
     assert w.reply() == "503 5.5.1 Error: need MAIL command"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 @pytest.mark.parametrize("arg", ["", " ", "abc", "-1", "+5", "0x10", "10 FIRST", "10 LAST more",
@@ -222,7 +222,7 @@ def test_a_bad_size_is_501(w, arg: str) -> None:
     envelope(w)
     assert w.command(f"BDAT {arg}".rstrip() if arg.strip() else "BDAT") == (
         "501 5.5.4 Syntax: BDAT <size> [LAST]")
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 def test_data_after_bdat_in_one_transaction_is_503(w, sandbox: Sandbox) -> None:
@@ -244,9 +244,9 @@ def test_binarymime_refuses_data(w) -> None:
 
 def test_binarymime_is_case_insensitive_and_other_bodies_still_checked(w) -> None:
     assert w.command("MAIL FROM:<s@example.com> body=binarymime") == "250 2.1.0 OK"
-    assert w.command("RSET") == "250 OK"
+    assert w.command("RSET") == "250 2.0.0 OK"
     assert w.command("MAIL FROM:<s@example.com> BODY=8BITMIME") == "250 2.1.0 OK"
-    assert w.command("RSET") == "250 OK"
+    assert w.command("RSET") == "250 2.0.0 OK"
     assert w.command("MAIL FROM:<s@example.com> BODY=BINARY").startswith("501 ")
 
 
@@ -260,7 +260,7 @@ def test_chunks_over_the_size_limit_are_552_and_end_the_transaction(small: Sandb
     assert w.reply() == "552 5.3.4 Error: message size exceeds fixed maximum message size"
     w.send(b"BDAT 1 LAST\r\nc")  # a chunk still in the pipeline: skipped, no transaction
     assert w.reply() == "503 5.5.1 Error: need MAIL command"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
     envelope(w)
     w.send(b"BDAT 100 LAST\r\n" + b"d" * 100)  # exactly the limit is fine
     assert w.reply() == "250 2.0.0 OK: message accepted"
@@ -274,7 +274,7 @@ def test_chunking_can_be_turned_off(without: Sandbox, wire) -> None:
     w = wire(without.endpoints.smtp)
     keywords = w.ehlo()
     assert "CHUNKING" not in keywords and "BINARYMIME" not in keywords
-    assert w.command("BDAT 0 LAST") == '500 Error: command "BDAT" not recognized'
+    assert w.command("BDAT 0 LAST") == '500 5.5.2 Error: command "BDAT" not recognized'
     assert "BDAT" not in w.command("HELP").split()
     # aiosmtpd's own refusal of a body type it does not know:
     assert w.command("MAIL FROM:<s@example.com> BODY=BINARYMIME").startswith("501 ")

@@ -109,7 +109,7 @@ def test_failure_is_a_json_challenge_then_535(w, mechanism: str, user: str, toke
     assert json.loads(decoded) == ERRORS[mechanism]
     assert decoded == json.dumps(ERRORS[mechanism], separators=(",", ":")).encode()
     assert w.command(DUMMY[mechanism]) == INVALID
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
     assert w.command(f"AUTH {mechanism} {b64(MESSAGES[mechanism]())}") == SUCCESS  # may retry
 
 
@@ -125,7 +125,7 @@ def test_smtplib_sees_535_after_the_dummy_response(client: smtplib.SMTP, mechani
 def test_star_after_the_error_challenge_aborts(w) -> None:
     assert w.command(f"AUTH XOAUTH2 {b64(xoauth2(token='x'))}").startswith("334 ")
     assert w.command("*") == "501 5.7.0 Auth aborted"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 @pytest.mark.parametrize("mechanism, message", [
@@ -139,7 +139,7 @@ def test_star_after_the_error_challenge_aborts(w) -> None:
 ])
 def test_malformed_messages_are_501(w, mechanism: str, message: str) -> None:
     assert w.command(f"AUTH {mechanism} {b64(message)}") == f"501 5.5.2 Malformed {mechanism} response"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 def test_bad_base64_is_aiosmtpds_501(w) -> None:

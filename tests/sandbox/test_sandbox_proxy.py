@@ -103,7 +103,7 @@ def test_commands_pipelined_behind_the_header_are_not_lost(lb: Sandbox, wire) ->
     w.send(v2() + b"EHLO fast.example\r\nNOOP\r\n")
     assert w.reply() == BANNER
     assert w.reply() == "250 HELP"
-    assert w.reply() == "250 OK"
+    assert w.reply() == "250 2.0.0 OK"
 
 
 def test_starttls_keeps_the_proxy_record(lb: Sandbox, wire, context: ssl.SSLContext) -> None:
@@ -200,7 +200,7 @@ def test_a_silent_client_is_dropped_after_the_timeout(monkeypatch: pytest.Monkey
 
 def test_without_proxy_protocol_a_header_is_just_a_bad_command(wire, ep) -> None:
     w = wire(ep.smtp)
-    assert w.command(v1().rstrip()) == '500 Error: command "PROXY" not recognized'
+    assert w.command(v1().rstrip()) == '500 5.5.2 Error: command "PROXY" not recognized'
 
 
 def test_a_client_that_hangs_up_before_the_header_is_closed_on_our_side(lb: Sandbox) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import smtplib
 import socket
 import ssl
@@ -11,6 +12,7 @@ from email.message import EmailMessage
 import pytest
 
 from smtpdbg.sandbox import Endpoints, Sandbox
+from smtpdbg.sandbox.replies import with_enhanced_code
 
 TIMEOUT = 5.0
 
@@ -122,3 +124,45 @@ def test_smtps_offers_no_starttls_and_refuses_it_as_out_of_sequence(ep: Endpoint
         smtp.ehlo()
         assert not smtp.has_extn("starttls")
         assert smtp.docmd("STARTTLS")[0] == 503
+
+
+ENHANCED_TEXT = re.compile(rb"^[245]\.\d{1,3}\.\d{1,3}( |\r\n)")
+
+
+def test_every_reply_but_the_greeting_and_ehlo_carries_an_enhanced_code(ep: Endpoints) -> None:
+    """RFC 2034 §3, on the raw wire: aiosmtpd's own replies (NOOP, RSET, 500, 503, HELP, QUIT) and the sandbox's."""
+    with socket.create_connection(ep.smtp, timeout=10) as sock:
+        reader = sock.makefile("rb")
+        greeting = reader.readline()
+        assert greeting.startswith(b"220 ") and not ENHANCED_TEXT.match(greeting[4:])
+        sock.sendall(b"EHLO c.example\r\n")
+        while (line := reader.readline())[3:4] == b"-":
+            assert not ENHANCED_TEXT.match(line[4:])  # the EHLO reply lists keywords, no codes
+        commands = [b"NOOP", b"FOO", b"RCPT TO:<a@example.org>", b"MAIL FROM:<s@example.org>",
+                    b"MAIL FROM:<s@example.org>", b"RCPT TO:<bob@example.org>", b"RSET", b"VRFY nobody", b"HELP",
+                    b"DATA", b"QUIT"]
+        for command in commands:
+            sock.sendall(command + b"\r\n")
+            reply = reader.readline()
+            assert ENHANCED_TEXT.match(reply[4:]), (command, reply)
+            assert reply[4:5] == reply[:1], (command, reply)  # the classes agree (RFC 3463 §2)
+
+
+def test_starttls_is_answered_with_an_enhanced_code(ep: Endpoints) -> None:
+    with smtplib.SMTP(*ep.smtp, timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.starttls(context=ep.client_ssl_context()) == (220, b"2.0.0 Ready to start TLS")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("250 OK", "250 2.0.0 OK"),
+    ("250 2.1.5 OK", "250 2.1.5 OK"),
+    ("503 Error: need MAIL command", "503 5.5.1 Error: need MAIL command"),
+    ("354 End data with <CR><LF>.<CR><LF>", "354 End data with <CR><LF>.<CR><LF>"),
+    ("334 VXNlcm5hbWU6", "334 VXNlcm5hbWU6"),
+    ("220 sandbox.smtpdbg.test ready", "220 sandbox.smtpdbg.test ready"),
+    ("221", "221 2.0.0"),
+    ("not a reply", "not a reply"),
+])
+def test_enhanced_codes_are_added_only_where_missing(line: str, expected: str) -> None:
+    assert with_enhanced_code(line) == expected

@@ -55,8 +55,8 @@ def test_ehlo_advertises_both_with_their_attributes(w) -> None:
 def test_off_by_default(ep: Endpoints, wire) -> None:
     w = wire(ep.smtp)
     assert not any(k.startswith(("XCLIENT", "XFORWARD")) for k in w.ehlo())
-    assert w.command("XCLIENT ADDR=192.0.2.1") == '500 Error: command "XCLIENT" not recognized'
-    assert w.command("XFORWARD ADDR=192.0.2.1") == '500 Error: command "XFORWARD" not recognized'
+    assert w.command("XCLIENT ADDR=192.0.2.1") == '500 5.5.2 Error: command "XCLIENT" not recognized'
+    assert w.command("XFORWARD ADDR=192.0.2.1") == '500 5.5.2 Error: command "XFORWARD" not recognized'
 
 
 def test_lmtp_offers_them_too(proxy_mta: Sandbox, wire) -> None:
@@ -70,7 +70,7 @@ def test_lmtp_offers_them_too(proxy_mta: Sandbox, wire) -> None:
 def test_xclient_greets_again_and_the_session_starts_over(w, proxy_mta: Sandbox) -> None:
     assert w.command("XCLIENT NAME=mail.example.org ADDR=192.0.2.7 PORT=4242 PROTO=ESMTP "
                      "HELO=relay+2Bone.example") == GREETING
-    assert w.command("MAIL FROM:<s@example.com>") == "503 Error: send HELO first"
+    assert w.command("MAIL FROM:<s@example.com>") == "503 5.5.1 Error: send HELO first"
     w.ehlo("after.xclient")
     assert send_message(w) == "250 2.0.0 OK: message accepted"
     (message,) = proxy_mta.wait_for_messages(1)
@@ -113,7 +113,7 @@ def test_unavailable_values_are_accepted(w, proxy_mta: Sandbox) -> None:
 ])
 def test_xclient_refusals(w, proxy_mta: Sandbox, arg: str, reply: str) -> None:
     assert w.command(f"XCLIENT {arg}".rstrip()) == reply
-    assert w.command("NOOP") == "250 OK"  # still the same session: no restart
+    assert w.command("NOOP") == "250 2.0.0 OK"  # still the same session: no restart
     assert all(c.xclient == () for c in proxy_mta.connections)
 
 
@@ -128,7 +128,7 @@ def test_a_refused_command_changes_nothing(w, proxy_mta: Sandbox) -> None:
 def test_xclient_inside_a_transaction_is_503(w, proxy_mta: Sandbox) -> None:
     assert w.command("MAIL FROM:<s@example.com>").startswith("250 ")
     assert w.command("XCLIENT ADDR=192.0.2.1") == "503 5.5.1 Error: MAIL transaction in progress"
-    assert w.command("RSET") == "250 OK"
+    assert w.command("RSET") == "250 2.0.0 OK"
     assert w.command("XCLIENT ADDR=192.0.2.1") == GREETING
 
 
@@ -156,7 +156,7 @@ def test_512_octets_with_crlf_is_the_limit(w, verb: str) -> None:
         w.ehlo()
     assert w.command(fits + "a") == "500 5.5.2 Line too long"
     assert w.command(prefix + "b" * 5000) == "500 5.5.2 Line too long"
-    assert w.command("NOOP") == "250 OK"
+    assert w.command("NOOP") == "250 2.0.0 OK"
 
 
 def test_the_limit_holds_right_after_the_new_greeting(w) -> None:
@@ -191,7 +191,7 @@ def test_xforward_goes_with_the_next_message_only(w, proxy_mta: Sandbox) -> None
 
 def test_rset_drops_xforward_attributes(w, proxy_mta: Sandbox) -> None:
     assert w.command("XFORWARD NAME=gone.example") == "250 2.0.0 Ok"
-    assert w.command("RSET") == "250 OK"
+    assert w.command("RSET") == "250 2.0.0 OK"
     send_message(w)
     assert proxy_mta.wait_for_messages(1)[0].xforward == ()
 

@@ -62,8 +62,8 @@ def test_the_panel_on_the_220_after_starttls_says_ready_to_start_tls(make_sessio
     store = store_of(session)
     ready = [i for i in range(len(store)) if store.texts[i].startswith("220 ")][-1]
     lines = explain_row(store, ready)
-    assert lines[0].startswith("220 to STARTTLS → ok: ready to start TLS")
-    assert annotation(store, ready) == "220 to STARTTLS → ok: ready to start TLS"
+    assert lines[0].startswith("220 2.0.0 to STARTTLS → ok: ready to start TLS")
+    assert annotation(store, ready) == "220 2.0.0 to STARTTLS → ok: ready to start TLS"
     greeting = row(store, "220 ")
     assert annotation(store, greeting) == "220 as the greeting → ok: service ready"
 
