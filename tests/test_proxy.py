@@ -18,8 +18,12 @@ from smtpdbg.core.events import Direction, Wire
 from smtpdbg.proxy.cli import build_parser, configure
 from smtpdbg.proxy.relay import CLIENT, SERVER
 from smtpdbg.proxy.server import Proxy
+from tests.smtplib_wire import shown, smtplib_line
 
 TIMEOUT = 10
+MAIL_A = shown("mail", "a@example.org")
+"""smtplib's MAIL line for a@example.org as this Python spells it (3.13: ``mail from:``)."""
+RCPT_PREFIX = smtplib_line("rcpt", "x@y").split(b"<")[0]
 
 
 def _message() -> bytes:
@@ -209,8 +213,8 @@ def test_cli_print_and_json(endpoints, sandbox) -> None:
         process.wait(TIMEOUT)
     assert process.returncode == 0
     text = "".join(lines)
-    assert "[1 client→smtpdbg]  -> mail FROM:<a@example.org>" in text
-    assert "[1 smtpdbg→server]  -> mail FROM:<a@example.org>" in text
+    assert f"[1 client→smtpdbg]  -> {MAIL_A}" in text
+    assert f"[1 smtpdbg→server]  -> {MAIL_A}" in text
     assert "[1 smtpdbg→server] <-  250" in text
     assert "235" in text and endpoints.password not in text and "********" in text
     assert endpoint["ca"] and endpoint["mode"] == "pass"
@@ -302,14 +306,14 @@ def test_intercept_edit_a_command(start_proxy, sandbox) -> None:
     interceptor.command("intercept rcpt")
     thread, result = _client_in_thread(proxy, ["b@example.org"])
     held = interceptor.wait_held(TIMEOUT)
-    assert held.kind == "command" and held.data == b"rcpt TO:<b@example.org>\r\n"
+    assert held.kind == "command" and held.data == smtplib_line("rcpt", "b@example.org")
     interceptor.command("edit RCPT TO:<c@example.org>")
     thread.join(TIMEOUT)
     assert result == {"refused": {}}
     [received] = sandbox.messages
     assert received.rcpt_tos == ("c@example.org",)
     _wait_closed(proxy)
-    assert b"rcpt TO:<b@example.org>\r\n" in [w.data for w in _lines(proxy, CLIENT)]
+    assert smtplib_line("rcpt", "b@example.org") in [w.data for w in _lines(proxy, CLIENT)]
     assert b"RCPT TO:<c@example.org>\r\n" in [w.data for w in _lines(proxy, SERVER)]
 
 
@@ -319,14 +323,14 @@ def test_intercept_answer_a_command_and_edit_a_reply(start_proxy, sandbox) -> No
     interceptor.command("intercept rcpt")
     interceptor.command("intercept reply 5xx")
     thread, result = _client_in_thread(proxy, ["b@example.org", "reject@example.org"])
-    assert interceptor.wait_held(TIMEOUT).data.startswith(b"rcpt TO:<b@")
+    assert interceptor.wait_held(TIMEOUT).data.startswith(RCPT_PREFIX + b"<b@")
     interceptor.command("answer 550 5.7.1 refused by hand")
     import time
 
-    while interceptor.oldest() is not None and interceptor.oldest().data.startswith(b"rcpt TO:<b@"):
+    while interceptor.oldest() is not None and interceptor.oldest().data.startswith(RCPT_PREFIX + b"<b@"):
         time.sleep(0.01)
     held = interceptor.wait_held(TIMEOUT)
-    assert held.kind == "command" and held.data.startswith(b"rcpt TO:<reject@")
+    assert held.kind == "command" and held.data.startswith(RCPT_PREFIX + b"<reject@")
     interceptor.command("forward")
     held = interceptor.wait_held(TIMEOUT)
     while held is not None and held.kind != "reply":
@@ -364,7 +368,7 @@ def test_intercept_line_mode(endpoints, sandbox) -> None:
         thread, result = _client_in_thread(proxy, ["b@example.org"])
         while "held command" not in (line := process.stdout.readline()):
             assert line
-        assert "mail FROM:<a@example.org>" in line
+        assert MAIL_A in line
         process.stdin.write("edit MAIL FROM:<edited@example.org>\n")
         process.stdin.flush()
         thread.join(TIMEOUT)
@@ -389,11 +393,11 @@ async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> Non
         assert proxy.config.interceptor.commands == {"RCPT"}, (app.focused, app.query_one("#command").value)
         thread, result = _client_in_thread(proxy, ["b@example.org"])
         held = await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
-        assert held.data == b"rcpt TO:<b@example.org>\r\n"
+        assert held.data == smtplib_line("rcpt", "b@example.org")
         await pilot.pause()
         await pilot.press("e")
         field = app.query_one("#command")
-        assert field.value == "edit rcpt TO:<b@example.org>"
+        assert field.value == "edit " + shown("rcpt", "b@example.org")
         field.value = "edit RCPT TO:<edited@example.org>"
         await pilot.press("enter")
         await asyncio.to_thread(thread.join, TIMEOUT)
@@ -407,7 +411,7 @@ async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> Non
         await asyncio.to_thread(_wait_closed, proxy)
         await pilot.pause()
         assert list(app.lines) == [1, 2]
-        assert "[client→smtpdbg]  -> rcpt TO:<b@example.org>" in app.lines[1]
+        assert f"[client→smtpdbg]  -> {shown('rcpt', 'b@example.org')}" in app.lines[1]
         assert "[smtpdbg→server]  -> RCPT TO:<edited@example.org>" in app.lines[1]
         assert app.shown == 1
         inspector = str(app.query_one("#inspector").render())
