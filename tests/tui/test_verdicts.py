@@ -48,6 +48,18 @@ def styled_lines(app, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
+def command_verdict(app, command: str) -> tuple[str, str]:
+    """(style, text) of the verdict on the last command row for ``command``."""
+    view = app.query_one(TranscriptView)
+    found = None
+    for index in range(view.line_count):
+        parts = view.line_parts(index)
+        if len(parts) > 2 and parts[1][0].startswith(command) and parts[1][1] == "command":
+            found = (parts[2][1], parts[2][0].strip())
+    assert found is not None, f"no {command} row"
+    return found
+
+
 def inspector_text(app, section: str) -> str:
     from rich.console import Console
 
@@ -139,6 +151,8 @@ async def test_an_lmtp_message_shows_each_recipient_s_fate_in_the_transcript_str
         assert "RCPT TO <full@example.org> temporary failure at end of data (LMTP) (452 4.2.2)" in panel
         [(envelope, _)] = sandbox_remote.messages()
         assert envelope["rcpt_tos"] == ["bob@example.org", "carol@example.org"]
+        # The DATA command's own row says what the ledger says (2 of 3 delivered), not "✗ 452".
+        assert command_verdict(app, "data") == ("warning", "◐ 2/3 ✓")
 
 
 async def test_an_unknown_outcome_is_shown_as_unknown_everywhere(tmp_path):

@@ -25,6 +25,7 @@ from typing import Iterable
 
 from smtpdbg.core.catalog import explain_enhanced, explain_exchange, explain_reply, parse_enhanced
 from smtpdbg.core.describe import annotate_reply
+from smtpdbg.core.ledger import Transaction
 from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Error, Event, Info, InfoKind, LedgerChange,
                                  Reply, StateChange, Unanswered, Wire)
 from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
@@ -33,6 +34,7 @@ from smtpdbg.core.wire import Limits
 from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply
 from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
 from smtpdbg.tui.model.outcomes import fate_lines, reply_kind, unanswered_text
+from smtpdbg.tui.model.stages import tally
 
 MAX_REPLY_LINES = Limits().max_reply_lines
 """The core cuts a reply at this many lines: older lines still waiting for a verdict will never get one."""
@@ -129,6 +131,10 @@ class RowStore:
         self.bodies: dict[int, Body] = {}
         """Collapsed DATA bodies by their summary row."""
         self.latency: dict[int, tuple[float, bool, int | None]] = {}
+        self.tallies: dict[int, tuple[str, str]] = {}
+        """Command rows whose message reached several recipients: the ledger's tally (``2/3 ✓``, style)
+        shown instead of a single reply code (an LMTP DATA with 250, 452, 250 is not just "✗ 452")."""
+        self._decided: Transaction | None = None
         """Command rows' (elapsed seconds, ok, reply code), once the command ended."""
         self.commands = array("I")
         """Rows that start a command (ascending): the boundaries of exchanges."""
@@ -232,7 +238,7 @@ class RowStore:
                 result.state = event.state
                 result.timeline.append(event.state)
             elif kind is CommandStart:
-                self._error_explained, self._failed = False, None
+                self._error_explained, self._failed, self._decided = False, None, None
                 row = add(COMMAND, safe_text(event.text), event.wall, event.call)
                 self.commands.append(row)
                 self._command_rows[event.command_id] = row
@@ -265,6 +271,9 @@ class RowStore:
         row = self._command_rows.pop(event.command_id, None)
         if row is not None:
             self.latency[row] = (event.elapsed, event.ok, event.code)
+            decided = self._decided
+            if decided is not None and len(decided.recipients) > 1:
+                self.tallies[row] = tally(decided)
             result.changed.append(row)
         explained, self._error_explained = self._error_explained, False
         if not event.ok and event.code is not None and event.category.startswith("reply-") and not explained:
@@ -308,9 +317,12 @@ class RowStore:
         """A compact line per recipient whose fate this change decided (a refusal at RCPT is its reply's line)."""
         recipients = change.transaction.recipients
         unknown = []
+        if self._decided is not None and self._decided.index == change.transaction.index:
+            self._decided = change.transaction  # later news of the same message (it closed)
         for index in change.decided:
             if not 0 <= index < len(recipients) or recipients[index].decided_at == "RCPT":
                 continue
+            self._decided = change.transaction  # the message's outcome was decided by this command
             recipient = recipients[index]
             for kind, line in fate_lines(recipient):
                 self.add(kind, line, change.wall)
@@ -347,11 +359,19 @@ class RowStore:
         latency = self.latency.get(row)
         if latency is not None:
             _, ok, code = latency
-            text += "  " + ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
+            text += "  " + self.verdict(row)
         note = self.notes.get(row)
         if note:
             text += f"  # {note}"
         return text
+
+    def verdict(self, row: int) -> str:
+        """A command row's verdict: ``✓ 250``, ``✗ 550``, or for a message to several recipients the tally."""
+        shown = self.tallies.get(row)
+        if shown is not None:
+            return f"◐ {shown[0]}" if shown[1] == "partial" else shown[0]
+        _, ok, code = self.latency[row]
+        return ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
 
     def exchange(self, row: int) -> range:
         """The rows of the command exchange that contains ``row``."""

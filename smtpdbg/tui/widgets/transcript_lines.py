@@ -84,8 +84,9 @@ class TranscriptLines:
         latency = store.latency.get(row)
         if latency is not None:  # the verdict first: on a narrow screen the smtplib call is what gets cut
             elapsed, ok, code = latency
-            verdict = ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
-            parts.append((f"  {verdict}", "ok" if ok else "failed"))
+            tallied = store.tallies.get(row)
+            style = {"done": "ok", "partial": "warning"}.get(tallied[1], "failed") if tallied else "ok" if ok else "failed"
+            parts.append((f"  {store.verdict(row)}", style))
             if self.show_latency:
                 parts.append((f"  {format_elapsed(elapsed)}", "latency"))
         note = store.notes.get(row)
