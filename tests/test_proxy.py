@@ -246,8 +246,11 @@ def test_captured_session_replays_to_the_same_ledger(start_proxy, sandbox, endpo
     with smtplib.SMTP(*proxy.address, timeout=TIMEOUT, local_hostname="client.test") as client:
         client.starttls(context=ssl.create_default_context(cafile=ca_out))
         client.login(endpoints.user, endpoints.password)
-        client.sendmail("a@example.org", ["b@example.org", "reject@example.org", "c@example.org"], body)
+        refused = client.sendmail("a@example.org", ["b@example.org", "reject@example.org", "c@example.org"], body)
     _wait_closed(proxy)
+    # What the client saw through the proxy: b and c delivered, reject refused at RCPT with 550.
+    seen = {"b@example.org": ("accepted", 250), "c@example.org": ("accepted", 250),
+            "reject@example.org": ("permanent failure", refused["reject@example.org"][0])}
     [original] = sandbox.messages
     script = render_script(proxy.connections[0], "sandbox")
     assert endpoints.password not in script and "--password-env SMTP_PASSWORD" in script
@@ -262,6 +265,9 @@ def test_captured_session_replays_to_the_same_ledger(start_proxy, sandbox, endpo
     [replayed] = sandbox.messages
     assert (replayed.mail_from, replayed.rcpt_tos, replayed.content, replayed.tls, replayed.auth_user) == \
         (original.mail_from, original.rcpt_tos, original.content, original.tls, original.auth_user)
+    # The replay's ledger (the core's, in the export's summary) holds the same fate and code for each recipient.
+    summary = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[-1])
+    assert {r["address"]: (r["outcome"], r["final_code"]) for r in summary["recipients"]} == seen
     again = _smtpdbg("run", str(path), *target, "--compare", str(tmp_path / "a.jsonl"),
                      env={"SMTP_PASSWORD": endpoints.password})
     assert again.returncode == 0, again.stdout + again.stderr
