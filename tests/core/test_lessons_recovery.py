@@ -17,7 +17,8 @@ class Student:
         self.sandbox = Sandbox(SandboxConfig(**self.lesson.sandbox))
         ep = self.sandbox.start()
         self.session = Session(Target("smtp", *ep.smtp, sandbox=True),
-                               lesson_options(SessionOptions(timeout=10, local_hostname="client.example"), ep))
+                               lesson_options(SessionOptions(timeout=10, local_hostname="client.example",
+                                                             mailbox=self.sandbox), ep))
         assert self.session.execute("connect").ok
         self.progress = LessonProgress(self.lesson)
 
