@@ -25,6 +25,8 @@ import socket
 import threading
 import time
 
+from smtpdbg.sandbox.service import ThreadService
+
 ZONE_DOMAIN = "example.test"
 NULL_MX_DOMAINS = frozenset({"nomail.example.test"})
 """Domains of the lesson zone that publish a null MX (RFC 7505)."""
@@ -48,7 +50,7 @@ def has_null_mx(address: str) -> bool:
     return address.rpartition("@")[2].strip(" <>").rstrip(".").lower() in NULL_MX_DOMAINS
 
 
-class DnsServer:
+class DnsServer(ThreadService):
     """Answers from ``records``: {(name, rdtype): [rdata text, ...]}; names absent entirely get NXDOMAIN.
 
     A context manager, or :meth:`start` and :meth:`stop`. ``address`` is ``"127.0.0.1:PORT"``.
@@ -64,28 +66,14 @@ class DnsServer:
         bound_host, port = self.sock.getsockname()[:2]
         self.address = f"[{bound_host}]:{port}" if ":" in bound_host else f"{bound_host}:{port}"
         self.queries: list[tuple[str, str]] = []
-        self._stop = threading.Event()
         self.sock.settimeout(0.05)
-        self._thread = threading.Thread(target=self._serve, name="sandbox-dns", daemon=True)
+        super().__init__(self._serve, "sandbox-dns")
 
-    def start(self) -> DnsServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2)
+    def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> DnsServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def _serve(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 data, peer = self.sock.recvfrom(4096)
             except socket.timeout:

@@ -16,6 +16,8 @@ import re
 import socket
 import threading
 
+from smtpdbg.sandbox.service import ThreadService
+
 SERVER_KEYWORD = re.compile(rb"^(250[- ])STARTTLS(\r?\n)$", re.IGNORECASE)
 CLIENT_COMMAND = re.compile(rb"^STARTTLS(\r?\n)$", re.IGNORECASE)
 
@@ -30,7 +32,7 @@ def masked_command_line(line: bytes) -> bytes:
     return CLIENT_COMMAND.sub(rb"XXXXXXXX\1", line)
 
 
-class StrippingProxy:
+class StrippingProxy(ThreadService):
     """Accepts on ``host`` (a free port) and relays to ``upstream``, masking STARTTLS both ways."""
 
     def __init__(self, upstream: tuple[str, int], host: str = "127.0.0.1") -> None:
@@ -38,19 +40,11 @@ class StrippingProxy:
         self._listener = socket.create_server((host, 0))
         self._listener.settimeout(0.1)
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, name="sandbox-stripping", daemon=True)
+        super().__init__(self._accept, "sandbox-stripping")
 
-    def start(self) -> StrippingProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2)
+    def close(self) -> None:
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
@@ -58,7 +52,7 @@ class StrippingProxy:
             self._sockets.clear()
 
     def _accept(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 client, _ = self._listener.accept()
             except socket.timeout:
