@@ -80,9 +80,11 @@ def _failed(key: str, expected, verb: str, outcome, state: SessionState, command
             "the command did not succeed" if expected else "the command was expected to fail")
     if key == "code":
         codes = tuple(int(c) for c in _listed(expected))
-        return None if code in codes else f"expected reply {' or '.join(map(str, codes))}, got {code}"
+        got = "no reply" if code is None else code
+        return None if code in codes else f"expected reply {' or '.join(map(str, codes))}, got {got}"
     if key == "class":
-        return None if code is not None and str(code)[0] == str(expected)[0] else f"expected a {expected} reply, got {code}"
+        return None if code is not None and str(code)[0] == str(expected)[0] else \
+            f"expected a {expected} reply, got {'no reply' if code is None else code}"
     if key == "enhanced":
         found = parse_enhanced(outcome.text) if outcome is not None else None
         return None if found == expected else f"expected enhanced status {expected}, got {found or 'none'}"

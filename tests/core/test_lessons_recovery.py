@@ -109,3 +109,25 @@ def test_a_group_without_data_is_not_the_step_and_the_whole_group_then_is(studen
     assert student.type(group).passed  # MAIL again is 503 (nested), the rest goes on: 354 at the end
     student.follow(len(student.lesson.steps) - 3)
     assert student.progress.done
+
+
+@pytest.mark.parametrize("student", ["pipelining-and-size"], indirect=True)
+def test_a_failing_group_that_opened_a_message_is_ended_with_a_dot_as_the_hint_says(student):
+    steps = [step.title for step in student.lesson.steps]
+    student.follow(steps.index("When the first command fails"))
+    # A SIZE the server accepts: the group's DATA is answered 354 and the server reads a message now.
+    verdict = student.type("pipeline MAIL FROM:<alice@sandbox.smtpdbg.test> SIZE=300; "
+                           "RCPT TO:<bob@sandbox.smtpdbg.test>; DATA")
+    assert not verdict.passed and "`raw .`" in verdict.message
+    assert student.session.execute("raw .").code == 250  # the message ended (an empty one)
+    assert student.session.execute("rset").code == 250  # a command again, not message text
+    student.follow(len(steps) - steps.index("When the first command fails"))
+    assert student.progress.done
+
+
+@pytest.mark.parametrize("student", ["after-the-250"], indirect=True)
+def test_a_rcpt_after_rset_is_told_to_send_the_mail_again(student):
+    student.follow(3)  # up to and including bob's RCPT
+    student.type("rset")
+    verdict = student.type(student.progress.step.command)
+    assert not verdict.passed and "send the MAIL again" in verdict.message
