@@ -65,8 +65,11 @@ def main_run(argv: list[str]) -> int:
     from smtpdbg.stepper import parse_break_on
 
     exports, outputs = args.export or [], args.output or []
-    if len(exports) != len(outputs):
-        parser.error("each --export FORMAT needs its own --output FILE")
+    if len(exports) > len(outputs):
+        parser.error("each --export FORMAT needs its own --output FILE (- for standard output)")
+    if len(outputs) > len(exports):
+        parser.error("each --output FILE names where an --export FORMAT goes: give the format too "
+                     "(e.g. --export jsonl --output -)")
     for fmt in exports:
         if fmt not in FORMATS:
             parser.error(f"--export {fmt}: use one of {', '.join(FORMATS)}")

@@ -195,6 +195,8 @@ def test_exports_from_the_command_line_and_compare(endpoints, tmp_path):
     assert same.returncode == 0, same.stdout + same.stderr
     unmatched = run(endpoints, tmp_path, script, "--export", "jsonl")
     assert unmatched.returncode == 2 and "needs its own --output" in unmatched.stderr
+    formatless = run(endpoints, tmp_path, script, "--output", "-")
+    assert formatless.returncode == 2 and "give the format too" in formatless.stderr, formatless.stderr
     missing = run(endpoints, tmp_path, script, "--compare", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2
 
