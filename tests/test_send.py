@@ -246,3 +246,16 @@ def test_starttls_with_an_untrusted_certificate_shows_the_chain(capsys, sandbox,
     assert code != 0
     assert "certificate verification failed" in out and "NOT trusted" in out and "#1 subject" in out
     assert "saved to" in out and path.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+@pytest.mark.parametrize(("implicit", "codes", "expected"), [
+    (False, "smtpdbg", 6), (True, "smtpdbg", 6), (False, "swaks", 29), (True, "swaks", 29),
+])
+def test_a_certificate_that_fails_verification_exits_as_a_tls_failure(capsys, sandbox, endpoints, implicit, codes,
+                                                                      expected) -> None:
+    """STARTTLS or implicit TLS: the handshake failed, not the connection (README: 6, swaks 29)."""
+    host, port = endpoints.smtps if implicit else endpoints.smtp
+    flags = ["--tls-on-connect"] if implicit else ["--tls"]
+    code, out, _ = send(capsys, endpoints, "bob@example.org", f"{host}:{port}", *flags, "--exit-codes", codes,
+                        server=False)
+    assert code == expected, out

@@ -16,6 +16,9 @@ from dataclasses import dataclass, replace
 from smtpdbg.core.events import Direction, LedgerChange, Reply, Unanswered, Wire
 from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, Verdict, classify_reply
 
+_TLS_FAILURES = frozenset({"tls-verify", "tls-error", "tls-plaintext"})
+"""Categories of a failed TLS handshake (STARTTLS or implicit TLS): their stage is ``tls``."""
+
 STAGES = ("connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "command")
 """Where a command can fail, in protocol order (``run`` maps each to an exit status)."""
 
@@ -109,6 +112,8 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
     if not outcome.ok:
         if failing is not None and outcome.code is not None:
             stage = stage_of_verb(failing.command)
+        elif outcome.category in _TLS_FAILURES:  # the handshake failed: implicit TLS's too, not the TCP connect
+            stage = "tls"
         elif unanswered is not None:
             stage = "connect" if name in ("connect", "reconnect") else stage_of_verb(unanswered.command)
         else:
