@@ -367,3 +367,11 @@ def test_503_to_starttls_after_ehlo_says_tls_is_active_not_that_ehlo_is_missing(
 def test_503_to_starttls_before_ehlo_says_so():
     assert explain_in_context(503, "5.5.1", "STARTTLS", "greeted").title == "STARTTLS before EHLO"
     assert explain_in_context(503, "5.5.1", "STARTTLS", "identified").title == "TLS already active"
+
+
+@pytest.mark.parametrize(("command", "stage"), [("RCPT", "identified"), ("DATA", "identified"), ("DATA", "mail")])
+def test_a_503_out_of_sequence_says_no_transaction_is_open(command, stage):
+    """RCPT or DATA refused 503: nothing is held by the server, so no 'goes on' and no 'rset clears them'."""
+    explanation = explain_in_context(503, "5.5.1", command, stage)
+    assert "goes on" not in explanation.transaction and "still holds" not in explanation.transaction
+    assert "MAIL" in explanation.transaction

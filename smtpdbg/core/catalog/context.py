@@ -280,6 +280,11 @@ def _transaction(place: str, code: int | None, recipient: str) -> tuple[str, str
         if cls == 2:
             return "begun", "RCPT comes next", True
         return "not started", "no transaction is open; MAIL may be sent again once the cause is fixed", False
+    if place == "rcpt" and code == 503:
+        return "none open", "no transaction is open: send MAIL first (RFC 5321 §3.3), then the RCPT again", False
+    if place == "data" and code == 503:
+        return ("none to send", "no message was sent: no MAIL, or no recipient, was accepted before DATA "
+                "(RFC 5321 §3.3); MAIL and RCPT first", False)
     if place == "rcpt":
         if cls == 2:
             return "goes on", "this recipient is added; more RCPT, or DATA", True
