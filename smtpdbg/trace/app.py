@@ -12,7 +12,7 @@ from textual.widgets import Log
 
 from smtpdbg.core.render import safe_text
 from smtpdbg.listen.sessions import CSS, Arrived, Opened, Posted, SessionsApp
-from smtpdbg.trace.cli import Collector, Tracer
+from smtpdbg.trace.cli import Collector, Tracer, exit_status, stop_program
 
 
 class Output(Posted):
@@ -47,6 +47,8 @@ class TraceApp(SessionsApp):
         super().__init__()
         self.command = command
         self.status: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self._done = threading.Event()
 
     def compose_below(self) -> Iterable[Widget]:
         yield Log(id="output", max_lines=10_000)
@@ -67,11 +69,15 @@ class TraceApp(SessionsApp):
             tracer.finish()
             self.post_message(Ended(127))
             return
+        self.proc = proc
         assert proc.stdout is not None
-        for line in proc.stdout:
-            self.post_message(Output(line.decode("utf-8", "replace")))
-        status = proc.wait()
-        tracer.finish()
+        try:
+            for line in proc.stdout:
+                self.post_message(Output(line.decode("utf-8", "replace")))
+            status = exit_status(proc.wait())
+        finally:
+            tracer.finish()
+            self._done.set()
         self.post_message(Ended(status))
 
     def on_output(self, message: Output) -> None:
@@ -83,4 +89,9 @@ class TraceApp(SessionsApp):
         self.notify(f"the program exited with status {self.status}; ctrl+q quits")
 
     def action_quit(self) -> None:
+        """Quit; a program still running is stopped first (SIGTERM, then SIGKILL after 5 s) and its status kept."""
+        proc = self.proc
+        if self.status is None and proc is not None and proc.poll() is None:
+            self.status = stop_program(proc)
+            self._done.wait(5)  # the reader thread ends and the temporary directory is removed
         self.exit(self.status if self.status is not None else 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -155,6 +156,23 @@ class Tracer:
         self.directory.cleanup()
 
 
+def exit_status(returncode: int) -> int:
+    """The program's status as a shell gives it: 128 + N when signal N ended it."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def stop_program(proc: subprocess.Popen, grace: float = 5.0) -> int:
+    """Stop a program still running (SIGTERM, then SIGKILL after ``grace`` seconds); its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return exit_status(proc.returncode)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -175,11 +193,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smtpdbg trace: cannot run {command[0]}: {error}", file=sys.stderr)
         tracer.finish()
         return 127
+    # SIGTERM to the tracer (a CI job, a test harness stopping it) goes on to the program: nothing is left running.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
     try:
-        status = proc.wait()
-    except KeyboardInterrupt:
-        status = proc.wait()
-    tracer.finish()
+        while True:
+            try:
+                status = exit_status(proc.wait())
+                break
+            except KeyboardInterrupt:  # the terminal sent SIGINT to the program too: wait for it to end
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            stop_program(proc)
+        tracer.finish()
     for stream in (out, jsonl):
         if stream is not None and stream is not sys.stdout:
             stream.close()

@@ -107,3 +107,52 @@ async def test_the_trace_app_shows_the_sessions_and_the_programs_output(tmp_path
         texts = [view.store.plain(row) for row in range(len(view.store))]
         assert any(t.startswith("<~  250 ") for t in texts), texts
         assert not any(endpoints.password in t for t in texts)
+
+
+def test_sigterm_to_the_tracer_stops_the_program_and_removes_its_files(tmp_path) -> None:
+    """A CI job or harness stopping the tracer leaves nothing running and nothing behind."""
+    import signal
+    import time
+
+    marker = tmp_path / "pid"
+    program = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    tracer = subprocess.Popen([sys.executable, "-m", "smtpdbg", "trace", "--print", "--", sys.executable, "-c", program],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=repo_env())
+    for _ in range(500):
+        if marker.exists() and marker.read_text():
+            break
+        time.sleep(0.02)
+    child = int(marker.read_text())
+    before = {p for p in os.listdir("/tmp") if p.startswith("smtpdbg-trace-")}
+    tracer.send_signal(signal.SIGTERM)
+    assert tracer.wait(20) == 128 + signal.SIGTERM  # the program's status: ended by SIGTERM
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the traced program outlived the tracer")
+    after = {p for p in os.listdir("/tmp") if p.startswith("smtpdbg-trace-")}
+    assert not (after - before) and len(before - after) <= len(before)
+
+
+async def test_quitting_the_trace_app_stops_a_program_still_running(tmp_path) -> None:
+    import signal
+    import time
+
+    from smtpdbg.trace.app import TraceApp
+
+    app = TraceApp([sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(500):
+            if app.proc is not None and "started" in "\n".join(app.query_one("#output").lines):
+                break
+            await pilot.pause(0.02)
+        proc = app.proc
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+    assert proc.poll() == -signal.SIGTERM and time.monotonic() - started < 10
+    assert app.return_value == 128 + signal.SIGTERM  # `smtpdbg trace` exits with it
