@@ -17,6 +17,7 @@ from tests.conftest import repo_env
 from smtpdbg.core.events import Direction, Wire
 from smtpdbg.proxy.cli import build_parser, configure
 from smtpdbg.proxy.relay import CLIENT, SERVER
+from smtpdbg.core.events import InfoKind
 from smtpdbg.proxy.server import Proxy
 from tests.smtplib_wire import shown, smtplib_line
 
@@ -137,13 +138,19 @@ def test_strip_mode_hides_starttls_from_the_client(start_proxy, sandbox) -> None
     assert not any(b"STARTTLS" in w.data for w in _lines(proxy, CLIENT))
 
 
-def test_terminate_mode_tls_to_the_client_plain_upstream(start_proxy, sandbox) -> None:
+def test_terminate_mode_tls_to_the_client_plain_upstream(start_proxy, sandbox, endpoints) -> None:
     proxy, ca_out = start_proxy("--mode", "terminate")
     with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
         client.starttls(context=ssl.create_default_context(cafile=ca_out))
+        client.ehlo()
+        assert not client.has_extn("starttls")  # inside TLS nothing offers it again (RFC 3207 §4.2)
+        client.login(endpoints.user, endpoints.password)
         client.sendmail("a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nterminated\r\n")
     [received] = sandbox.messages
-    assert not received.tls
+    assert not received.tls and received.auth_user == endpoints.user
+    warnings = [item.event.text for item in proxy.connections[0].events
+                if item.leg == SERVER and getattr(item.event, "kind", None) is InfoKind.WARNING]
+    assert any("credentials cross the smtpdbg→server leg in cleartext" in text for text in warnings), warnings
     _wait_closed(proxy)
     assert any(w.tls for w in _lines(proxy, CLIENT))
     assert not any(w.tls for w in _lines(proxy, SERVER))

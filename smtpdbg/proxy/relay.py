@@ -223,6 +223,10 @@ class Connection:
             if verb == b"STARTTLS" and self.config.mode == "terminate" and not self.tls[CLIENT]:
                 await self._answer_starttls()
                 continue
+            if verb == b"AUTH" and not self.tls[SERVER]:
+                self.info(SERVER, "AUTH goes on to the server without TLS: the credentials cross the "
+                          "smtpdbg→server leg in cleartext" + (" (the client's leg is encrypted)" if self.tls[CLIENT]
+                                                               else ""), InfoKind.WARNING)
             self.wire(SERVER, Direction.SEND, shown, redacted=redacted, note=note)
             if not continuation:
                 self.exchanges.append(Exchange(verb, shown))
@@ -354,11 +358,13 @@ class Connection:
         mode = self.config.mode
         offers = any(line[4:].strip().upper() == b"STARTTLS" for line in lines)
         if mode == "strip" and offers:
-            kept = [line for line in lines if line[4:].strip().upper() != b"STARTTLS"]
-            kept[-1] = kept[-1][:3] + b" " + kept[-1][4:]
             for leg in (CLIENT, SERVER):
                 self.info(leg, "strip mode: STARTTLS removed from the EHLO reply to the client", InfoKind.WARNING)
-            return kept
+            return _without_starttls(lines)
+        if mode == "terminate" and offers and self.tls[CLIENT]:
+            # The client's leg is inside TLS already: RFC 3207 §4.2, no STARTTLS offered there (the server's
+            # offer is for its own, plaintext leg).
+            return _without_starttls(lines)
         if mode == "terminate" and not offers and not self.tls[CLIENT] and self.config.server_context is not None \
                 and _code(lines[-1]) == 250:
             return [line[:3] + b"-" + line[4:] for line in lines] + [b"250 STARTTLS\r\n"]
@@ -381,3 +387,10 @@ class Connection:
         self.tls[leg] = True
         self.tls_text[leg] = _describe_tls(writer)
         self.info(leg, f"TLS started ({self.tls_text[leg]})", InfoKind.TLS)
+
+
+def _without_starttls(lines: list[bytes]) -> list[bytes]:
+    """An EHLO reply without its STARTTLS line (the last line keeps the final ``250 ``)."""
+    kept = [line for line in lines if line[4:].strip().upper() != b"STARTTLS"]
+    kept[-1] = kept[-1][:3] + b" " + kept[-1][4:]
+    return kept
