@@ -105,7 +105,12 @@ class Conversation:
             lines = default() if callable(default) else default
         self.writer.write(self.conn.server_reply(lines, command, argument))
         await self.writer.drain()
-        return int(lines[0][:3])
+        code = int(lines[0][:3])
+        if code == 421:  # RFC 5321 §3.8: the server closes the connection after a 421
+            self.writer.close()
+            self.conn.close("the server closed the connection after its 421 (RFC 5321 §3.8)")
+            raise Dropped
+        return code
 
     def _reset(self) -> None:
         self.sender, self.recipients = None, []
