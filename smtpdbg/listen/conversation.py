@@ -188,8 +188,8 @@ class Conversation:
         if verb == "HELO":
             return (f"250 {self.server.hostname}",)
         keywords = self.server.keywords
-        if self.server.config.auth:
-            keywords = (*keywords, "AUTH PLAIN LOGIN")
+        if self.server.config.auth and not any(k.split()[0] == "AUTH" for k in keywords if k.strip()):
+            keywords = (*keywords, "AUTH PLAIN LOGIN")  # unless the person playing the server chose its own
         if self.starttls and not self.conn.tls:
             keywords = (*keywords, "STARTTLS")
         return ehlo_lines(self.server.hostname, argument.strip(), keywords)

@@ -29,7 +29,8 @@ def play(server: "ListenServer", line: str) -> str:
     if text.lower().startswith("advertise"):
         keywords = parse_keywords(text[len("advertise"):])
         server.advertise(keywords)
-        return "EHLO will offer: " + (", ".join(server.keywords) or "(nothing)")
+        extra = ", and STARTTLS before TLS (it goes where TLS is offered)" if server.config.tls else ""
+        return "EHLO will offer: " + (", ".join(server.keywords) or "(nothing)") + extra
     target = None
     if text.startswith("@"):
         number, _, text = text[1:].partition(" ")

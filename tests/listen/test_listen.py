@@ -236,3 +236,15 @@ def test_an_endless_line_closes_the_connection_cleanly(start_listen, in_message)
     assert conn.closed
     text = [e.text for e in conn.transcript.snapshot() if type(e).__name__ == "Info"]
     assert any("longer than 64 KiB" in t for t in text), text
+
+
+def test_advertising_auth_by_hand_replaces_the_offer_instead_of_repeating_it(start_listen) -> None:
+    from smtpdbg.listen.play import play
+
+    server = start_listen(auth=True)
+    said = play(server, "advertise PIPELINING, AUTH PLAIN")
+    assert said.startswith("EHLO will offer: PIPELINING, AUTH PLAIN")
+    with smtplib.SMTP(*address(server), timeout=30) as smtp:
+        code, text = smtp.ehlo("c")
+    lines = text.decode().splitlines()
+    assert code == 250 and [line for line in lines if line.startswith("AUTH")] == ["AUTH PLAIN"], lines
