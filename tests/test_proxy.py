@@ -458,3 +458,15 @@ def test_server_certificate_not_verified_on_starttls(start_proxy, sandbox, tmp_p
             client.starttls(context=ssl.create_default_context(cafile=ca_out))
         assert caught.value.smtp_code == 454
     assert not sandbox.messages
+
+
+@pytest.mark.parametrize("pattern", ["9zz", "600", "55", "5x", "reply"])
+def test_an_intercept_pattern_that_is_no_reply_code_is_refused(pattern) -> None:
+    from smtpdbg.proxy.intercept import Interceptor
+
+    interceptor = Interceptor()
+    with pytest.raises(ValueError, match="a code \\(550\\), a class \\(5xx\\) or \\*"):
+        interceptor.command(f"intercept reply {pattern}")
+    assert not interceptor.replies
+    for good in ("550", "5xx", "*"):
+        assert interceptor.command(f"intercept reply {good}") == f"holding replies {good}"

@@ -15,6 +15,7 @@ The relay awaits the decision on its own loop; frontends decide from any thread.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ COMMAND, REPLY = "command", "reply"
 ACTIONS = ("forward", "edit", "drop", "answer")
 USAGE = ("intercept VERB | intercept reply 5xx|550|* | intercept off | step | "
          "forward | edit TEXT | drop | answer TEXT")
+REPLY_PATTERN = re.compile(r"\*|[2-5](XX|\d\d)")
+"""What ``intercept reply`` holds: a reply code (550), a class (5xx) or every reply (*)."""
 
 
 @dataclass
@@ -135,7 +138,10 @@ class Interceptor:
                 self.step = False
                 return "intercepting nothing"
             if words[:1] == ["reply"] and len(words) == 2:
-                self.replies.add(words[1].upper())
+                pattern = words[1].upper()
+                if not REPLY_PATTERN.fullmatch(pattern):
+                    raise ValueError(f"intercept reply takes a code (550), a class (5xx) or *, not {words[1]!r}")
+                self.replies.add(pattern)
                 return f"holding replies {words[1]}"
             if len(words) == 1 and words[0].lower() != "reply":
                 self.commands.add(words[0].upper())
