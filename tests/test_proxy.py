@@ -470,3 +470,18 @@ def test_an_intercept_pattern_that_is_no_reply_code_is_refused(pattern) -> None:
     assert not interceptor.replies
     for good in ("550", "5xx", "*"):
         assert interceptor.command(f"intercept reply {good}") == f"holding replies {good}"
+
+
+def test_an_unreachable_server_is_answered_421_and_the_answer_is_in_the_transcript(start_proxy) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy, _ = start_proxy(upstream=f"127.0.0.1:{port}")
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        smtplib.SMTP(*proxy.address, timeout=TIMEOUT)
+    assert refused.value.smtp_code == 421
+    _wait_closed(proxy)
+    [answer] = [w for w in _lines(proxy, CLIENT) if w.direction is Direction.RECV]
+    assert answer.data.startswith(b"421 4.4.1 ") and answer.note == "answered by smtpdbg"

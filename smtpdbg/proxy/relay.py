@@ -159,9 +159,12 @@ class Connection:
                 server_hostname=(up.server_name or up.host) if up.implicit_tls else None), up.timeout)
         except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
             self.info(SERVER, f"cannot reach the server: {exc or type(exc).__name__}", InfoKind.WARNING)
-            c_writer.write(b"421 4.4.1 smtpdbg proxy: the server cannot be reached\r\n")
+            answer = b"421 4.4.1 smtpdbg proxy: the server cannot be reached\r\n"
+            self.wire(CLIENT, Direction.RECV, answer, note="answered by smtpdbg")
+            c_writer.write(answer)
             await self._close(c_writer)
-            return
+            self.closed = True
+            return self.info(CLIENT, "connection closed", InfoKind.CLOSED)
         self.tls[SERVER] = up.implicit_tls
         for leg, writer in ((CLIENT, c_writer), (SERVER, s_writer)):
             if self.tls[leg]:
