@@ -38,11 +38,9 @@ class Answer:
     """For ``stall`` (and a rule's tarpit): seconds to wait before answering."""
 
     def describe(self) -> str:
-        if self.action == "reply":
-            return "reply " + " / ".join(self.lines)
-        if self.action == "stall":
-            return f"stall {self.delay:g}"
-        return self.action
+        """In the words a rule and the prompt share: ``wait 10 s, then reply 550 ...``."""
+        what = {"reply": "reply " + " / ".join(self.lines), "stall": "the normal reply"}.get(self.action, self.action)
+        return f"wait {self.delay:g} s, then {what}" if self.delay else what
 
 
 DEFAULT = Answer("default")

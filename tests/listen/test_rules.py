@@ -150,3 +150,15 @@ def test_command_tells_apart_the_commands_of_one_stage(start_listen) -> None:
         smtp.ehlo()
         assert smtp.expn("staff") == (550, b"5.7.1 no lists here")
         assert smtp.help() == b"5.5.2 Command not recognized"  # HELP: stage other too, but not EXPN
+
+
+@pytest.mark.parametrize(("rule", "said"), [
+    ("stage = 'connect'\ndelay = 10\n", "wait 10 s, then the normal reply"),
+    ("stage = 'rcpt'\ndelay = 2\nreply = '451 4.7.1 slow down'\n", "wait 2 s, then reply 451 4.7.1 slow down"),
+    ("stage = 'message'\ndrop = true\n", "drop"),
+])
+def test_a_rule_is_described_in_its_own_words(rule, said) -> None:
+    from smtpdbg.listen.rules import RuleBook
+
+    [parsed] = RuleBook(text="[[rule]]\n" + rule).rules
+    assert parsed.answer.describe() == said
