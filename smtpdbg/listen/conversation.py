@@ -21,6 +21,7 @@ from smtpdbg.listen.answers import Answer, ehlo_lines
 from smtpdbg.listen.mailbox import Delivered
 from smtpdbg.listen.recorder import Connection
 from smtpdbg.listen.rules import Context
+from smtpdbg.core.secrets import MASK
 
 if TYPE_CHECKING:
     from smtpdbg.listen.server import ListenServer
@@ -170,12 +171,12 @@ class Conversation:
         """AUTH and its responses: each line recorded masked, with a note naming the user."""
         if self.auth_step:
             default, following, note = auth.step(self.auth_step, text)
-            self.conn.client_line(b"****\r\n", redacted=True, note=note)
+            self.conn.client_line(MASK + b"\r\n", redacted=True, note=note)
             command, argument = "<auth response>", ""
         else:
             mechanism, _, initial = argument.partition(" ")
             default, following, note = auth.start(self.server.config.auth, mechanism, initial or None)
-            shown = f"AUTH {mechanism}{' ****' if initial else ''}\r\n".encode()
+            shown = f"AUTH {mechanism}".encode() + (b" " + MASK if initial else b"") + b"\r\n"
             self.conn.client_line(shown, redacted=bool(initial), note=note)
             command, argument = "AUTH", mechanism
         code = await self.respond("other", command, argument, (default,))
