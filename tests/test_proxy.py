@@ -408,6 +408,10 @@ async def test_app_shows_connections_and_intercepts(start_proxy, sandbox) -> Non
         held = await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
         assert held.data == smtplib_line("rcpt", "b@example.org")
         await pilot.pause()
+        transcript = app.query_one("#transcript")
+        drawn = "".join(strip.text for strip in transcript.lines)
+        assert "answer TEXT)" in drawn  # the held line wraps at the pane's width, nothing is cut off
+        assert max(strip.cell_length for strip in transcript.lines) <= transcript.size.width
         await pilot.press("e")
         field = app.query_one("#command")
         assert field.value == "edit " + shown("rcpt", "b@example.org")

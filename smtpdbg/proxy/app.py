@@ -67,7 +67,7 @@ class ProxyApp(App):
             with Vertical(id="side"):
                 yield ListView(id="connections")
                 yield Static("", id="inspector")
-            yield RichLog(id="transcript", wrap=False, markup=False, highlight=False)
+            yield RichLog(id="transcript", wrap=True, markup=False, highlight=False)
         yield Static("", id="held", classes="empty")
         yield Input(placeholder=USAGE, id="command", select_on_focus=False)
         yield Footer()
