@@ -48,7 +48,7 @@ class TraceApp(SessionsApp):
         self.command = command
         self.status: int | None = None
         self.proc: subprocess.Popen | None = None
-        self._done = threading.Event()
+        self._quitting = False
 
     def compose_below(self) -> Iterable[Widget]:
         yield Log(id="output", max_lines=10_000)
@@ -77,7 +77,6 @@ class TraceApp(SessionsApp):
             status = exit_status(proc.wait())
         finally:
             tracer.finish()
-            self._done.set()
         self.post_message(Ended(status))
 
     def on_output(self, message: Output) -> None:
@@ -85,13 +84,20 @@ class TraceApp(SessionsApp):
 
     def on_ended(self, message: Ended) -> None:
         self.status = message.value
+        if self._quitting:
+            self.exit(self.status)
+            return
         self.query_one("#output", Log).write_line(f"=== the program exited with status {self.status}")
         self.notify(f"the program exited with status {self.status}; ctrl+q quits")
 
     def action_quit(self) -> None:
-        """Quit; a program still running is stopped first (SIGTERM, then SIGKILL after 5 s) and its status kept."""
+        """Quit; a program still running is stopped first (SIGTERM, then SIGKILL after 5 s), off the UI thread:
+        the app exits with its status once the reader has seen it end (and removed the temporary files)."""
         proc = self.proc
         if self.status is None and proc is not None and proc.poll() is None:
-            self.status = stop_program(proc)
-            self._done.wait(5)  # the reader thread ends and the temporary directory is removed
+            if not self._quitting:
+                self._quitting = True
+                self.notify("stopping the program…")
+                threading.Thread(target=stop_program, args=(proc,), daemon=True).start()
+            return
         self.exit(self.status if self.status is not None else 0)

@@ -154,5 +154,7 @@ async def test_quitting_the_trace_app_stops_a_program_still_running(tmp_path) ->
         proc = app.proc
         started = time.monotonic()
         await pilot.press("ctrl+q")
+        while app.return_value is None and time.monotonic() - started < 10:  # stopped off the UI thread
+            await pilot.pause(0.05)
     assert proc.poll() == -signal.SIGTERM and time.monotonic() - started < 10
     assert app.return_value == 128 + signal.SIGTERM  # `smtpdbg trace` exits with it
