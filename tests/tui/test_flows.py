@@ -245,6 +245,17 @@ async def test_search_and_filter(sandbox_remote, history):
         assert [view.line_text(i) for i in range(total)] == before
 
 
+async def settled(pilot, view, quiet: int = 4) -> None:
+    """Let the event pump deliver what is still under way: the view's line count stays the same a few frames."""
+    count, same = view.line_count, 0
+    for _ in range(100):
+        await pilot.pause(0.05)
+        same = same + 1 if view.line_count == count else 0
+        count = view.line_count
+        if same >= quiet:
+            return
+
+
 async def test_long_data_collapses_and_expands(sandbox_remote, history):
     app = make_app(sandbox_remote, history)
     async with app.run_test(size=SIZE) as pilot:
@@ -257,7 +268,7 @@ async def test_long_data_collapses_and_expands(sandbox_remote, history):
         view = app.query_one(TranscriptView)
         [summary] = [i for i in range(view.line_count) if view.line_text(i).startswith(" -> DATA: 303 lines")]
         summary_row = view.row_at(summary)[0]
-        await pilot.pause()  # late events may still re-lay the view: display lines are found again from rows
+        await settled(pilot, view)  # late events may still add lines: the counts below start from a quiet view
         summary = view.index_of(summary_row)
         collapsed = view.line_count
         view.focus()
@@ -277,6 +288,7 @@ async def test_long_data_collapses_and_expands(sandbox_remote, history):
         await pilot.pause()
         view.move_cursor(view.index_of(summary_row))
         await pilot.press("enter")
+        await settled(pilot, view)
         assert view.line_count == collapsed
 
 

@@ -128,6 +128,12 @@ class TranscriptView(TranscriptLines, TranscriptWrap, TranscriptKeys, ScrollView
                 self.unseen += result.added
                 self._update_subtitle()
             return result
+        if self._wrap_width and any(self._pieces_changed(row) for row in result.changed):
+            self._rebuild_view()  # a row grew (its verdict came) past the width: it needs more display lines
+            if result.added and not self.follow:
+                self.unseen += result.added
+                self._update_subtitle()
+            return result
         for row in result.changed:
             self._refresh_row(row)
         if result.added:

@@ -123,6 +123,21 @@ class TranscriptWrap:
         parts.extend(array("H", [0]) * (len(rows) - done))
         return out_rows, out_subs, parts
 
+    def _pieces_changed(self, row: int) -> bool:
+        """Whether ``row``, changed since it was laid out, now needs another number of display lines."""
+        if row >= len(self.store):
+            return False
+        self._breaks.pop((row, -1), None)
+        index = self.index_of(row)
+        if self._view_rows is not None and (index >= len(self._view_rows) or self._view_rows[index] != row):
+            return False  # not shown (filtered out)
+        shown = 1
+        if self._view_part is not None:
+            while index + shown < len(self._view_part) and self._view_part[index + shown] > 0 \
+                    and self._view_rows[index + shown] == row:
+                shown += 1
+        return len(self._starts(row, -1)) != shown
+
     def _piece_span(self, index: int) -> tuple[int, int]:
         """The characters of the whole line that display line ``index`` shows."""
         starts = self._starts(*self.row_at(index))
