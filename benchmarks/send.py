@@ -7,8 +7,11 @@ certificate in both (``--ca`` / ``--tls-verify --tls-ca-path``); the password
 reaches smtpdbg through ``$SMTPDBG_PASSWORD`` and swaks through
 ``--auth-password``. The targets are the issue's: within 1.3x of swaks for the
 plaintext send and 1.5x for the full one. ``python -c pass`` is measured too
-(the floor of any Python command on this machine), and the note lists what
-``send`` imports (``-X importtime``) among the packages it must not load.
+(the floor of any Python command on this machine), and so is the same send
+done by a bare smtplib script in its own process (``BARE``: the floor of any
+Python tool built on smtplib), so each figure also reads as a ratio against
+bare smtplib. The note lists what ``send`` imports (``-X importtime``) among
+the packages it must not load.
 """
 
 from __future__ import annotations
@@ -26,6 +29,25 @@ def send_argv(ctx: Context, message, *extra: str) -> list[str]:
     sink = ctx.sink
     return [SMTPDBG, "send", "--from", FROM, TO, sink.target, "--helo", LOCAL_HOSTNAME, "--data", f"@{message}",
             *extra]
+
+
+# The same sends with nothing but smtplib: argv[1:] = host port helo from to message [ca user] (password from
+# $SMTPDBG_PASSWORD). STARTTLS verifies the certificate against the CA, as both tools do.
+BARE = """
+import os, smtplib, ssl, sys
+host, port, helo, sender, rcpt, message, *tls = sys.argv[1:]
+with smtplib.SMTP(host, int(port), local_hostname=helo) as s:
+    if tls:
+        s.starttls(context=ssl.create_default_context(cafile=tls[0]))
+        s.login(tls[1], os.environ["SMTPDBG_PASSWORD"])
+    with open(message, "rb") as f:
+        s.sendmail(sender, [rcpt], f.read())
+"""
+
+
+def bare_argv(ctx: Context, message, *extra: str) -> list[str]:
+    sink = ctx.sink
+    return [PYTHON, "-c", BARE, sink.host, str(sink.port), LOCAL_HOSTNAME, FROM, TO, str(message), *extra]
 
 
 def swaks_argv(ctx: Context, message, *extra: str) -> list[str]:
@@ -54,6 +76,8 @@ def measure(ctx: Context) -> list[Figure]:
         "floor": lambda: timed_run([PYTHON, "-c", "pass"], env=env),
         "plain": lambda: timed_run(send_argv(ctx, message), env=env),
         "tls": lambda: timed_run(send_argv(ctx, message, *tls_ours), env=env),
+        "bare_plain": lambda: timed_run(bare_argv(ctx, message), env=env),
+        "bare_tls": lambda: timed_run(bare_argv(ctx, message, str(sink.ca), sink.user), env=env),
     }
     swaks = have("swaks")
     if swaks:
@@ -72,8 +96,10 @@ def measure(ctx: Context) -> list[Figure]:
              "swaks -tls --tls-verify --auth PLAIN")):
         figure = Figure(f"send.{key}", name, ms[key], "ms", target=f"≤ {limit}× swaks",
                         samples=[s * 1000 for s in samples[key]],
-                        note=f"python -c pass: {ms['floor']:.0f} ms; watched packages imported: "
-                             f"{', '.join(loaded[key]) or 'none'}")
+                        note=f"python -c pass: {ms['floor']:.0f} ms; bare smtplib script, same send: "
+                             f"{ms['bare_' + key]:.0f} ms (smtpdbg {ms[key] / ms['bare_' + key]:.2f}× it"
+                             + (f", it {ms['bare_' + key] / ms['swaks_' + key]:.2f}× swaks" if swaks else "")
+                             + f"); watched packages imported: {', '.join(loaded[key]) or 'none'}")
         if swaks:
             figure.reference, figure.reference_name = ms[f"swaks_{key}"], ref_name
             figure.ratio, figure.ratio_kind = ms[key] / ms[f"swaks_{key}"], "slowdown"
