@@ -192,26 +192,31 @@ class RowStore:
         result = Ingested()
         before = len(self.texts)
         add = self.add
-        kinds_append, texts_append, walls_append = self.kinds.append, self.texts.append, self.walls.append
+        texts = self.texts
+        kinds_append, texts_append, walls_append = self.kinds.append, texts.append, self.walls.append
+        unjudged = self._unjudged  # replaced only by _judge (a Reply): taken again after any other event
         width = self.width
         for event in events:
             kind = type(event)
             if kind is Wire:
                 data = event.data
-                tail = data[-2:]
-                line = data[:-2] if tail == b"\r\n" else data[:-1] if tail[-1:] == b"\n" else data
+                if data[-2:] == b"\r\n":
+                    line = data[:-2]
+                elif data[-1:] == b"\n":
+                    line = data[:-1]
+                else:
+                    line = data
                 try:  # the common case: printable ASCII, no escaping needed
                     text = line.decode("ascii")
                     if not text.isprintable():
                         text = safe_text(line)
                 except UnicodeDecodeError:
                     text = safe_text(line)
-                row_kind = SEND if event.direction is _SEND else RECV  # judged when its Reply arrives
-                if event.tls:
-                    row_kind |= TLS
-                if row_kind & KIND == RECV:
-                    unjudged = self._unjudged
-                    unjudged.append((event.seq, len(self.texts)))
+                if event.direction is _SEND:
+                    row_kind = SEND | TLS if event.tls else SEND
+                else:  # judged when its Reply arrives
+                    row_kind = RECV | TLS if event.tls else RECV
+                    unjudged.append((event.seq, len(texts)))
                     if len(unjudged) > UNJUDGED_LIMIT:  # lines no Reply followed (a transcript without them)
                         del unjudged[:-MAX_REPLY_LINES]
                 if event.redacted or event.note or line is data:
@@ -219,13 +224,16 @@ class RowStore:
                         row_kind |= MASKED
                     add(row_kind, text, event.wall, safe_text(event.note) if event.note else
                         ("(no line ending)" if line is data else ""))
+                    width = self.width
                     continue
                 kinds_append(row_kind)
                 texts_append(text)
                 walls_append(event.wall)
                 if len(text) > width:
                     width = self.width = len(text)
-            elif kind is Reply:
+                continue
+            if kind is Reply:
+
                 self._judge(event, before, result)
                 result.timeline.append(event)
             elif kind is LedgerChange:
@@ -263,7 +271,7 @@ class RowStore:
                         add(EXPLAIN, line, event.wall)
                     self._error_explained = bool(event.code)
                     result.notices.append(Notice(f"Error: {event.category.replace('-', ' ')}", safe_text(event.message)))
-            width = self.width
+            width, unjudged = self.width, self._unjudged
         result.added = len(self.texts) - before
         return result
 
