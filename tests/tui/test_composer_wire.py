@@ -20,21 +20,26 @@ MESSAGE = (b"Subject: caf\xc3\xa9 \xe2\x80\x94 dots\r\n\r\n.leading dot\nbare LF
 
 
 def recording_server() -> tuple[FakeServer, list[bytes]]:
-    """A server that keeps every byte DATA received between its 354 and the final dot (the dot line included)."""
+    """A server that keeps every byte DATA received between its 354 and the final dot line."""
     received: list[bytes] = []
 
     def data(conn: Conn, line: bytes) -> None:
         conn.send(b"354 go ahead\r\n")
-        raw = bytearray()
-        while not raw.endswith(b"\r\n.\r\n"):
-            chunk = conn.readline()
-            if not chunk:
-                break
-            raw += chunk
-        received.append(bytes(raw))
+        received.append(conn.read_data())
         conn.send(b"250 2.0.0 queued\r\n")
 
     return FakeServer(esmtp(DATA=data)), received
+
+
+def fake_app(server: FakeServer, history) -> SmtpdbgApp:
+    return SmtpdbgApp(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="client.test"),
+                      history=history, latency=False, startup=("connect", "ehlo"))
+
+
+async def _in_transaction(pilot, app: SmtpdbgApp, sender: str = "a@b.test", recipient: str = "c@d.test") -> None:
+    await ready(pilot, app)
+    await run(pilot, app, f"mail {sender}")
+    await run(pilot, app, f"rcpt {recipient}")
 
 
 async def _open_composer(pilot, app: SmtpdbgApp, command: str = "data") -> ComposerScreen:
@@ -50,12 +55,9 @@ async def test_the_wire_view_is_what_the_server_receives(tmp_path, history):
     path.write_bytes(MESSAGE)
     server, received = recording_server()
     with server:
-        app = SmtpdbgApp(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="client.test"),
-                         history=history, latency=False, startup=("connect", "ehlo"))
+        app = fake_app(server, history)
         async with app.run_test(size=SIZE) as pilot:
-            await ready(pilot, app)
-            await run(pilot, app, "mail a@b.test")
-            await run(pilot, app, "rcpt c@d.test")
+            await _in_transaction(pilot, app)
             composer = await _open_composer(pilot, app)
             await pilot.press("ctrl+o")  # load the message file into the editor
             composer.query_one("#load-path").value = str(path)
@@ -69,7 +71,7 @@ async def test_the_wire_view_is_what_the_server_receives(tmp_path, history):
             await wait_for(pilot, lambda: app.outcomes[-1].command == "data" and not app.pending, what="data sent")
             assert app.outcomes[-1].ok, app.outcomes[-1]
     [raw] = received
-    assert wire.payload + wire.terminator == raw
+    assert wire.payload == raw and wire.terminator == b".\r\n"
     # what the view says is that payload, line for line (the stuffed dot marked)
     lines = wire.payload.split(b"\r\n")[:-1]
     view = [re.sub(r"  # dot-stuffed$", "", line.removeprefix(" -> ").removesuffix("␍␊"))
@@ -79,7 +81,7 @@ async def test_the_wire_view_is_what_the_server_receives(tmp_path, history):
     # the evidence: dots doubled, every line ending CRLF, the non-UTF-8 byte and the UTF-8 text kept as they were
     assert b"\r\n..leading dot\r\nbare LF\r\n...two dots\r\n..\r\n" in raw
     assert b"\xff latin-1 byte\r\nafter a bare CR\r\n" in raw and "café — dots".encode() in raw
-    assert raw.count(b"\n") == raw.count(b"\r\n") and raw.endswith(b"without an ending\r\n.\r\n")
+    assert raw.count(b"\n") == raw.count(b"\r\n") and raw.endswith(b"without an ending\r\n")
 
 
 async def test_the_body_sent_is_the_core_encoding_of_the_typed_lines(sandbox_remote, history):
@@ -89,9 +91,7 @@ async def test_the_body_sent_is_the_core_encoding_of_the_typed_lines(sandbox_rem
 
     app = make_app(sandbox_remote, history)
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot, app)
-        await run(pilot, app, "mail alice@sandbox.smtpdbg.test")
-        await run(pilot, app, "rcpt bob@sandbox.smtpdbg.test")
+        await _in_transaction(pilot, app, "alice@sandbox.smtpdbg.test", "bob@sandbox.smtpdbg.test")
         composer = await _open_composer(pilot, app)
         lines = ["Subject: ünïcode", "", ".dot", "..", "x"]
         composer.query_one("#editor").text = "\n".join(lines) + "\n"
@@ -117,12 +117,9 @@ async def test_bdat_shows_the_bytes_it_sends_unstuffed(history):
 
     ehlo = b"250-fake.test\r\n250-CHUNKING\r\n250 8BITMIME\r\n"
     with FakeServer(esmtp(EHLO=ehlo, BDAT=bdat)) as server:
-        app = SmtpdbgApp(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="client.test"),
-                         history=history, latency=False, startup=("connect", "ehlo"))
+        app = fake_app(server, history)
         async with app.run_test(size=SIZE) as pilot:
-            await ready(pilot, app)
-            await run(pilot, app, "mail a@b.test")
-            await run(pilot, app, "rcpt c@d.test")
+            await _in_transaction(pilot, app)
             composer = await _open_composer(pilot, app, "bdat")
             composer.query_one("#editor").text = "Subject: chunked\n\n.not stuffed\n"
             await pilot.pause()
