@@ -24,6 +24,7 @@ from smtpdbg.core.wire import Limits
 from smtpdbg.tui.app import SmtpdbgApp
 from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.model.outcomes import reply_kind, unanswered_text
+from smtpdbg.tui.model.rows import explain_failure
 from smtpdbg.tui.screens.composer import ComposerScreen
 from smtpdbg.tui.screens.password import PasswordScreen
 from smtpdbg.tui.widgets.prompt import CommandPrompt
@@ -75,7 +76,7 @@ def _assert_named(store, end: CommandEnd, events) -> None:
     during = [e for e in events if start.seq < e.seq < end.seq]
     [row] = [r for r in store.commands if store.texts[r] == safe_text(start.text) and r in store.latency
              and store.walls[r] == start.wall]
-    assert store.verdict(row).startswith("✗"), store.verdict(row)
+    assert store.verdict(row).startswith("✗") and "-1" not in store.verdict(row), store.verdict(row)  # not smtplib's -1
     shown = {(store.kinds[i] & R.KIND, store.texts[i]) for i in range(len(store))}
     carriers = 0
     for event in during:
@@ -87,6 +88,9 @@ def _assert_named(store, end: CommandEnd, events) -> None:
             [line] = [r for r, reply in store.replies.items() if reply is event]
             assert store.kinds[line] & R.KIND == reply_kind(event)
             assert not event.violation or store.violations[line] == event.violation
+            if not event.unsolicited:  # explained where it came, as `run` does
+                head = explain_failure(event.code, event.text, reply=event)[0]
+                assert (R.EXPLAIN, head) in shown, (head, shown)
         elif isinstance(event, Info) and event.kind is InfoKind.WARNING:
             assert (R.WARN, safe_text(event.text)) in shown or (R.RULE, safe_text(event.text)) in shown, event
         else:
