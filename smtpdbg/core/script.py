@@ -170,9 +170,13 @@ _END_WORDS = ("exit", "bye")
 
 
 def encode_body(lines: Iterable[str]) -> bytes:
-    """Typed message lines as the bytes of a message: each line ended by CRLF, UTF-8; no line, no bytes."""
+    """Typed message lines as the bytes of a message: each line ended by CRLF, UTF-8; no line, no bytes.
+
+    Bytes that were not UTF-8 when the text was read (decoded with ``surrogateescape``, as the app's composer
+    loads a message file) become those bytes again.
+    """
     lines = list(lines)
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8") if lines else b""
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape") if lines else b""
 
 
 def sleep_seconds(text: str, line: int) -> float:

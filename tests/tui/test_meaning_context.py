@@ -1,7 +1,7 @@
 """The app's meaning panel, annotations and failure lines explain a reply from its Reply event, in context.
 
 The events come from real sessions (the sandbox, a fake server on loopback); the row store is fed as the app
-feeds it, and each Reply event is kept for its reply's rows (:func:`smtpdbg.tui.widgets.meaning.index_reply`).
+feeds it, and each Reply event is kept for its reply's rows (:func:`smtpdbg.tui.model.meaning.index_reply`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from smtpdbg.core import Session, SessionOptions
 from smtpdbg.core.events import Reply
 from smtpdbg.core.target import parse_target
 from smtpdbg.tui.model import rows as R
-from smtpdbg.tui.widgets.meaning import annotation, explain_row, has_annotation, index_reply, reply_at
+from smtpdbg.tui.model.meaning import annotation, explain_row, has_annotation, index_reply, reply_at
 from smtpdbg.tui.model.rows import EXPLAIN_WIDTH, RowStore, explain_failure
 from tests.servers import FakeServer, esmtp
 

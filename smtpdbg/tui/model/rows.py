@@ -284,11 +284,14 @@ class RowStore:
                 self.tallies[row] = tally(decided)
             result.changed.append(row)
         explained, self._error_explained = self._error_explained, False
-        if not event.ok and event.code is not None and event.category.startswith("reply-") and not explained:
-            for line in explain_failure(event.code, event.reply, reply=self._reply_for(event.code)):
+        failed = self._reply_for(event.code)  # in context when the core saw the failed reply, else by its code
+        # a failed reply is explained where it came; one without a code (a violation) only with the core's Reply
+        if not event.ok and event.code is not None and not explained and (
+                event.category.startswith("reply-") or failed is not None):
+            for line in explain_failure(event.code, event.reply, reply=failed):
                 self.add(EXPLAIN, line, event.wall)
-            reply = f"{event.code} {safe_text(event.reply.splitlines()[0] if event.reply else '')}".rstrip()
-            failed = self._reply_for(event.code)  # in context when the core saw the failed reply, else by its code
+            text = safe_text(event.reply.splitlines()[0] if event.reply else '')
+            reply = f"{event.code} {text}".rstrip() if event.code >= 0 else text
             meaning = (explain_exchange(failed).summary() if failed is not None else annotate_reply(reply)).partition(" → ")[2]
             result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", reply + (f"\n→ {meaning}" if meaning else ""),
                                          "warning" if classify_reply(event.code) is ReplyClass.TRANSIENT else "error"))
@@ -379,7 +382,7 @@ class RowStore:
         if shown is not None:
             return f"◐ {shown[0]}" if shown[1] == "partial" else shown[0]
         _, ok, code = self.latency[row]
-        return ("✓" if ok else "✗") + (f" {code}" if code is not None else "")
+        return ("✓" if ok else "✗") + ("" if code is None else f" {code}" if code >= 0 else " ???")  # ??? : no code
 
     def exchange(self, row: int) -> range:
         """The rows of the command exchange that contains ``row``."""

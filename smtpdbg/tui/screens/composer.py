@@ -3,13 +3,16 @@
 Opened by ``data`` (and ``sendmail`` without @FILE). The text area starts with
 a header template filled from the transaction (From, To, Subject, Date,
 Message-ID); beside it, the wire form updates as you type: CRLF line endings,
-dot-stuffed lines (RFC 5321 §4.5.2) marked, and the final ``.`` line. Ctrl+S
-sends the message as ``body=``; Esc cancels and nothing is sent.
+dot-stuffed lines (RFC 5321 §4.5.2) marked, and the final ``.`` line (``bdat``
+sends the bytes as they are). The message and its wire form come from the
+core's encoders, so the view is what is sent. Ctrl+S sends the message as
+``body=``; Esc cancels and nothing is sent.
 """
 
 from __future__ import annotations
 
 from email.utils import formatdate, make_msgid
+from typing import Sequence
 
 from rich.text import Text
 from textual import on
@@ -21,7 +24,8 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 
 from smtpdbg.core.render import human_size, safe_text
 from smtpdbg.core.state import SessionState
-from smtpdbg.core.wire import prepare_body
+from smtpdbg.core.script import encode_body
+from smtpdbg.core.wire import PreparedBody, prepare_body
 
 PREVIEW_LINES = 400
 """Lines of the wire form shown (the rest is counted)."""
@@ -47,19 +51,28 @@ def message_template(state: SessionState, *, date: str | None = None, message_id
     )
 
 
-def to_wire(text: str) -> bytes:
-    """The body as the session will send it: UTF-8 with CRLF line endings (stuffing is done by the core)."""
-    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "surrogateescape")
+def composed(lines: Sequence[str], *, chunked: bool = False) -> tuple[bytes, PreparedBody]:
+    """The message the session is given for the editor's ``lines``, and its wire form.
+
+    Both come from the core: the message is what :func:`~smtpdbg.core.script.encode_body` makes of typed lines (as
+    in the REPL and scripts), and the wire form is what :func:`~smtpdbg.core.wire.prepare_body` makes of that
+    message, which is what DATA sends (``chunked``: BDAT sends the message's bytes as they are, no dot-stuffing,
+    no final dot). The empty line the cursor sits on after the last line break is not a line of the message.
+    """
+    lines = list(lines)
+    if lines and lines[-1] == "":
+        lines.pop()
+    body = encode_body(lines)
+    return body, PreparedBody(body, b"", 0) if chunked else prepare_body(body)
 
 
-def wire_preview(text: str) -> tuple[Text, str]:
-    """The dot-stuffed wire form of ``text`` and a one-line summary of it."""
-    prepared = prepare_body(to_wire(text))
+def wire_preview(prepared: PreparedBody) -> tuple[Text, str]:
+    """The wire form (dot-stuffed lines marked) and a one-line summary of it."""
     lines = prepared.payload.split(b"\r\n")[:-1] if prepared.payload else []
     shown = Text(no_wrap=True)
     for line in lines[:PREVIEW_LINES]:
         shown.append(" -> ", "dim")
-        if line.startswith(b".."):
+        if prepared.stuffed and line.startswith(b".."):
             shown.append(".", "bold reverse")
             shown.append(safe_text(line[1:]))
             shown.append("  # dot-stuffed", "dim italic")
@@ -68,11 +81,13 @@ def wire_preview(text: str) -> tuple[Text, str]:
         shown.append("␍␊\n", "dim")
     if len(lines) > PREVIEW_LINES:
         shown.append(f"    [... {len(lines) - PREVIEW_LINES:,} more lines ...]\n", "dim")
-    shown.append(" -> ", "dim")
-    shown.append(".", "bold")
-    shown.append("␍␊  # end of data", "dim italic")
-    size = len(prepared.payload) + len(prepared.terminator)
-    summary = f"{len(lines):,} lines · {human_size(size)} on the wire"
+    if prepared.terminator:
+        shown.append(" -> ", "dim")
+        shown.append(".", "bold")
+        shown.append("␍␊  # end of data", "dim italic")
+    else:
+        shown.append("    # in BDAT chunks: no dot-stuffing, no final dot", "dim italic")
+    summary = f"{len(lines):,} lines · {human_size(prepared.size)} on the wire"
     if prepared.stuffed:
         summary += f" · {prepared.stuffed:,} dot-stuffed"
     return shown, summary
@@ -150,13 +165,24 @@ class ComposerScreen(ModalScreen[bytes | None]):
             wire.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def _refresh_wire(self) -> None:
-        preview, summary = wire_preview(self.query_one("#editor", TextArea).text)
+        preview, summary = wire_preview(self.wire)
         self.query_one("#wire-text", Static).update(preview)
         self.query_one("#wire-summary", Static).update(summary)
 
     @property
     def body(self) -> bytes:
-        return to_wire(self.query_one("#editor", TextArea).text)
+        """The message handed to the session (``body=``)."""
+        return self._composed()[0]
+
+    @property
+    def wire(self) -> PreparedBody:
+        """What the command puts on the wire for :attr:`body` (DATA: dot-stuffed; BDAT: as it is), shown beside the
+        editor."""
+        return self._composed()[1]
+
+    def _composed(self) -> tuple[bytes, PreparedBody]:
+        chunked = self.command.split(" ", 1)[0].lower() == "bdat"
+        return composed(self.query_one("#editor", TextArea).document.lines, chunked=chunked)
 
     def action_send(self) -> None:
         self.dismiss(self.body)

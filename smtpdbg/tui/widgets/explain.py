@@ -3,7 +3,7 @@
 Shown while the transcript has focus, for the line under its cursor: a reply
 code and its enhanced status code, an EHLO extension, a command, a decoded
 AUTH exchange. The words come from
-:func:`smtpdbg.tui.widgets.meaning.explain_row`, so from the core's catalog;
+:func:`smtpdbg.tui.model.meaning.explain_row`, so from the core's catalog;
 they are shown as plain text, never as markup. The panel keeps a fixed height
 (it scrolls) so moving the cursor does not make the transcript jump.
 """
@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from smtpdbg.core.render import safe_text
-from smtpdbg.tui.widgets.meaning import explain_row
+from smtpdbg.tui.model.meaning import explain_row
 from smtpdbg.tui.model.rows import RowStore
 
 

@@ -28,11 +28,10 @@ from textual.strip import Strip
 
 from smtpdbg.core.events import Event
 from smtpdbg.tui.model import rows as R
-from smtpdbg.tui.widgets.meaning import interleave
 from smtpdbg.tui.model.rows import FILTERS, Ingested, RowStore
 
 from smtpdbg.tui.widgets.transcript_keys import TranscriptKeys
-from smtpdbg.tui.widgets.transcript_lines import TranscriptLines, format_elapsed  # noqa: F401 - format_elapsed: re-exported
+from smtpdbg.tui.widgets.transcript_lines import TranscriptLines, format_elapsed, interleave  # noqa: F401 - format_elapsed: re-exported
 from smtpdbg.tui.widgets.transcript_wrap import TranscriptWrap
 
 

@@ -5,14 +5,20 @@ A mixin of :class:`~smtpdbg.tui.widgets.transcript.TranscriptView` (Textual's Li
 from __future__ import annotations
 
 import time
+from array import array
+from typing import Iterable
+
 from rich.style import Style
 from rich.text import Text
 from textual.selection import Selection
 from textual.strip import Strip
 from smtpdbg.tui.model import rows as R
-from smtpdbg.tui.widgets.meaning import ANNOTATION, annotation
-from smtpdbg.tui.model.rows import marker
+from smtpdbg.tui.model.meaning import annotation, has_annotation
+from smtpdbg.tui.model.rows import RowStore, marker
 
+
+ANNOTATION = -2
+"""The ``sub`` value of a display line that holds the annotation of its row."""
 
 FILTER_CYCLE = ("all", "client", "server", "errors")
 TIMESTAMP_CYCLE = ("", "absolute", "delta")
@@ -25,6 +31,19 @@ STYLE_OF = {
     R.FATE_PERMANENT: "fate-permanent", R.FATE_UNKNOWN: "fate-unknown", R.FATE_NOT_SENT: "fate-not-sent",
     R.FATE_WARNING: "fate-warning",
 }
+
+
+def interleave(store: RowStore, rows: Iterable[int]) -> tuple[array, array]:
+    """Display rows with an annotation line after each annotated one: (rows, subs), sub -1 for the row itself."""
+    out_rows, out_subs = array("I"), array("i")
+    add_row, add_sub = out_rows.append, out_subs.append
+    for row in rows:
+        add_row(row)
+        add_sub(-1)
+        if has_annotation(store, row):
+            add_row(row)
+            add_sub(ANNOTATION)
+    return out_rows, out_subs
 
 
 def format_elapsed(seconds: float) -> str:

@@ -9,14 +9,12 @@ a client line and a typed command by the command's meaning, and a masked AUTH
 line by its decoded note. Rows the store holds no Reply event for (a store
 filled without the core's events) are explained by their code alone.
 Annotations are computed only for the rows on screen; which rows get one is a
-cheap test on the kind byte and the code's separator, so toggling them on stays
-fast on a million rows.
+cheap test on the kind byte and the code's separator (:func:`has_annotation`),
+so toggling them on stays fast on a million rows. The transcript widget
+(:mod:`smtpdbg.tui.widgets.transcript_lines`) only lays out and draws them.
 """
 
 from __future__ import annotations
-
-from array import array
-from typing import Iterable
 
 from smtpdbg.core.catalog import EXTENSIONS, explain_exchange, parse_enhanced
 from smtpdbg.core.describe import annotate_reply, explain_keyword, explain_topic
@@ -25,8 +23,6 @@ from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.tui.model import rows as R
 from smtpdbg.tui.model.rows import RowStore
 
-ANNOTATION = -2
-"""The ``sub`` value of a display line that holds the annotation of its row."""
 REPLY_KINDS = frozenset((R.RECV2, R.RECV3, R.RECV4, R.RECV5))
 """Row kinds of server reply lines with a valid code."""
 EHLO_REPLY_LINES = 1000
@@ -116,20 +112,6 @@ def _last_row(store: RowStore, row: int, reply: Reply) -> int:
     while replies.get(at) is not reply:
         at += 1
     return at
-
-
-def interleave(store: RowStore, rows: Iterable[int]) -> tuple[array, array]:
-    """Display rows with an annotation line after each annotated one: (rows, subs), sub -1 for the row itself."""
-    out_rows, out_subs = array("I"), array("i")
-    kinds, texts = store.kinds, store.texts
-    add_row, add_sub = out_rows.append, out_subs.append
-    for row in rows:
-        add_row(row)
-        add_sub(-1)
-        if kinds[row] & R.KIND in REPLY_KINDS and (texts[row][3:4] in _FINAL or has_annotation(store, row)):
-            add_row(row)
-            add_sub(ANNOTATION)
-    return out_rows, out_subs
 
 
 def explain_row(store: RowStore, row: int) -> list[str]:
