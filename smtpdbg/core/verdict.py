@@ -39,6 +39,11 @@ class ReplyClass(str, Enum):
     """Not a valid SMTP reply code at all."""
 
 
+def code_text(code: int | None) -> str:
+    """A reply code as shown: ``???`` when the reply had none (smtplib's ``-1``) or nothing was read."""
+    return "???" if code is None or code < 0 else str(code)
+
+
 def classify_reply(code: int | None) -> ReplyClass:
     """The class of a reply code (``-1`` or ``None``: a line without a code)."""
     if code is None or not 200 <= code <= 599:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from smtpdbg.core.catalog.enhanced import associated_with, explain_enhanced, parse_enhanced
 from smtpdbg.core.catalog.replies import AUTH_RESPONSE, END_OF_DATA, GREETING, REPLY_CODES, reply_class_meaning
 from smtpdbg.core.catalog.situations import PLACES, SITUATIONS, VENDOR_NOTES, Situation
-from smtpdbg.core.verdict import enhanced_code
+from smtpdbg.core.verdict import code_text, enhanced_code
 
 __all__ = ["Explanation", "explain_exchange", "explain_in_context", "place_of", "vendor_notes"]
 
@@ -69,7 +69,7 @@ class Explanation:
     @property
     def head(self) -> str:
         """The codes as the server sent them: ``554 5.7.1``."""
-        code = "???" if self.code is None or self.code < 0 else str(self.code)
+        code = code_text(self.code)
         return f"{code} {self.enhanced}" if self.enhanced else code
 
     def summary(self) -> str:

@@ -31,7 +31,7 @@ from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Erro
 from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.wire import Limits
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, code_text
 from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
 from smtpdbg.tui.model.outcomes import fate_lines, reply_kind, unanswered_text
 from smtpdbg.tui.model.stages import tally
@@ -382,7 +382,7 @@ class RowStore:
         if shown is not None:
             return f"◐ {shown[0]}" if shown[1] == "partial" else shown[0]
         _, ok, code = self.latency[row]
-        return ("✓" if ok else "✗") + ("" if code is None else f" {code}" if code >= 0 else " ???")  # ??? : no code
+        return ("✓" if ok else "✗") + ("" if code is None else f" {code_text(code)}")
 
     def exchange(self, row: int) -> range:
         """The rows of the command exchange that contains ``row``."""
