@@ -19,12 +19,16 @@ protocol (every wire line, every error, every connection) is kept whole.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
+from operator import attrgetter
 
 from smtpdbg.core.events import CommandEnd, CommandStart, Event, Info, InfoKind, StateChange
 from smtpdbg.core.transcript import Transcript
 
 KEEP_COMMANDS = 10_000
 """Commands kept in full before local-only commands stop being kept."""
+
+_seq = attrgetter("seq")
 
 _LOCAL_KINDS = (InfoKind.INFO,)
 """Info events a local command may emit and still count as local-only."""
@@ -95,5 +99,7 @@ class ScriptTranscript(Transcript):
         return False
 
     def since(self, seq: int) -> list[Event]:
+        """Events kept with a sequence number greater than ``seq``: a binary search, the kept events are in order."""
         with self._lock:
-            return [event for event in self._events if event.seq > seq]
+            events = self._events
+            return events[bisect_right(events, seq, key=_seq):]

@@ -146,6 +146,24 @@ def test_past_the_limit_local_commands_are_shown_but_not_kept(make_session, endp
     assert transcript.dropped_commands == 3
 
 
+def test_since_gives_every_kept_event_after_a_sequence_number(endpoints):
+    """Events held back with a local command and kept later stay in order: since() is a binary search over them."""
+    transcript = ScriptTranscript(keep_commands=2)
+    host, port = endpoints.smtp
+    session = Session(Target("smtp", host, port), SessionOptions(timeout=10), transcript=transcript)
+    try:
+        for command in ("connect", "ehlo", "has_extn SIZE", "noop", "show nothing-like-this", "has_extn SIZE",
+                        "noop", "rset"):
+            session.execute(command)
+    finally:
+        session.shutdown()
+    kept = transcript.snapshot()
+    seqs = [event.seq for event in kept]
+    assert seqs == sorted(seqs) and transcript.dropped_commands == 2
+    for seq in range(0, seqs[-1] + 2):
+        assert transcript.since(seq) == [event for event in kept if event.seq > seq], seq
+
+
 def _growth(session: Session, count: int, checkpoints: tuple[int, int]) -> float:
     """Bytes traced per command between two points of one run of ``count`` local commands."""
     marks = {}
