@@ -489,3 +489,34 @@ def test_an_unreachable_server_is_answered_421_and_the_answer_is_in_the_transcri
     _wait_closed(proxy)
     [answer] = [w for w in _lines(proxy, CLIENT) if w.direction is Direction.RECV]
     assert answer.data.startswith(b"421 4.4.1 ") and answer.note == "answered by smtpdbg"
+
+
+async def test_app_notices_never_cover_the_prompt_or_the_held_line(start_proxy, sandbox) -> None:
+    import asyncio
+
+    from textual.widgets._toast import Toast
+
+    from smtpdbg.proxy.app import ProxyApp
+
+    proxy, _ = start_proxy()
+    proxy.config.interceptor.command("intercept rcpt")
+    app = ProxyApp(proxy, "test")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        thread, result = _client_in_thread(proxy, ["b@example.org"])
+        await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
+        await pilot.pause()
+        await pilot.press("s", "s")  # several notices stack up, a warning among them
+        await pilot.press("i", *"reply 6", "enter")
+        await pilot.press("i", *"off", "enter")
+        await pilot.pause(0.3)
+        shown = [toast.region for toast in app.screen.query(Toast)]
+        assert len(shown) == 4 and all(region.area for region in shown)
+        prompt, held = app.query_one("#command").region, app.query_one("#held").region
+        assert prompt.area and held.area
+        for region in shown:
+            assert not region.overlaps(prompt), (region, prompt)
+            assert not region.overlaps(held), (region, held)
+        app.clear_notifications()
+        proxy.config.interceptor.command("forward")
+        await asyncio.to_thread(thread.join, TIMEOUT)
+    assert result == {"refused": {}}

@@ -39,7 +39,9 @@ class ProxyApp(App):
     #inspector { height: auto; max-height: 50%; }
     #held { height: auto; max-height: 6; background: $warning 20%; }
     #held.empty { display: none; }
+    ToastRack { dock: top; align: right top; margin: 2 0 0 0; max-height: 50%; }
     """
+    """Notices (toasts) stack at the top right, under the heading, never over the held line or the prompt."""
     BINDINGS = [
         Binding("s", "step", "Step", tooltip="Hold the next command or reply"),
         Binding("f", "decide('forward')", "Forward"),
