@@ -592,5 +592,7 @@ async def test_app_saves_the_selected_connection(start_proxy, sandbox, tmp_path)
     assert said[2][0] == "warning" and "jsonl, text, html" in said[2][1] and not (tmp_path / "one.sh").exists()
     for name in ("one.html", "one.jsonl"):
         assert os.stat(tmp_path / name).st_mode & 0o777 == 0o600
+    for leg in ("client→smtpdbg", "smtpdbg→server"):  # each leg's refusal marked failed by the core's verdict
+        assert any(line.startswith(f"[{leg}] <** 550 5.1.1 <reject@example.org>") for line in app.lines[1]), app.lines[1]
     html = (tmp_path / "one.html").read_text()
     assert "client→smtpdbg leg" in html and "smtpdbg→server leg" in html and "reject@example.org" in html

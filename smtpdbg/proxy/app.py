@@ -1,7 +1,7 @@
 """The proxy's screen: the connections, the selected one's two legs, and the intercept keys.
 
 Every line is rendered by the core's :class:`~smtpdbg.core.render.TextRenderer`
-(already escaped), marked with its leg; the intercept prompt takes the same
+(already escaped), marked with its leg, a reply's lines with the core's verdict on it; the intercept prompt takes the same
 commands as line mode (:mod:`smtpdbg.proxy.intercept`), and ``save FORMAT FILE``
 exports the selected connection (:mod:`smtpdbg.proxy.export`).
 """
@@ -86,7 +86,7 @@ class ProxyApp(App):
         item = message.item
         number = item.connection
         renderer = self._renderers.setdefault((number, item.leg), TextRenderer())
-        new = [f"[{LEG_LABELS[item.leg]}] {line}" for line in renderer.render(item.event) + renderer.flush()]
+        new = [f"[{LEG_LABELS[item.leg]}] {line}" for line in renderer.render(item.event)]
         if number not in self.lines:
             self.lines[number] = []
             self.query_one("#connections", ListView).append(

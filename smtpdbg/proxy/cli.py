@@ -97,7 +97,7 @@ class LinePrinter:
         key = (item.connection, item.leg)
         renderer = self._renderers.setdefault(key, TextRenderer())
         prefix = f"[{item.connection} {LEG_LABELS[item.leg]}] "
-        lines = renderer.render(item.event) + renderer.flush()
+        lines = renderer.render(item.event)
         with self._lock:
             for line in lines:
                 self.out.write(safe_output(prefix + line) + "\n")
