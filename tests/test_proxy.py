@@ -596,3 +596,27 @@ async def test_app_saves_the_selected_connection(start_proxy, sandbox, tmp_path)
         assert any(line.startswith(f"[{leg}] <** 550 5.1.1 <reject@example.org>") for line in app.lines[1]), app.lines[1]
     html = (tmp_path / "one.html").read_text()
     assert "client→smtpdbg leg" in html and "smtpdbg→server leg" in html and "reject@example.org" in html
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN", "CRAM-MD5"])
+def test_each_leg_is_judged_by_the_core_through_an_auth_exchange(start_proxy, sandbox, endpoints, mechanism) -> None:
+    from smtpdbg.core.events import Info, Reply
+
+    proxy, _ = start_proxy()
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.ehlo()
+        client.user, client.password = endpoints.user, endpoints.password
+        client.auth(mechanism, getattr(client, "auth_" + mechanism.lower().replace("-", "_")))
+        client.mail("a@example.org")
+        client.rcpt("b@example.org")
+    _wait_closed(proxy)
+    for leg in (CLIENT, SERVER):
+        events = [item.event for item in proxy.connections[0].events if item.leg == leg]
+        replies = [(e.command, e.code, e.verdict.value) for e in events if isinstance(e, Reply)]
+        # smtplib sends LOGIN's user name and PLAIN's whole response with the AUTH line (initial response)
+        steps = [("AUTH", 235, "ok")] if mechanism == "PLAIN" else [("AUTH", 334, "ok"), ("<auth response>", 235, "ok")]
+        assert replies == [("<greeting>", 220, "ok"), ("EHLO", 250, "ok"), *steps, ("MAIL", 250, "ok"),
+                           ("RCPT", 250, "ok"), ("QUIT", 221, "ok")], (leg, replies)
+        warnings = [e.text for e in events if isinstance(e, Info) and e.kind is InfoKind.WARNING]
+        assert warnings == (["AUTH goes on to the server without TLS: the credentials cross the smtpdbg→server leg "
+                             "in cleartext"] if leg == SERVER else [])  # the relay's; the core flags nothing

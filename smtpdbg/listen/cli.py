@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             printer.write("smtpdbg listen: " + ", ".join(f"{k} {v}" for k, v in endpoints.items() if v)
                           + "; Ctrl-C stops it.")
-        if args.hold and sys.stdin.isatty():  # a terminal: a prompt that completes answers from the catalog
+        if args.hold and terminal:  # a terminal (--print): a prompt that completes answers from the catalog
             from smtpdbg.listen.prompt import play_prompt
 
             threading.Thread(target=play_prompt, args=(server, printer, stop), daemon=True).start()
