@@ -78,3 +78,12 @@ def test_every_lesson_completes_through_the_pipe(lesson):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "!!! lesson" not in done.stdout
     assert done.stdout.count("=== lesson: ✓") == len(lesson.steps)
+
+
+def test_piped_lesson_whose_first_command_connects_prints_the_intro_first():
+    lesson = next(lesson for lesson in LESSONS if lesson.id == "finding-the-server")
+    done = smtpdbg("learn", "--repl", lesson.id, input="# my own connect first\n\nconnect mx:example.test\n")
+    out = done.stdout
+    assert out.startswith(f"=== lesson: {lesson.title}"), out
+    assert out.index("--- step 1 of") < out.index("MX #1 mx1.example.test") < out.index("=== lesson: ✓ Ask DNS")
+    assert out.count("=== lesson: Finding the server") == 1

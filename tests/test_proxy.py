@@ -489,3 +489,134 @@ def test_an_unreachable_server_is_answered_421_and_the_answer_is_in_the_transcri
     _wait_closed(proxy)
     [answer] = [w for w in _lines(proxy, CLIENT) if w.direction is Direction.RECV]
     assert answer.data.startswith(b"421 4.4.1 ") and answer.note == "answered by smtpdbg"
+
+
+async def test_app_notices_never_cover_the_prompt_or_the_held_line(start_proxy, sandbox) -> None:
+    import asyncio
+
+    from textual.widgets._toast import Toast
+
+    from smtpdbg.proxy.app import ProxyApp
+
+    proxy, _ = start_proxy()
+    proxy.config.interceptor.command("intercept rcpt")
+    app = ProxyApp(proxy, "test")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        thread, result = _client_in_thread(proxy, ["b@example.org"])
+        await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
+        await pilot.pause()
+        await pilot.press("s", "s")  # several notices stack up, a warning among them
+        await pilot.press("i", *"reply 6", "enter")
+        await pilot.press("i", *"off", "enter")
+        await pilot.pause(0.3)
+        shown = [toast.region for toast in app.screen.query(Toast)]
+        assert len(shown) == 4 and all(region.area for region in shown)
+        prompt, held = app.query_one("#command").region, app.query_one("#held").region
+        assert prompt.area and held.area
+        for region in shown:
+            assert not region.overlaps(prompt), (region, prompt)
+            assert not region.overlaps(held), (region, held)
+        app.clear_notifications()
+        proxy.config.interceptor.command("forward")
+        await asyncio.to_thread(thread.join, TIMEOUT)
+    assert result == {"refused": {}}
+
+
+def test_cli_capture_writes_both_legs_as_jsonl_judged_and_masked(endpoints, sandbox, tmp_path) -> None:
+    import base64
+    import os
+
+    from smtpdbg.core.export.jsonl import read_jsonl
+    from tests.schema import schema_errors
+
+    process = _proxy_process(endpoints, "--capture", str(tmp_path / "cap"))
+    try:
+        endpoint = json.loads(process.stdout.readline())
+        with smtplib.SMTP(*endpoint["listen"], timeout=TIMEOUT) as client:
+            client.ehlo()
+            client.user, client.password = endpoints.user, endpoints.password
+            client.auth("PLAIN", client.auth_plain)
+            refused = client.sendmail("a@example.org", ["b@example.org", "reject@example.org"],
+                                      b"Subject: x\r\n\r\ncaptured\r\n")
+        saved = process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+    assert list(refused) == ["reject@example.org"]
+    path = tmp_path / "cap" / "connection-1.jsonl"
+    assert "connection-1.jsonl" in saved and os.stat(path).st_mode & 0o777 == 0o600
+    text = path.read_text()
+    plain = base64.b64encode(f"\0{endpoints.user}\0{endpoints.password}".encode()).decode()
+    assert endpoints.password not in text and plain not in text
+    records = read_jsonl(text)
+    assert schema_errors(records) == []
+    legs = [r["text"] for r in records if r["type"] == "info" and "smtpdbg proxy, connection 1" in r["text"]]
+    assert [leg.split(": the ")[1].split(" leg")[0] for leg in legs] == ["client→smtpdbg", "smtpdbg→server"]
+    replies = [(r["answers"], r["code"], r["verdict"], r["recipient"]) for r in records if r["type"] == "reply"]
+    half = len(replies) // 2
+    assert replies[:half] == replies[half:]  # the client saw what the server said, each leg judged
+    assert ("RCPT", 550, "permanent", "") in replies[:half] and ("AUTH", 235, "ok", "") in replies[:half]
+    assert ("<end of data>", 250, "ok", "") in replies[:half]
+    summary = records[-1]
+    assert summary["connections"] == 2
+    fates = sorted((r["connection"], r["address"], r["outcome"]) for r in summary["recipients"])
+    assert fates == [(1, "b@example.org", "accepted"), (1, "reject@example.org", "permanent failure"),
+                     (2, "b@example.org", "accepted"), (2, "reject@example.org", "permanent failure")]
+    assert [r["seq"] for r in records[1:-1]] == sorted(r["seq"] for r in records[1:-1])
+
+
+async def test_app_saves_the_selected_connection(start_proxy, sandbox, tmp_path) -> None:
+    import asyncio
+    import os
+
+    from smtpdbg.proxy.app import ProxyApp
+
+    proxy, _ = start_proxy()
+    app = ProxyApp(proxy, "test")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        thread, result = _client_in_thread(proxy, ["b@example.org", "reject@example.org"])
+        await asyncio.to_thread(thread.join, TIMEOUT)
+        await asyncio.to_thread(_wait_closed, proxy)
+        await pilot.pause()
+        field = app.query_one("#command")
+        for typed in (f"html {tmp_path / 'one.html'}", f"jsonl {tmp_path / 'one.jsonl'}", f"swaks {tmp_path / 'one.sh'}"):
+            await pilot.press("w")
+            assert field.value == "save " and app.focused is field
+            field.value += typed
+            await pilot.press("enter")
+        await pilot.pause()
+        said = [(n.severity, n.message) for n in app._notifications]
+    assert result == {"refused": {"reject@example.org": (550, b"5.1.1 <reject@example.org>: Recipient address "
+                                                              b"rejected: User unknown")}}
+    assert said[:2] == [("information", f"connection #1 saved as {tmp_path / name}") for name in ("one.html", "one.jsonl")]
+    assert said[2][0] == "warning" and "jsonl, text, html" in said[2][1] and not (tmp_path / "one.sh").exists()
+    for name in ("one.html", "one.jsonl"):
+        assert os.stat(tmp_path / name).st_mode & 0o777 == 0o600
+    for leg in ("client→smtpdbg", "smtpdbg→server"):  # each leg's refusal marked failed by the core's verdict
+        assert any(line.startswith(f"[{leg}] <** 550 5.1.1 <reject@example.org>") for line in app.lines[1]), app.lines[1]
+    html = (tmp_path / "one.html").read_text()
+    assert "client→smtpdbg leg" in html and "smtpdbg→server leg" in html and "reject@example.org" in html
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN", "CRAM-MD5"])
+def test_each_leg_is_judged_by_the_core_through_an_auth_exchange(start_proxy, sandbox, endpoints, mechanism) -> None:
+    from smtpdbg.core.events import Info, Reply
+
+    proxy, _ = start_proxy()
+    with smtplib.SMTP(*proxy.address, timeout=TIMEOUT) as client:
+        client.ehlo()
+        client.user, client.password = endpoints.user, endpoints.password
+        client.auth(mechanism, getattr(client, "auth_" + mechanism.lower().replace("-", "_")))
+        client.mail("a@example.org")
+        client.rcpt("b@example.org")
+    _wait_closed(proxy)
+    for leg in (CLIENT, SERVER):
+        events = [item.event for item in proxy.connections[0].events if item.leg == leg]
+        replies = [(e.command, e.code, e.verdict.value) for e in events if isinstance(e, Reply)]
+        # smtplib sends LOGIN's user name and PLAIN's whole response with the AUTH line (initial response)
+        steps = [("AUTH", 235, "ok")] if mechanism == "PLAIN" else [("AUTH", 334, "ok"), ("<auth response>", 235, "ok")]
+        assert replies == [("<greeting>", 220, "ok"), ("EHLO", 250, "ok"), *steps, ("MAIL", 250, "ok"),
+                           ("RCPT", 250, "ok"), ("QUIT", 221, "ok")], (leg, replies)
+        warnings = [e.text for e in events if isinstance(e, Info) and e.kind is InfoKind.WARNING]
+        assert warnings == (["AUTH goes on to the server without TLS: the credentials cross the smtpdbg→server leg "
+                             "in cleartext"] if leg == SERVER else [])  # the relay's; the core flags nothing

@@ -106,3 +106,22 @@ def suggestions() -> list[str]:
             "reply 421 4.7.0 too many connections", "reply 550 5.7.1 relaying denied",
             *(f"reply {code} {info.text}" for code, info in sorted(REPLY_CODES.items())),
             "advertise PIPELINING, SIZE 10240000, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING"]
+
+
+_WORD_MEANINGS = {"default": "what a normal server would say", "drop": "close the connection without a reply",
+                  "stall": "wait, then the normal reply", "advertise": "the EHLO keywords offered from now on"}
+
+
+def completions(text: str) -> list[tuple[str, str]]:
+    """The :func:`suggestions` that complete ``text`` (case-insensitive; a bare code stands for ``reply CODE``),
+    each with what it means: a reply code's meaning from the catalog, else what the word does."""
+    typed = text.lstrip().lower()
+    wanted = f"reply {typed}" if typed[:1].isdigit() else typed
+    out = []
+    for suggestion in suggestions():
+        if not suggestion.lower().startswith(wanted):
+            continue
+        verb, _, rest = suggestion.partition(" ")
+        info = explain_reply(int(rest[:3])) if verb == "reply" else None
+        out.append((suggestion, info.meaning if info is not None else _WORD_MEANINGS.get(verb, "")))
+    return out

@@ -102,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             printer.write("smtpdbg listen: " + ", ".join(f"{k} {v}" for k, v in endpoints.items() if v)
                           + "; Ctrl-C stops it.")
-        if args.hold:
+        if args.hold and terminal:  # a terminal (--print): a prompt that completes answers from the catalog
+            from smtpdbg.listen.prompt import play_prompt
+
+            threading.Thread(target=play_prompt, args=(server, printer, stop), daemon=True).start()
+        elif args.hold:
             from smtpdbg.listen.play import play_lines
 
             threading.Thread(target=play_lines, args=(server, printer, sys.stdin, stop), daemon=True).start()

@@ -1,11 +1,14 @@
 """The proxy's screen: the connections, the selected one's two legs, and the intercept keys.
 
 Every line is rendered by the core's :class:`~smtpdbg.core.render.TextRenderer`
-(already escaped), marked with its leg; the intercept prompt takes the same
-commands as line mode (:mod:`smtpdbg.proxy.intercept`).
+(already escaped), marked with its leg, a reply's lines with the core's verdict on it; the intercept prompt takes the same
+commands as line mode (:mod:`smtpdbg.proxy.intercept`), and ``save FORMAT FILE``
+exports the selected connection (:mod:`smtpdbg.proxy.export`).
 """
 
 from __future__ import annotations
+
+import os
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -39,7 +42,9 @@ class ProxyApp(App):
     #inspector { height: auto; max-height: 50%; }
     #held { height: auto; max-height: 6; background: $warning 20%; }
     #held.empty { display: none; }
+    ToastRack { dock: top; align: right top; margin: 2 0 0 0; max-height: 50%; }
     """
+    """Notices (toasts) stack at the top right, under the heading, never over the held line or the prompt."""
     BINDINGS = [
         Binding("s", "step", "Step", tooltip="Hold the next command or reply"),
         Binding("f", "decide('forward')", "Forward"),
@@ -47,6 +52,7 @@ class ProxyApp(App):
         Binding("a", "prefill('answer')", "Answer"),
         Binding("x", "decide('drop')", "Drop"),
         Binding("i", "prefill('intercept')", "Intercept"),
+        Binding("w", "prefill('save')", "Save", tooltip="save FORMAT FILE: the selected connection (jsonl, text, html)"),
         Binding("escape", "focus_list", "Connections", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -69,7 +75,7 @@ class ProxyApp(App):
                 yield Static("", id="inspector")
             yield RichLog(id="transcript", wrap=True, markup=False, highlight=False)
         yield Static("", id="held", classes="empty")
-        yield Input(placeholder=USAGE, id="command", select_on_focus=False)
+        yield Input(placeholder=USAGE + " | save jsonl|text|html FILE", id="command", select_on_focus=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -80,7 +86,7 @@ class ProxyApp(App):
         item = message.item
         number = item.connection
         renderer = self._renderers.setdefault((number, item.leg), TextRenderer())
-        new = [f"[{LEG_LABELS[item.leg]}] {line}" for line in renderer.render(item.event) + renderer.flush()]
+        new = [f"[{LEG_LABELS[item.leg]}] {line}" for line in renderer.render(item.event)]
         if number not in self.lines:
             self.lines[number] = []
             self.query_one("#connections", ListView).append(
@@ -132,12 +138,26 @@ class ProxyApp(App):
     # -- intercept keys ----------------------------------------------------------------------------------------
     def run_command(self, line: str) -> None:
         try:
-            said = self.interceptor.command(line)
-        except ValueError as exc:
+            said = self.save(line) if line.split(None, 1)[0].lower() == "save" else self.interceptor.command(line)
+        except (ValueError, OSError) as exc:
             self.notify(str(exc), severity="warning")
             return
         self.notify(said)
         self.call_later(self._update_held)
+
+    def save(self, line: str) -> str:
+        """``save FORMAT FILE``: the selected connection, both legs, through the core's exporters (mode 0600)."""
+        from smtpdbg.proxy.export import FORMATS, save
+
+        words = line.split(None, 2)
+        connection = next((c for c in self.proxy.connections if c.number == self.shown), None)
+        if len(words) < 3 or words[1].lower() not in FORMATS:
+            raise ValueError(f"save FORMAT FILE, FORMAT one of {', '.join(FORMATS)}")
+        if connection is None:
+            raise ValueError("no connection to save yet")
+        path = os.path.expanduser(words[2].strip())
+        save(connection, words[1].lower(), path)
+        return f"connection #{connection.number} saved as {safe_text(path)}"
 
     def action_step(self) -> None:
         self.run_command("step")

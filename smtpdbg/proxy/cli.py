@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", metavar="FILE", help="private key of --cert")
     parser.add_argument("--ca-out", metavar="FILE", help="write the CA of smtpdbg's certificate here")
     parser.add_argument("--capture", metavar="DIR",
-                        help="save each connection as a replayable script DIR/connection-N.smtp (smtpdbg run FILE)")
+                        help="save each connection as a replayable script DIR/connection-N.smtp (smtpdbg run FILE) "
+                             "and both legs as DIR/connection-N.jsonl")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     parser.add_argument("--print", action="store_true", help="print the transcripts, even on a terminal")
     parser.add_argument("--json", action="store_true", help="print the endpoints as one JSON line first")
@@ -96,7 +97,7 @@ class LinePrinter:
         key = (item.connection, item.leg)
         renderer = self._renderers.setdefault(key, TextRenderer())
         prefix = f"[{item.connection} {LEG_LABELS[item.leg]}] "
-        lines = renderer.render(item.event) + renderer.flush()
+        lines = renderer.render(item.event)
         with self._lock:
             for line in lines:
                 self.out.write(safe_output(prefix + line) + "\n")
@@ -104,20 +105,24 @@ class LinePrinter:
 
 
 def capturer(directory: Path, upstream: str):
-    """A callback writing each closed connection's script into ``directory`` (files mode 0600)."""
+    """A callback writing each closed connection into ``directory`` (files mode 0600): its replayable script
+    ``connection-N.smtp`` and both legs, judged, as ``connection-N.jsonl``."""
+    from smtpdbg.core.export import write_private
     from smtpdbg.proxy.capture import render_script
+    from smtpdbg.proxy.export import save as export
 
     directory.mkdir(parents=True, exist_ok=True)
 
     def save(connection) -> None:
-        path = directory / f"connection-{connection.number}.smtp"
+        stem = directory / f"connection-{connection.number}"
         try:
-            path.touch(mode=0o600)
-            path.write_text(render_script(connection, upstream), encoding="utf-8")
+            write_private(f"{stem}.smtp", render_script(connection, upstream))
+            export(connection, "jsonl", f"{stem}.jsonl")
         except OSError as exc:
-            print(f"smtpdbg proxy: cannot save {path}: {exc}", file=sys.stderr)
+            print(f"smtpdbg proxy: cannot save {stem}: {exc}", file=sys.stderr)
             return
-        print(f"=== connection {connection.number} saved as {path}", file=sys.stderr, flush=True)
+        print(f"=== connection {connection.number} saved as {stem}.smtp (replay it with smtpdbg run) and "
+              f"{stem}.jsonl (both legs)", file=sys.stderr, flush=True)
 
     return save
 

@@ -31,6 +31,8 @@ from smtpdbg.core.events import Direction, Event, Info, InfoKind, Wire
 from smtpdbg.core.render import safe_text
 from smtpdbg.core.secrets import AuthMasker
 from smtpdbg.proxy.intercept import COMMAND, REPLY, Interceptor
+from smtpdbg.proxy.judge import leg_judges
+from smtpdbg.proxy.lines import describe_tls, is_final, keywords, reply_code, without_starttls
 
 MODES = ("pass", "terminate", "strip")
 CLIENT, SERVER = "client", "server"
@@ -88,24 +90,6 @@ class ProxyConfig:
     interceptor: Interceptor | None = None
 
 
-def _code(line: bytes) -> int:
-    head = line[:3]
-    return int(head) if head.isdigit() else -1
-
-
-def _describe_tls(writer: asyncio.StreamWriter) -> str:
-    ssl_object = writer.get_extra_info("ssl_object")
-    return f"{ssl_object.version()}, {ssl_object.cipher()[0]}" if ssl_object is not None else "?"
-
-
-def _keywords(lines: list[bytes]) -> list[str]:
-    return [safe_text(line[4:]).strip() for line in lines[1:]]
-
-
-def _final(line: bytes) -> bool:
-    return line[3:4] != b"-"
-
-
 @dataclass
 class Connection:
     """One client connection being relayed."""
@@ -121,6 +105,8 @@ class Connection:
 
     def __post_init__(self) -> None:
         self.masker = AuthMasker()
+        self.judges = leg_judges(self.record, (CLIENT, SERVER), self.masker)
+        """The core's tracker on each leg: every reply judged (:mod:`smtpdbg.proxy.judge`)."""
         self.exchanges: list[Exchange] = [Exchange(b"<greeting>", b"")]
         self.pending: list[Exchange] = list(self.exchanges)
         """The commands whose final reply has not come yet, oldest first."""
@@ -131,11 +117,13 @@ class Connection:
         """The TLS version and cipher of each leg, once it is up."""
 
     # -- recording -------------------------------------------------------------------------------------------
-    def record(self, leg: str, event_type, **fields) -> None:
+    def record(self, leg: str, event_type, **fields) -> Event:
         event = event_type(seq=next(self._seq), mono=time.monotonic(), wall=time.time(), **fields)
         item = LegEvent(self.number, leg, event)
         self.events.append(item)
         self.emit(item)
+        self.judges[leg].observe(event)
+        return event
 
     def wire(self, leg: str, direction: Direction, data: bytes, *, redacted: bool = False, note: str = "") -> None:
         self.record(leg, Wire, direction=direction, data=data, tls=self.tls[leg], redacted=redacted, note=note)
@@ -168,7 +156,7 @@ class Connection:
         self.tls[SERVER] = up.implicit_tls
         for leg, writer in ((CLIENT, c_writer), (SERVER, s_writer)):
             if self.tls[leg]:
-                self.tls_text[leg] = _describe_tls(writer)
+                self.tls_text[leg] = describe_tls(writer)
         self.info(SERVER, f"connected to {up.host}:{up.port}", InfoKind.CONNECTED)
         self.streams = {CLIENT: (c_reader, c_writer), SERVER: (s_reader, s_writer)}
         pumps = [asyncio.ensure_future(self._client_pump()), asyncio.ensure_future(self._server_pump())]
@@ -181,6 +169,7 @@ class Connection:
             await self._close(s_writer)
             await self._close(c_writer)
             self.closed = True
+            self.judges[SERVER].close()
             self.info(CLIENT, "connection closed", InfoKind.CLOSED)
 
     @staticmethod
@@ -286,7 +275,7 @@ class Connection:
             if not line:
                 return lines
             lines.append(line)
-            if _final(line) or _code(line) < 0:
+            if is_final(line) or reply_code(line) < 0:
                 return lines
 
     async def _server_pump(self) -> None:
@@ -294,7 +283,7 @@ class Connection:
             lines = await self._read_reply()
             if not lines:
                 return
-            code = _code(lines[-1])
+            code = reply_code(lines[-1])
             exchange = self.pending[0] if self.pending else Exchange(b"", b"")
             verb = exchange.verb
             if code != 334 and self.pending:
@@ -316,7 +305,7 @@ class Connection:
             if verb == b"EHLO":
                 server_lines, lines = lines, self._rewrite_ehlo(lines)
                 if code == 250:
-                    self.capabilities = {SERVER: _keywords(server_lines), CLIENT: _keywords(lines)}
+                    self.capabilities = {SERVER: keywords(server_lines), CLIENT: keywords(lines)}
                 shown = [(self.masker.scrub_reply(line), "") for line in lines]
             future = self.waiting.pop(verb, None)
             if verb == b"STARTTLS" and code == 220:
@@ -363,13 +352,13 @@ class Connection:
         if mode == "strip" and offers:
             for leg in (CLIENT, SERVER):
                 self.info(leg, "strip mode: STARTTLS removed from the EHLO reply to the client", InfoKind.WARNING)
-            return _without_starttls(lines)
+            return without_starttls(lines)
         if mode == "terminate" and offers and self.tls[CLIENT]:
             # The client's leg is inside TLS already: RFC 3207 §4.2, no STARTTLS offered there (the server's
             # offer is for its own, plaintext leg).
-            return _without_starttls(lines)
+            return without_starttls(lines)
         if mode == "terminate" and not offers and not self.tls[CLIENT] and self.config.server_context is not None \
-                and _code(lines[-1]) == 250:
+                and reply_code(lines[-1]) == 250:
             return [line[:3] + b"-" + line[4:] for line in lines] + [b"250 STARTTLS\r\n"]
         return lines
 
@@ -388,12 +377,6 @@ class Connection:
             self.info(leg, f"TLS handshake failed: {exc}", InfoKind.WARNING)
             raise ConnectionError(str(exc)) from None
         self.tls[leg] = True
-        self.tls_text[leg] = _describe_tls(writer)
+        self.tls_text[leg] = describe_tls(writer)
         self.info(leg, f"TLS started ({self.tls_text[leg]})", InfoKind.TLS)
 
-
-def _without_starttls(lines: list[bytes]) -> list[bytes]:
-    """An EHLO reply without its STARTTLS line (the last line keeps the final ``250 ``)."""
-    kept = [line for line in lines if line[4:].strip().upper() != b"STARTTLS"]
-    kept[-1] = kept[-1][:3] + b" " + kept[-1][4:]
-    return kept

@@ -14,8 +14,10 @@ throughout. Nothing here knows a particular lesson: they are data files.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import textwrap
+from collections.abc import Iterable, Iterator
 
 from smtpdbg.core.lessons import Lesson, LessonProgress
 from smtpdbg.core.render import ANSI, RESET
@@ -125,9 +127,14 @@ def _piped_lesson(target: Target, options: SessionOptions, coach: LessonCoach, o
     printer = TranscriptPrinter(output, coach.color, explain=True)
     session.subscribe(printer)
     try:
-        result = run_piped(session, read_lines(sys.stdin.buffer), secret=password, output=output,
+        # The intro comes first: after the greeting of the connection the interpreter opens itself (the first
+        # step speaks of it), or before everything when the student's first command is a connect of their own.
+        connects, lines = _starts_with_connect(read_lines(sys.stdin.buffer))
+        if connects:
+            printer.write(coach.intro())
+        result = run_piped(session, lines, secret=password, output=output,
                            after=lambda outcome: printer.write(coach.after(outcome, session.state)),
-                           connected=lambda: printer.write(coach.intro()))
+                           connected=None if connects else lambda: printer.write(coach.intro()))
     finally:
         session.shutdown()
     progress = coach.progress
@@ -136,3 +143,21 @@ def _piped_lesson(target: Target, options: SessionOptions, coach: LessonCoach, o
     if result.interrupted:
         return EXIT_INTERRUPTED
     return 0 if progress.done else 1
+
+
+def _starts_with_connect(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
+    """Whether the first command of ``lines`` (past blank lines and comments) is ``connect``/``reconnect``, and
+    the lines, all of them still to be read."""
+    from smtpdbg.core.parser import ParseError, parse
+
+    rest = iter(lines)
+    head: list[str] = []
+    for line in rest:
+        head.append(line)
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+    try:
+        connects = bool(head) and parse(head[-1].strip()).name in ("connect", "reconnect")
+    except ParseError:
+        connects = False
+    return connects, itertools.chain(head, rest)

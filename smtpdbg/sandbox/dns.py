@@ -45,6 +45,12 @@ def lesson_zone(host: str = "127.0.0.1") -> dict[tuple[str, str], list[str]]:
     }
 
 
+def sandbox_names(host: str = "127.0.0.1") -> list[str]:
+    """The zone's host names that lead to the sandbox on ``host`` (``mx2.example.test``, ``implicit.example.test``):
+    its certificate names them too, so STARTTLS after ``connect mx:example.test#2`` verifies as on the Internet."""
+    return [name for (name, rdtype), values in lesson_zone(host).items() if rdtype in ("A", "AAAA") and values == [host]]
+
+
 def has_null_mx(address: str) -> bool:
     """Whether the domain of ``address`` publishes a null MX in the lesson zone."""
     return address.rpartition("@")[2].strip(" <>").rstrip(".").lower() in NULL_MX_DOMAINS

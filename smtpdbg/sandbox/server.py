@@ -139,7 +139,10 @@ class Sandbox:
     def _start(self) -> Endpoints:
         cfg = self.config
         self._directory = _private_directory()
-        tls = create_tls(self._directory, cfg.hostname, cfg.host, cfg.client_ca)
+        from smtpdbg.sandbox.dns import sandbox_names
+
+        tls = create_tls(self._directory, cfg.hostname, cfg.host, cfg.client_ca,
+                         names=sandbox_names(cfg.host) if cfg.dns else ())
         handler = SandboxHandler(cfg, self._record)
         authenticator = DemoAuthenticator(cfg.user, cfg.password, cfg.oauth_token, cfg.hostname)
         connections = self._connections

@@ -1,8 +1,9 @@
 """Certificates for the sandbox: one throw-away trustme CA per run, and what TLS showed.
 
 The CA signs one server certificate valid for ``localhost``, ``127.0.0.1``,
-``::1``, the bind address and the banner hostname, so a client that trusts the
-CA can verify whichever name it connected with. The CA certificate is written
+``::1``, the bind address and the banner hostname (and, with the lesson DNS zone,
+the zone's names that lead to the sandbox: ``mx2.example.test``...), so a client
+that trusts the CA can verify whichever name it connected with. The CA certificate is written
 as PEM into the sandbox's private directory; clients load it with
 ``ssl.create_default_context(cafile=...)``. Nothing here persists past a run.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import ssl
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,7 @@ class SandboxTLS:
 
 
 def create_tls(
-    directory: Path, hostname: str, host: str, client_ca: str | None = None
+    directory: Path, hostname: str, host: str, client_ca: str | None = None, names: Iterable[str] = ()
 ) -> SandboxTLS:
     """Make a CA and a server certificate, write the CA PEM into ``directory``.
 
@@ -100,6 +102,7 @@ def create_tls(
         hostname: Banner hostname the certificate must also cover.
         host: Bind address the certificate must also cover.
         client_ca: PEM file of a CA to verify optional client certificates against.
+        names: more host names the certificate covers (the lesson DNS zone's names for the sandbox).
 
     Raises:
         OSError: If ``client_ca`` cannot be read.
@@ -107,7 +110,7 @@ def create_tls(
     """
     import trustme  # ~0.1 s to import: only when a sandbox actually starts
 
-    identities = list(dict.fromkeys(["localhost", "127.0.0.1", "::1", hostname, host]))
+    identities = list(dict.fromkeys(["localhost", "127.0.0.1", "::1", hostname, host, *names]))
     ca = trustme.CA(organization_name="smtpdbg sandbox")
     leaf = ca.issue_cert(*identities)
     ca_path = directory / CA_FILENAME

@@ -151,3 +151,24 @@ def test_a_missing_client_ca_file_fails_start(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         sb.start()
     assert not sb.running
+
+
+@pytest.mark.parametrize(("target", "name"), [("mx:example.test#2", "mx2.example.test"),
+                                              ("mx:implicit.example.test", "implicit.example.test")])
+def test_starttls_verifies_for_the_lesson_dns_names_of_the_sandbox(target, name):
+    """Lesson 08: the zone's names that lead to the sandbox are in its certificate, as a real MX's would be."""
+    from smtpdbg.core.lessons import find_lesson, lesson_options, lesson_target
+    from smtpdbg.core.session import Session, SessionOptions
+
+    lesson = find_lesson("finding-the-server")
+    with Sandbox(SandboxConfig(**lesson.sandbox)) as sandbox:
+        endpoints = sandbox.endpoints
+        session = Session(lesson_target(lesson, endpoints), lesson_options(SessionOptions(timeout=10), endpoints))
+        try:
+            for command in (f"connect {target}", "ehlo client.example", "starttls"):
+                outcome = session.execute(command)
+                assert outcome.ok, (command, outcome)
+            tls = session.state.tls
+            assert tls is not None and tls.verified and tls.server_name == name
+        finally:
+            session.shutdown()
