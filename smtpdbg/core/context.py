@@ -20,6 +20,11 @@ class Needs:
     """Message lines ended by a lone ``.``."""
     secret: bool = False
     """A password, asked with a masked prompt."""
+    consent: bool = False
+    """With ``secret``: the password would cross in cleartext and the user has not consented
+    (:func:`smtpdbg.core.secrets.cleartext_allowed`). The command is refused before anything is sent, so a frontend
+    that cannot ask for the consent with the password submits it without asking for the password: the session
+    says why and how to allow it."""
 
 
 class HandlerContext:

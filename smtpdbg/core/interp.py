@@ -226,7 +226,8 @@ class Interpreter:
                 self.session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.label}")
                 return True
         secret = None
-        if self.session.needs(step.parsed).secret:
+        needs = self.session.needs(step.parsed)
+        if needs.secret and not needs.consent:  # without consent to cleartext the session refuses it unasked
             secret = self.secret
             if secret is None and self.ask_secret is None:
                 self._ran(step, self._refused(step, "a password is needed but stdin is not a terminal: "

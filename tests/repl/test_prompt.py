@@ -254,3 +254,42 @@ async def test_a_lesson_in_the_interactive_repl(make_session, tmp_path, sandbox)
         await drv.wait_prompt()
         pipe.send_text(CTRL_D)
         assert await asyncio.wait_for(drv.task, 10) == 0
+
+
+async def test_no_password_is_asked_for_a_cleartext_login_without_consent(tmp_path):
+    """Issue 13 §1: the consent check comes first; the password is asked only once sending it is allowed."""
+    from smtpdbg.core import SessionOptions, Session, Target
+    from tests.servers import FakeServer, esmtp
+
+    ehlo = b"250-plain.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
+    with FakeServer(esmtp(EHLO=ehlo, AUTH=b"235 2.7.0 ok\r\n")) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10))
+        out = io.StringIO()
+        try:
+            with create_pipe_input() as pipe:
+                repl = Repl(session, history=History(persist=False), input=pipe, output=DummyOutput(), stream=out)
+                drv = Driver(repl, pipe, out)
+                drv.task = asyncio.create_task(repl.run())
+                await drv.command("ehlo", "250 AUTH PLAIN LOGIN")
+                for command in ("login alice", "auth PLAIN alice"):
+                    asked = out.getvalue().count("password for")
+                    refusals = out.getvalue().count("*** refused: the password")
+                    await drv.command(command, "")
+                    await drv.wait(lambda: out.getvalue().count("*** refused: the password") > refusals)
+                    shown = out.getvalue()
+                    assert "run `starttls` first" in shown and "set plaintext-auth allow" in shown
+                    assert shown.count("password for") == asked and not repl.aux.app.is_running
+                await drv.command("set plaintext-auth once", "plaintext-auth once")
+                await drv.wait_prompt()
+                pipe.send_text("auth PLAIN alice" + ENTER)  # allowed now: the password is asked
+                await drv.wait(lambda: repl.aux.app.is_running)
+                assert repl.aux.is_password
+                pipe.send_text("wonderland" + ENTER)
+                await drv.wait_for("235 2.7.0")
+                await drv.wait_prompt()
+                pipe.send_text(CTRL_D)
+                assert await asyncio.wait_for(drv.task, 10) == 0
+        finally:
+            session.shutdown()
+    wire = b"".join(bytes(conn.received) for conn in server.connections)
+    assert wire.upper().count(b"AUTH") == 1 and b"wonderland" not in wire
