@@ -101,10 +101,12 @@ class SendMixin:
                 if masker.user:
                     tracker.note_auth(masker.user, masker.mechanism)
                 continue
-            self._record(SEND, line, pipelined=pipelined)
+            self._record(SEND, line, pipelined=pipelined)  # the transcript masks the session's secrets in it
             if complete:
                 blind_body = start < end and not pipelined and full.rstrip(b"\r\n").upper() == b"DATA"
-                tracker.on_send(full, body_follows=blind_body)
+                book = self.transcript.secrets
+                clean = book.mask(full) if book else full  # nor may the exchange's verb and argument hold one
+                tracker.on_send(clean, body_follows=blind_body, redacted=clean != full)
         if bare_lf:
             self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
 

@@ -293,3 +293,34 @@ async def test_no_password_is_asked_for_a_cleartext_login_without_consent(tmp_pa
             session.shutdown()
     wire = b"".join(bytes(conn.received) for conn in server.connections)
     assert wire.upper().count(b"AUTH") == 1 and b"wonderland" not in wire
+
+
+async def test_the_session_password_typed_on_a_line_is_masked_in_the_history_and_transcript(tmp_path):
+    import base64
+
+    from smtpdbg.core import SessionOptions, Session, Target
+    from tests.servers import FakeServer, esmtp
+
+    password = "s3cret-wonderland"
+    encoded = base64.b64encode(password.encode()).decode()
+    with FakeServer(esmtp()) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10, password_env="PW"),
+                          environ={"PW": password})
+        out = io.StringIO()
+        try:
+            with create_pipe_input() as pipe:
+                repl = Repl(session, history=History(tmp_path / "history"), input=pipe, output=DummyOutput(), stream=out)
+                drv = Driver(repl, pipe, out)
+                drv.task = asyncio.create_task(repl.run())
+                await drv.command("ehlo", "250 8BITMIME")
+                await drv.command(f"docmd {encoded}", " -> ********")
+                await drv.command(f"docmd NOOP {password}", " -> NOOP ********")
+                await drv.wait_prompt()
+                pipe.send_text(CTRL_D)
+                assert await asyncio.wait_for(drv.task, 10) == 0
+        finally:
+            session.shutdown()
+    history = (tmp_path / "history").read_text()
+    assert "docmd ********" in history and "docmd NOOP ********" in history
+    for text in (history, out.getvalue(), "\n".join(repl.prompt.history.get_strings())):
+        assert password not in text and encoded not in text
