@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,6 +49,15 @@ def run(target: Target, tmp_path, script: str, ca: str | None = None, **kwargs) 
     status = run_script(str(path), target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca),
                         out=out, color="never", **kwargs)
     return status, out.getvalue()
+
+
+@contextmanager
+def in_transaction(**replies) -> Iterator[Session]:
+    """A session on a fake server (``esmtp(**replies)``), with MAIL a@x.test and RCPT b@y.test accepted."""
+    with FakeServer(esmtp(**replies)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
+            assert session.execute(command).ok
+        yield session
 
 
 def transactions(session: Session) -> list:
@@ -189,10 +199,7 @@ def test_no_reply_after_the_whole_message_is_unknown_not_not_sent(sandbox, comma
 
 # -- DATA answered 250; a malformed reply after the dot -----------------------------------------------------
 def test_data_answered_250_is_a_violation_neither_refused_nor_accepted():
-    with FakeServer(esmtp(DATA=lambda conn, line: conn.send(b"250 2.0.0 fine\r\n"))) as server, \
-            session_on(parse_target(server.target)) as session:
-        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
-            assert session.execute(command).ok
+    with in_transaction(DATA=lambda conn, line: conn.send(b"250 2.0.0 fine\r\n")) as session:
         outcome = session.execute("data", body=MESSAGE)
         assert not outcome.ok and outcome.category == "reply-violation" and outcome.stage == "data"
         assert "refused" not in outcome.message and "354" in outcome.message
@@ -235,9 +242,7 @@ def _second_data_taken(conn: Conn, line: bytes) -> None:
 
 
 def test_a_second_data_after_a_refused_one_delivers():
-    with FakeServer(esmtp(DATA=_second_data_taken)) as server, session_on(parse_target(server.target)) as session:
-        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
-            assert session.execute(command).ok
+    with in_transaction(DATA=_second_data_taken) as session:
         assert session.execute("data", body=MESSAGE).code == 451
         assert session.execute("data", body=MESSAGE).ok
         assert fates(session) == [("b@y.test", "accepted", "end of data", 250)]
@@ -264,9 +269,7 @@ def _malformed_after_dot(conn: Conn, line: bytes) -> None:
 
 
 def test_a_malformed_continuation_after_the_dot_is_unknown_not_a_permanent_failure():
-    with FakeServer(esmtp(DATA=_malformed_after_dot)) as server, session_on(parse_target(server.target)) as session:
-        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
-            assert session.execute(command).ok
+    with in_transaction(DATA=_malformed_after_dot) as session:
         outcome = session.execute("data", body=MESSAGE)
         assert not outcome.ok and outcome.stage == "data"
         [recipient] = transactions(session)[0].recipients
