@@ -16,7 +16,8 @@ import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target, parse_target
 from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
-from smtpdbg.core.export import Recording
+from smtpdbg.core.export import Recording, render
+from smtpdbg.core.export.jsonl import read_jsonl
 from smtpdbg.core.export.summary import summary_lines
 from smtpdbg.core.lessons import Check
 from smtpdbg.core.protocol import AUTH_RESPONSE, END_OF_DATA, Stage
@@ -25,6 +26,7 @@ from smtpdbg.core.secrets import MASK
 from smtpdbg.core.verdict import Fate, Verdict
 from smtpdbg.runner import run_script
 from smtpdbg.sandbox import Sandbox, SandboxConfig
+from tests.schema import schema_errors
 from tests.servers import Conn, FakeServer, esmtp
 
 TIMEOUT = 5.0
@@ -247,6 +249,12 @@ def test_a_second_data_after_a_refused_one_delivers():
         assert session.execute("data", body=MESSAGE).ok
         assert fates(session) == [("b@y.test", "accepted", "end of data", 250)]
         assert "accepted at end of data: 250 2.0.0 queued" in summary(session)
+        records = read_jsonl(render("jsonl", Recording.from_session(session)))
+    assert schema_errors(records) == []
+    [transaction] = records[-1]["transactions"]
+    [refusal] = transaction["data_refused"]
+    assert (refusal["code"], transaction["status"]) == (451, "delivered")
+    assert refusal["exchange"] in [r["exchange"] for r in records if r["type"] == "reply" and r["code"] == 451]
 
 
 @pytest.mark.parametrize("ending", ["quit", "rset", "mail a@x.test"])
