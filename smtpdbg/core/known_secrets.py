@@ -65,6 +65,14 @@ class SecretBook:
             if changed:
                 self._rebuild()
 
+    def learn_sent(self, forms: Iterable[bytes]) -> None:
+        """What the AUTH masker learnt went out as a secret (a payload typed by hand, the password inside it)."""
+        with self._lock:
+            new = {form.decode("utf-8", "surrogateescape") for form in forms} - self._secrets
+            if new:
+                self._secrets |= new
+                self._rebuild()
+
     def learn_command(self, parsed, secret: str | None, environ, password_env: str | None) -> None:
         """What a command about to run brings: its prompted password, its ``--password-env``/``--token-env``
         variable (or the session's), and the user it names."""
