@@ -21,10 +21,10 @@ class Needs:
     secret: bool = False
     """A password, asked with a masked prompt."""
     consent: bool = False
-    """With ``secret``: the password would cross in cleartext and the user has not consented
-    (:func:`smtpdbg.core.secrets.cleartext_allowed`). The command is refused before anything is sent, so a frontend
-    that cannot ask for the consent with the password submits it without asking for the password: the session
-    says why and how to allow it."""
+    """With ``secret``: consent to send it in cleartext, which the user has not given
+    (:func:`smtpdbg.core.secrets.cleartext_allowed`). Without it the session refuses the command before anything
+    is sent, so a frontend that does not ask for the consent (``set plaintext-auth once`` queued first) asks for
+    no password either: it submits the command as it is, and the session says why and how to allow it."""
 
 
 class HandlerContext:

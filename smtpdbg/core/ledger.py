@@ -205,8 +205,7 @@ class LedgerBook:
         """DATA refused while recipients wait: recorded, and the transaction goes on (see the module's docstring)."""
         current = self.current
         if current is not None:
-            self._publish(replace(current, method="", body_sent=False,
-                                  data_refused=current.data_refused + ((code, text, exchange),)))
+            self._publish(replace(current, data_refused=current.data_refused + ((code, text, exchange),)))
 
     def no_message(self) -> None:
         """DATA or BDAT refused while no recipient was waiting (503 need RCPT): no message was taken,
