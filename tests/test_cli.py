@@ -94,8 +94,13 @@ def test_run_exit_status_names_the_failing_stage(sandbox_process, tmp_path, scri
 
 
 def test_run_reads_the_script_from_stdin_and_never_prompts(sandbox_process):
+    # an address, not the embedded sandbox: without consent to cleartext the login is refused before any password
     result = smtpdbg("run", "-", "--target", sandbox_process["smtp"], "--ca", sandbox_process["ca"],
                      stdin="ehlo\nlogin alice\n", timeout=30)
+    assert result.returncode == 7
+    assert "would cross the network in cleartext" in result.stdout and "stdin is not a terminal" not in result.stdout
+    result = smtpdbg("run", "-", "--target", sandbox_process["smtp"], "--ca", sandbox_process["ca"],
+                     "--allow-plaintext-auth", stdin="ehlo\nlogin alice\n", timeout=30)
     assert result.returncode == 7
     assert "stdin is not a terminal" in result.stdout
 

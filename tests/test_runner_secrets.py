@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import subprocess
 import sys
 
@@ -125,3 +126,39 @@ def test_a_hand_typed_auth_login_answer_stays_out_of_the_run_summary(tmp_path):
                               capture_output=True, text=True, env=repo_env(), timeout=60)
     assert "c2VjcmV0LXBhc3N3b3Jk" not in done.stdout + done.stderr, done.stdout
     assert "FAILED" in done.stdout
+
+
+def test_the_session_password_and_its_base64_are_masked_on_every_line_outside_auth(tmp_path):
+    """A bare ``docmd`` carrying the --password-env secret (its base64, a PLAIN payload, the password itself):
+    masked in the recorded transcript, so stdout, the --log file, the exports and the history never hold it."""
+    from tests.servers import FakeServer, esmtp
+
+    password = "s3cret-wonderland"
+    forms = [password, base64.b64encode(password.encode()).decode(),
+             base64.b64encode(f"\0alice\0{password}".encode()).decode()]
+    script = tmp_path / "s.smtp"
+    script.write_text(f"ehlo\ndocmd {forms[1]}\ndocmd {forms[2]}\ndocmd {password}\ndocmd NOOP ${{PW}}\nnoop\n")
+    log, jsonl, text, history = (tmp_path / name for name in ("session.log", "run.jsonl", "run.txt", "history"))
+
+    def echo(conn, line):  # a server that quotes what it got: its reply must be masked too
+        conn.send(b"500 5.5.2 what is " + line.strip() + b"?\r\n")
+
+    env = dict(repo_env(), PW=password, SMTPDBG_HISTORY=str(history))
+    with FakeServer(esmtp(**{"*": echo})) as server:
+        done = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(script), "--target", server.target,
+                               "--password-env", "PW", "--keep-going", "--timeout", "5", "--log", str(log),
+                               "--export", "jsonl", "--output", str(jsonl), "--export", "text", "--output", str(text)],
+                              capture_output=True, text=True, env=env, timeout=60)
+        received = b"".join(bytes(conn.received) for conn in server.connections)
+    assert forms[1].encode() in received and password.encode() in received  # they did go out, as typed
+    assert "Traceback" not in done.stderr and done.returncode == 11, done.stdout + done.stderr
+    assert done.stdout.count(" -> ********") == 3 and "FAILED line 2: docmd ********" in done.stdout
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    wires = [r for r in records if r["type"] == "wire" and r["dir"] == "send" and "********" in r["text"]]
+    assert len(wires) == 4 and all(r["redacted"] for r in wires)
+    assert [r["answers"] for r in records if r["type"] == "reply"][2:6] == ["********"] * 3 + ["NOOP"]
+    outputs = {"stdout": done.stdout + done.stderr, "log": log.read_text(), "jsonl": jsonl.read_text(),
+               "text": text.read_text(), "history": history.read_text() if history.exists() else ""}
+    for name, output in outputs.items():
+        for form in forms + [form.upper() for form in forms]:
+            assert form not in output, (name, form, output)

@@ -20,6 +20,11 @@ class Needs:
     """Message lines ended by a lone ``.``."""
     secret: bool = False
     """A password, asked with a masked prompt."""
+    consent: bool = False
+    """With ``secret``: consent to send it in cleartext, which the user has not given
+    (:func:`smtpdbg.core.secrets.cleartext_allowed`). Without it the session refuses the command before anything
+    is sent, so a frontend that does not ask for the consent (``set plaintext-auth once`` queued first) asks for
+    no password either: it submits the command as it is, and the session says why and how to allow it."""
 
 
 class HandlerContext:

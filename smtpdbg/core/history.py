@@ -186,6 +186,9 @@ class History:
         self.persist = persist
         self.entries: list[str] = []
         self._scrub = ExchangeScrubber()
+        self.secrets = None
+        """The session's :class:`~smtpdbg.core.known_secrets.SecretBook`, when a frontend gives it: its secrets
+        (a password from ``--password-env`` typed again on a line, or its base64) are stored masked."""
         if persist:
             self.load()
 
@@ -199,6 +202,8 @@ class History:
     def append(self, line: str) -> str:
         """Add a line (scrubbed, not repeating the previous one); returns what was stored."""
         line = self._scrub(line.strip())
+        if self.secrets:
+            line = self.secrets.mask_text(line)
         if not line or (self.entries and self.entries[-1] == line):
             return line
         self.entries.append(line)

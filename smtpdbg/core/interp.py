@@ -221,12 +221,13 @@ class Interpreter:
                 self.result.stopped = step.line
                 return False
             if answer == SKIP:
-                self.result.add_skip(Where(step.line, step.label))
+                self.result.add_skip(self._where(step))
                 self._ignore_expects = True
                 self.session.transcript.add(Info, kind=InfoKind.INFO, text=f"skipped line {step.line}: {step.label}")
                 return True
         secret = None
-        if self.session.needs(step.parsed).secret:
+        needs = self.session.needs(step.parsed)
+        if needs.secret and not needs.consent:  # without consent to cleartext the session refuses it unasked
             secret = self.secret
             if secret is None and self.ask_secret is None:
                 self._ran(step, self._refused(step, "a password is needed but stdin is not a terminal: "
@@ -270,9 +271,9 @@ class Interpreter:
             return
         if outcome.code is None and not outcome.ok and not pending.recorded:
             pending.recorded = True  # no reply to judge: the command's own failure comes first
-            self.result.add_failure(Where(pending.step.line, pending.step.label), outcome, stage_of(pending.step, outcome))
+            self.result.add_failure(self._where(pending.step), outcome, stage_of(pending.step, outcome))
         pending.mismatched = True
-        self.result.add_mismatch(Where(pending.step.line, pending.step.label), expectation.text, got)
+        self.result.add_mismatch(self._where(pending.step), expectation.text, got)
         self.session.transcript.add(Error, category="expectation",
                                     message=f"line {expectation.line}: expected {expectation.text}, got {got}")
 
@@ -285,7 +286,7 @@ class Interpreter:
         failed = (not outcome.ok and not pending.expected_failure
                   and not (pending.expectations and outcome.code is not None))
         if failed and not pending.recorded:
-            self.result.add_failure(Where(step.line, step.label), outcome, stage_of(step, outcome))
+            self.result.add_failure(self._where(step), outcome, stage_of(step, outcome))
         stepper = self.stepper
         if stepper is not None and stepper.active and step.line > 0:
             anticipated = bool(pending.expectations) and not pending.mismatched and outcome.code is not None
@@ -303,6 +304,11 @@ class Interpreter:
             if stepper.stepping:
                 return True  # the next prompt lets the person decide
         return not ((failed or pending.mismatched) and not self.keep_going)
+
+    def _where(self, step: Step) -> Where:
+        """The step as summaries name it, with the session's secrets masked (a password written in the script)."""
+        book = getattr(self.session, "secrets", None)  # a session that records no secrets masks none
+        return Where(step.line, book.mask_text(step.label) if book else step.label)
 
     # -- batches ----------------------------------------------------------------------------
     def _plain(self, step: Step) -> bool:

@@ -101,6 +101,7 @@ class ReplyJudge:
         elif verb == "DATA":
             if argument == BODY_FOLLOWED:
                 if not (reply_class is ReplyClass.INTERMEDIATE):
+                    # the body that followed went out as commands, its end awaits a reply: decided here, as before
                     ledger.decide_all(code, text, "DATA", pending.id)
             elif reply_class is ReplyClass.INTERMEDIATE:
                 self.in_data = True
@@ -109,10 +110,11 @@ class ReplyJudge:
                 ledger.decide_all(code, text, "DATA", pending.id, fate=Fate.NOT_SENT,
                                   why=f"DATA answered {code} instead of 354, so no message was sent")
             else:
-                # With no recipient waiting (503 need RCPT) the server still holds MAIL FROM (RFC 5321 §3.3):
-                # the transaction goes on, and a RCPT now joins it.
+                # A refused DATA leaves the server's state as it was (RFC 5321 §3.3): the recipients stay
+                # accepted, and a later DATA or BDAT LAST may deliver to them. With no recipient waiting (503 need
+                # RCPT) the server still holds MAIL FROM (RFC 5321 §3.3): a RCPT now joins the transaction.
                 if ledger.pending():
-                    ledger.decide_all(code, text, "DATA", pending.id)
+                    ledger.refused_at_data(code, text, pending.id)
                 else:
                     ledger.no_message()
         elif verb == "BDAT":

@@ -6,10 +6,17 @@ snapshot on a :class:`~smtpdbg.core.events.LedgerChange` event each time a
 fate is decided. Summaries, exports, ``diff``, the inspector and lessons read
 those snapshots; none of them works a fate out for itself.
 
-Where a fate is decided: ``RCPT`` (refused there), ``DATA`` (DATA refused),
-``end of data`` (the reply after the final dot; one per recipient for LMTP
-and PRDR; or its absence: unknown), ``BDAT`` (a chunk refused: RFC 3030 §2,
-the transaction is over) or ``BDAT LAST``.
+Where a fate is decided: ``RCPT`` (refused there), ``end of data`` (the
+reply after the final dot; one per recipient for LMTP and PRDR; or its
+absence: unknown), ``BDAT`` (a chunk refused: RFC 3030 §2, the transaction is
+over), ``BDAT LAST``, or ``DATA``. A DATA refused (4xx/5xx) does not end the
+transaction (RFC 5321 §3.3: only the end of a message, RSET or a new session
+does; the server still holds the envelope): the refusal is recorded on the
+transaction (:attr:`Transaction.data_refused`) and its recipients stay pending,
+so a later DATA or BDAT LAST that succeeds delivers to them. If the
+transaction ends without another message, the last refusal decides them
+(``decided_at`` ``DATA``, its code and exchange). A DATA answered 250 (a
+violation: no message follows) decides them at once as not sent.
 """
 
 from __future__ import annotations
@@ -92,6 +99,8 @@ class Transaction:
     """Nothing more can change."""
     lmtp: bool = False
     prdr: bool = False
+    data_refused: tuple[tuple[int, str, int], ...] = ()
+    """``(code, text, exchange)`` of each DATA refused while recipients were accepted (the transaction went on)."""
 
     @property
     def mail_accepted(self) -> bool:
@@ -129,7 +138,12 @@ class Transaction:
         return f"transaction {self.index} (connection {self.connection}) from {sender}: {tally}"
 
     def lines(self) -> list[str]:
-        return [self.summary()] + ["  " + r.line() for r in self.recipients]
+        lines = [self.summary()] + ["  " + r.line() for r in self.recipients]
+        if self.data_refused and not self.closed:
+            code, text, _ = self.data_refused[-1]
+            lines.append(f"  DATA refused ({code} {text.splitlines()[0] if text else ''}".rstrip() + "): the server keeps "
+                         "the transaction; another DATA or BDAT may still deliver it, RSET or QUIT ends it undelivered")
+        return lines
 
 
 class LedgerBook:
@@ -187,6 +201,12 @@ class LedgerBook:
         if self.current is not None and not self.current.method:
             self.current = replace(self.current, method=method)
 
+    def refused_at_data(self, code: int, text: str, exchange: int) -> None:
+        """DATA refused while recipients wait: recorded, and the transaction goes on (see the module's docstring)."""
+        current = self.current
+        if current is not None:
+            self._publish(replace(current, data_refused=current.data_refused + ((code, text, exchange),)))
+
     def no_message(self) -> None:
         """DATA or BDAT refused while no recipient was waiting (503 need RCPT): no message was taken,
         and the transaction goes on (the server still holds MAIL FROM; a RCPT now joins it)."""
@@ -237,7 +257,13 @@ class LedgerBook:
             fate, why, where = Fate.UNKNOWN, unknown_why or "no reply came after the message was sent", "end of data"
         else:
             fate, why, where = Fate.NOT_SENT, not_sent_why or "the transaction ended before the message was sent", ""
-        recipients = tuple(replace(r, fate=fate, decided_at=where, why=why) if r.fate is Fate.PENDING else r
+        refusal = {}
+        if current.data_refused and not current.body_sent:  # not delivered: the message was refused at DATA
+            code, text, exchange = current.data_refused[-1]
+            fate, where = fate_of(classify_reply(code)), "DATA"
+            refusal = {"code": code, "text": text, "exchange": exchange}
+            why = f"the message was refused at DATA, and then {why}"
+        recipients = tuple(replace(r, fate=fate, decided_at=where, why=why, **refusal) if r.fate is Fate.PENDING else r
                            for r in current.recipients)
         self._publish(replace(current, recipients=recipients, closed=True), self._newly_decided(current, recipients))
 

@@ -130,7 +130,11 @@ def judge(outcome: Outcome, name: str, events: list, *, network: bool) -> Outcom
         if unknown:
             message += f"; the outcome for {len(unknown)} recipient(s) is unknown: {UNKNOWN_WARNING}"
         return replace(outcome, stage=stage, sent=sent, message=message)
-    bad = [r for r in decided if r.fate in (Fate.TEMPORARY, Fate.PERMANENT, Fate.UNKNOWN)]
+    # A refusal is the failure of the command that got it: a recipient decided now by an earlier reply (a DATA
+    # refused before, which the RSET/QUIT/MAIL ending the transaction makes final) does not fail this command.
+    replied = {e.exchange for e in events if isinstance(e, Reply)}
+    bad = [r for r in decided if r.fate is Fate.UNKNOWN or (r.fate in (Fate.TEMPORARY, Fate.PERMANENT)
+                                                           and r.exchange in replied)]
     if not bad:
         return replace(outcome, sent=sent)
     first = bad[0]

@@ -52,6 +52,7 @@ class ScriptTranscript(Transcript):
 
     def add(self, cls: type[Event], **fields) -> Event:
         notice = False
+        fields = self.masked(cls, fields)
         with self._lock:
             self._seq += 1
             event = cls(seq=self._seq, mono=time.monotonic(), wall=time.time(), **fields)

@@ -284,14 +284,32 @@ def answers_auth(smtp, data: bytes) -> bool:
     return not (masker.initial_sent and all(_PIPELINED_COMMAND.match(line) for line in lines))
 
 
-def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) -> None:
-    """Refuse to send a secret in cleartext unless the user consented; call it before anything is sent.
+def cleartext_allowed(session, in_tls: bool, *, continuation: bool = False) -> bool:
+    """Whether a secret may be sent now: THE consent rule, which :func:`guard_plaintext_auth` enforces on the
+    session thread and a frontend asks (through ``session.needs``) before it prompts for a password.
 
-    Allowed: inside TLS (STARTTLS or implicit); on the embedded sandbox smtpdbg
-    started itself, and its lessons (with a warning); with the user's consent
-    (``--allow-plaintext-auth``, ``set plaintext-auth allow``, or ``once`` for
-    one exchange, as the app's password dialog gives it). Any other address,
-    loopback included (an ssh tunnel, a local MTA relaying on), needs consent.
+    Allowed: inside TLS; on the embedded sandbox smtpdbg started itself (a lab);
+    with the user's consent (``--allow-plaintext-auth``, ``set plaintext-auth
+    allow``, or ``once`` for one exchange). Any other server, loopback included
+    (an ssh tunnel, a local MTA relaying on), needs consent. No side effect.
+    """
+    if in_tls:
+        return True
+    target = session.target
+    if target is not None and target.sandbox:
+        return True
+    once = getattr(session, "plaintext_auth_once", "")
+    return bool(session.options.allow_plaintext_auth or (continuation and once == "spent")
+                or (not continuation and once == "granted"))
+
+
+def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) -> None:
+    """Refuse to send a secret in cleartext unless :func:`cleartext_allowed`; call it before anything is sent,
+    and before the password is needed (a frontend asks for none when the answer is no).
+
+    Warns when it goes anyway: inside TLS whose certificate is not verified; in
+    cleartext on the embedded sandbox; in cleartext as the user allowed (an
+    ``once`` consent is spent by the exchange it allowed).
 
     Args:
         what: what would be sent, for the message (``"the password (AUTH PLAIN)"``).
@@ -301,28 +319,25 @@ def guard_plaintext_auth(ctx, smtp, what: str, *, continuation: bool = False) ->
         PlaintextAuthRefused: with why, what went wrong with STARTTLS if it did, and how to allow it.
     """
     session = ctx.session
+    once = getattr(session, "plaintext_auth_once", "")
+    if not cleartext_allowed(session, smtp.in_tls, continuation=continuation):
+        if once == "spent":
+            session.plaintext_auth_once = ""  # the one exchange allowed is over
+        raise PlaintextAuthRefused(_refusal(session, smtp, what))
+    if continuation:
+        return
     if smtp.in_tls:
         info = smtp.tls_info
-        if info is not None and not info.verified and not continuation:
+        if info is not None and not info.verified:
             ctx.warn(f"{what} goes inside TLS, but the certificate is NOT verified (--insecure): "
                      "a man in the middle could read it")
-        return
-    target = session.target
-    if target is not None and target.sandbox:
-        if not continuation:
-            ctx.warn(f"{what} goes without TLS, in cleartext: allowed without asking only on the embedded sandbox "
-                     "smtpdbg started (a lab); any other server needs your consent")
-        return
-    once = getattr(session, "plaintext_auth_once", "")
-    if session.options.allow_plaintext_auth or (continuation and once == "spent") or (not continuation and once == "granted"):
-        if not continuation:
-            if once == "granted":
-                session.plaintext_auth_once = "spent"
-            ctx.warn(f"{what} goes without TLS, in cleartext, as you allowed: anyone on the path can read it")
-        return
-    if once == "spent":
-        session.plaintext_auth_once = ""  # the one exchange allowed is over
-    raise PlaintextAuthRefused(_refusal(session, smtp, what))
+    elif session.target is not None and session.target.sandbox:
+        ctx.warn(f"{what} goes without TLS, in cleartext: allowed without asking only on the embedded sandbox "
+                 "smtpdbg started (a lab); any other server needs your consent")
+    else:
+        if once == "granted":
+            session.plaintext_auth_once = "spent"
+        ctx.warn(f"{what} goes without TLS, in cleartext, as you allowed: anyone on the path can read it")
 
 
 def _refusal(session, smtp, what: str) -> str:

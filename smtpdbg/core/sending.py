@@ -100,11 +100,19 @@ class SendMixin:
                     tracker.on_send(full, auth_continuation=continuation, redacted=redacted)
                 if masker.user:
                     tracker.note_auth(masker.user, masker.mechanism)
+                if redacted and self.transcript.secrets is not None:  # the session masks them from now on
+                    self.transcript.secrets.learn_sent(masker.known)
                 continue
-            self._record(SEND, line, pipelined=pipelined)
+            # A secret AUTH sent on this connection, typed again outside AUTH (the transcript masks the
+            # session's own secrets in every event): masked in the line and in the exchange's verb and argument.
+            shown = masker.scrub(line) if masker.known else line
+            self._record(SEND, shown, pipelined=pipelined, redacted=shown != line)
             if complete:
                 blind_body = start < end and not pipelined and full.rstrip(b"\r\n").upper() == b"DATA"
-                tracker.on_send(full, body_follows=blind_body)
+                book = self.transcript.secrets
+                clean = masker.scrub(full) if masker.known else full
+                clean = book.mask(clean) if book else clean
+                tracker.on_send(clean, body_follows=blind_body, redacted=clean != full)
         if bare_lf:
             self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
 

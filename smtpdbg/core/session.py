@@ -22,6 +22,7 @@ from typing import Callable, Mapping
 from smtpdbg.core.context import HandlerContext, Needs, during_of, sends_auth_data
 from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
+from smtpdbg.core.known_secrets import SecretBook
 from smtpdbg.core.parser import ParseError, Parsed, parse
 from smtpdbg.core.options import DEFAULT_TIMEOUT, SessionOptions  # noqa: F401 - part of this module's API
 from smtpdbg.core.outcome import Outcome, judge, outcome_of_reply
@@ -68,6 +69,11 @@ class Session:
         self.options = options or SessionOptions()
         self.transcript = transcript if transcript is not None else Transcript()
         self.environ = environ if environ is not None else os.environ
+        self.secrets = SecretBook()
+        """The passwords and tokens this session was given: masked, with their encodings, in every event."""
+        if self.options.password_env:
+            self.secrets.learn(self.environ.get(self.options.password_env))
+        self.transcript.secrets = self.secrets
         self.smtp = None
         """The traced smtplib object; only the session thread touches it."""
         self.debuglevel = 0
@@ -139,7 +145,7 @@ class Session:
             parsed = parse(stripped)
         except ParseError as exc:
             self.transcript.add(Error, category="parse", message=str(exc), connected=self._connected())
-            future.set_result(Outcome(scrub(stripped), False, category="parse", message=str(exc),
+            future.set_result(Outcome(self.secrets.mask_text(scrub(stripped)), False, category="parse", message=str(exc),
                                       connected=self._connected()))
             return None
         if parsed.name == "abort":
@@ -150,9 +156,10 @@ class Session:
         if isinstance(body, str):
             body = body.encode("utf-8")
         if self._stopped:
-            future.set_result(Outcome(scrub(stripped), False, category="stopped", message="the session has been shut down"))
+            future.set_result(Outcome(self.secrets.mask_text(scrub(stripped)), False, category="stopped",
+                                      message="the session has been shut down"))
             return None
-        return _Job(scrub(stripped), parsed, body, secret, timeout, future)
+        return _Job(self.secrets.mask_text(scrub(stripped)), parsed, body, secret, timeout, future)
 
     def submit_batch(self, items: list[tuple[str, bytes | None]], proceed: Callable[[int, Outcome], bool]) -> Future:
         """Run several commands back to back on the session thread (scripts: no hand-off per command).
@@ -288,6 +295,8 @@ class Session:
             from smtpdbg.core.history import mask_payload
 
             job.shown = mask_payload(job.shown)
+        self.secrets.learn_command(job.parsed, job.secret, self.environ, self.options.password_env)
+        job.shown = self.secrets.mask_text(job.shown)  # a secret learnt just now, typed on the line itself
         started = self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
@@ -321,6 +330,10 @@ class Session:
             outcome = self._after_replies(job, outcome, started.seq)
         if job.aborted and outcome.connected:
             outcome = replace(outcome, connected=False)
+        if self.secrets:  # a reply quoting a secret, an error message quoting the line
+            mask = self.secrets.mask_text
+            outcome = replace(outcome, message=mask(outcome.message), text=mask(outcome.text),
+                              replies=tuple((code, mask(text)) for code, text in outcome.replies))
         self._commands_run += 1
         self.transcript.add(
             CommandEnd, command_id=command_id, text=job.shown, ok=outcome.ok, elapsed=outcome.elapsed,

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from smtpdbg.core.events import Event
+from smtpdbg.core.events import Direction, Event, LedgerChange, StateChange, Wire
 
 Listener = Callable[[Event], None]
 
@@ -31,6 +31,8 @@ class Transcript:
         self.listener_errors = 0
         """Exceptions raised by listeners (swallowed so a frontend bug cannot break the session)."""
         self._numbers: dict[str, int] = {}
+        self.secrets = None
+        """The session's :class:`~smtpdbg.core.known_secrets.SecretBook`: masked in every event recorded."""
 
     def next_number(self, kind: str) -> int:
         """The next number of a ``kind`` (``exchange``, ``connection``, ``transaction``), from 1, session-wide."""
@@ -41,6 +43,7 @@ class Transcript:
 
     def add(self, cls: type[Event], **fields) -> Event:
         """Create an event of ``cls`` with the next sequence number and append it."""
+        fields = self.masked(cls, fields)
         with self._lock:
             event = cls(seq=len(self._events) + 1, mono=time.monotonic(), wall=time.time(), **fields)
             self._events.append(event)
@@ -51,6 +54,16 @@ class Transcript:
             except Exception:  # noqa: BLE001 - see listener_errors
                 self.listener_errors += 1
         return event
+
+    def masked(self, cls: type[Event], fields: dict) -> dict:
+        """An event's fields with the session's secrets masked (a client line that held one is marked redacted)."""
+        book = self.secrets
+        if not book or cls is StateChange or cls is LedgerChange:
+            return fields
+        out = book.mask_fields(fields)
+        if cls is Wire and fields.get("direction") is Direction.SEND and out.get("data") != fields.get("data"):
+            out["redacted"] = True
+        return out
 
     def subscribe(self, listener: Listener, *, replay: bool = False) -> Callable[[], None]:
         """Call ``listener`` for every new event; returns a function that unsubscribes.

@@ -66,6 +66,7 @@ class Repl:
     def __init__(self, session: Session, *, history: History, vi: bool = False, color: bool = False,
                  input=None, output=None, stream: TextIO | None = None, explain: bool = False, lesson=None) -> None:
         self.session = session
+        history.secrets = session.secrets  # a line holding one of the session's secrets is stored masked
         self.stream = stream
         self.printer = TranscriptPrinter(lambda: self.stream or sys.stdout, color, explain=explain)
         self.lesson = lesson
@@ -195,7 +196,7 @@ class Repl:
             if body is None:
                 self.say("cancelled: nothing was sent")
                 return None
-        if needs.secret:
+        if needs.secret and not needs.consent:  # without consent to cleartext the session refuses it unasked
             user = parsed.arg("user") or ""
             try:
                 secret = await self.aux.prompt_async(f"password for {user}: ", is_password=True)

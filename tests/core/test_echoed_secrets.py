@@ -180,3 +180,20 @@ def test_a_reply_holding_line_separators_round_trips_through_diff(tmp_path):
     lines = text.split("\n")
     path.write_text("\n".join(lines[:1] + [raw] + lines[1:]), encoding="utf-8")
     assert diff_files(str(path), str(path)).same
+
+
+def test_a_payload_typed_again_outside_auth_is_masked_on_the_wire_and_in_its_exchange():
+    """``raw AUTH PLAIN <payload>``, then the same payload (and the password in it) typed on later lines."""
+    with FakeServer(esmtp(EHLO=EHLO, AUTH=b"535 5.7.8 no\r\n")) as server:
+        with Session(parse_target(server.target), SessionOptions(timeout=3, allow_plaintext_auth=True)) as session:
+            session.execute("connect")
+            session.execute("ehlo")
+            assert session.execute(f"raw AUTH PLAIN {PLAIN.decode()}").code == 535
+            for command in (f"docmd {PLAIN.decode()}", f"docmd NOOP {PASSWORD}"):
+                assert session.execute(command).code == 250
+            found = haystack(session)
+            sent = [e for e in session.transcript.snapshot() if getattr(e, "direction", None) is not None
+                    and e.is_send and e.data.startswith((b"********", b"NOOP"))]
+    assert [e.data for e in sent] == [b"********\r\n", b"NOOP ********\r\n"] and all(e.redacted for e in sent)
+    for form in FORMS[:3]:
+        assert form not in found and form.upper() not in found.upper(), form

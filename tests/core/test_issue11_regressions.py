@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target, parse_target
 from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
-from smtpdbg.core.export import Recording
+from smtpdbg.core.export import Recording, render
+from smtpdbg.core.export.jsonl import read_jsonl
 from smtpdbg.core.export.summary import summary_lines
 from smtpdbg.core.lessons import Check
 from smtpdbg.core.protocol import AUTH_RESPONSE, END_OF_DATA, Stage
@@ -24,6 +26,7 @@ from smtpdbg.core.secrets import MASK
 from smtpdbg.core.verdict import Fate, Verdict
 from smtpdbg.runner import run_script
 from smtpdbg.sandbox import Sandbox, SandboxConfig
+from tests.schema import schema_errors
 from tests.servers import Conn, FakeServer, esmtp
 
 TIMEOUT = 5.0
@@ -39,15 +42,24 @@ def sandbox_target(sandbox: Sandbox) -> Target:
     return Target("smtp", *sandbox.endpoints.smtp, sandbox=True)
 
 
-def run(target: Target, tmp_path, script: str, ca: str | None = None) -> tuple[int, str]:
+def run(target: Target, tmp_path, script: str, ca: str | None = None, **kwargs) -> tuple[int, str]:
     """``smtpdbg run`` on a script; returns the exit status and everything it printed."""
     (tmp_path / "small.txt").write_bytes(MESSAGE)
     path = tmp_path / "script.smtp"
     path.write_text(script.replace("@small", f"@{tmp_path / 'small.txt'}"))
     out = io.StringIO()
     status = run_script(str(path), target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca),
-                        out=out, color="never")
+                        out=out, color="never", **kwargs)
     return status, out.getvalue()
+
+
+@contextmanager
+def in_transaction(**replies) -> Iterator[Session]:
+    """A session on a fake server (``esmtp(**replies)``), with MAIL a@x.test and RCPT b@y.test accepted."""
+    with FakeServer(esmtp(**replies)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
+            assert session.execute(command).ok
+        yield session
 
 
 def transactions(session: Session) -> list:
@@ -189,10 +201,7 @@ def test_no_reply_after_the_whole_message_is_unknown_not_not_sent(sandbox, comma
 
 # -- DATA answered 250; a malformed reply after the dot -----------------------------------------------------
 def test_data_answered_250_is_a_violation_neither_refused_nor_accepted():
-    with FakeServer(esmtp(DATA=lambda conn, line: conn.send(b"250 2.0.0 fine\r\n"))) as server, \
-            session_on(parse_target(server.target)) as session:
-        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
-            assert session.execute(command).ok
+    with in_transaction(DATA=lambda conn, line: conn.send(b"250 2.0.0 fine\r\n")) as session:
         outcome = session.execute("data", body=MESSAGE)
         assert not outcome.ok and outcome.category == "reply-violation" and outcome.stage == "data"
         assert "refused" not in outcome.message and "354" in outcome.message
@@ -204,6 +213,63 @@ def test_data_answered_250_is_a_violation_neither_refused_nor_accepted():
         assert "accepted" not in text and "failure" not in text
 
 
+# -- a refused DATA keeps the transaction: a later message delivers, its end without one decides -----------------
+def test_bdat_last_after_a_refused_data_delivers_and_the_ledger_says_so(sandbox):
+    """The sandbox keeps a BDAT transaction after ``503 DATA not allowed after BDAT``; BDAT LAST then delivers."""
+    with session_on(sandbox_target(sandbox)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", "rcpt c@example.org"):
+            assert session.execute(command).ok
+        assert session.execute("bdat --no-last --chunk 8", body=b"Subject: s\r\n").ok
+        refused = session.execute("data", body=MESSAGE)
+        assert not refused.ok and refused.code == 503 and refused.stage == "data"
+        current = session.state.transaction
+        assert current is not None and [r.fate for r in current.recipients] == [Fate.PENDING, Fate.PENDING]
+        assert [code for code, _, _ in current.data_refused] == [503]
+        assert session.execute("bdat --chunk 8", body=b"\r\nhello\r\n").ok
+        assert fates(session) == [("b@example.org", "accepted", "BDAT LAST", 250),
+                                  ("c@example.org", "accepted", "BDAT LAST", 250)]
+        assert transactions(session)[0].status == "delivered"
+    [message] = sandbox.wait_for_messages(1)
+    assert message.rcpt_tos == ("b@example.org", "c@example.org")
+
+
+def _second_data_taken(conn: Conn, line: bytes) -> None:
+    conn.datas = getattr(conn, "datas", 0) + 1
+    if conn.datas == 1:
+        conn.send(b"451 4.3.0 not now\r\n")
+        return
+    conn.send(b"354 go ahead\r\n")
+    conn.read_data()
+    conn.send(b"250 2.0.0 queued\r\n")
+
+
+def test_a_second_data_after_a_refused_one_delivers():
+    with in_transaction(DATA=_second_data_taken) as session:
+        assert session.execute("data", body=MESSAGE).code == 451
+        assert session.execute("data", body=MESSAGE).ok
+        assert fates(session) == [("b@y.test", "accepted", "end of data", 250)]
+        assert "accepted at end of data: 250 2.0.0 queued" in summary(session)
+        records = read_jsonl(render("jsonl", Recording.from_session(session)))
+    assert schema_errors(records) == []
+    [transaction] = records[-1]["transactions"]
+    [refusal] = transaction["data_refused"]
+    assert (refusal["code"], transaction["status"]) == (451, "delivered")
+    assert refusal["exchange"] in [r["exchange"] for r in records if r["type"] == "reply" and r["code"] == 451]
+
+
+@pytest.mark.parametrize("ending", ["quit", "rset", "mail a@x.test"])
+def test_a_refused_data_with_no_other_message_fails_the_run_at_data(tmp_path, ending):
+    with FakeServer(esmtp(DATA=lambda conn, line: conn.send(b"554 5.7.1 no thanks\r\n"))) as server:
+        status, out = run(parse_target(server.target), tmp_path,
+                          f"ehlo\nmail a@x.test\nrcpt b@y.test\ndata @small\n{ending}\n" + "quit\n" * (ending != "quit"),
+                          keep_going=True)
+    assert status == 10, out
+    assert "<b@y.test>: permanent failure at DATA: 554 5.7.1 no thanks" in out
+    assert "transaction 1 (connection 1) from <a@x.test>: 1 permanent failure" in out
+    assert "<-  221 " in out  # every line ran; only DATA failed, not the command that ended the transaction
+    assert "FAILED line 4: data" in out and "line 5" not in out and "1 failed" in out
+
+
 def _malformed_after_dot(conn: Conn, line: bytes) -> None:
     conn.send(b"354 go ahead\r\n")
     conn.read_data()
@@ -211,9 +277,7 @@ def _malformed_after_dot(conn: Conn, line: bytes) -> None:
 
 
 def test_a_malformed_continuation_after_the_dot_is_unknown_not_a_permanent_failure():
-    with FakeServer(esmtp(DATA=_malformed_after_dot)) as server, session_on(parse_target(server.target)) as session:
-        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
-            assert session.execute(command).ok
+    with in_transaction(DATA=_malformed_after_dot) as session:
         outcome = session.execute("data", body=MESSAGE)
         assert not outcome.ok and outcome.stage == "data"
         [recipient] = transactions(session)[0].recipients

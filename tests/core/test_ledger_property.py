@@ -1,6 +1,8 @@
 """The session's ledger against the sandbox's own record, for random command sequences (real sockets).
 
-Hypothesis builds sequences of ``mail``, ``rcpt``, ``data``, ``bdat``, ``rset``,
+Hypothesis builds sequences of ``mail``, ``rcpt``, ``data``, ``bdat``, ``bdat
+--no-last`` (a chunk that leaves the message open: a DATA after it is refused
+with 503 and the transaction goes on, so a later BDAT LAST delivers), ``rset``,
 ``pipeline`` and ``sendmail`` over the sandbox's fault recipients (accepted,
 ``reject@`` 550, ``greylist@`` 451, ``full@`` 452 or LMTP's 452 after the
 message, ``drop@`` no reply, ``delay@`` a reply later than the client waits)
@@ -70,6 +72,7 @@ steps = st.one_of(
     st.tuples(st.just("rcpt"), recipients),
     st.tuples(st.just("data"), bodies),
     st.tuples(st.just("bdat"), bodies, st.integers(1, 64)),
+    st.tuples(st.just("open-bdat"), bodies, st.integers(1, 64)),
     st.tuples(st.just("rset")),
     st.tuples(st.just("pipeline"), st.one_of(st.none(), senders), st.lists(recipients, max_size=3), st.booleans()),
     st.tuples(st.just("sendmail"), senders, st.lists(recipients, min_size=1, max_size=3), bodies),
@@ -101,6 +104,8 @@ def _run(session: Session, step: tuple) -> None:
         session.execute("data", body=step[1], timeout=_timeout(session, []))
     elif kind == "bdat":
         session.execute(f"bdat --chunk {step[2]}", body=step[1], timeout=_timeout(session, []))
+    elif kind == "open-bdat":
+        session.execute(f"bdat --no-last --chunk {step[2]}", body=step[1])
     elif kind == "rset":
         session.execute("rset")
     elif kind == "pipeline":
@@ -210,6 +215,13 @@ def _check(transactions: list, connections: list, messages: list) -> None:
 @example(scenario=("lmtp", [("mail", "s@example.com"), ("rcpt", "full@example.com"), ("rcpt", "a@example.com"), ("data", _BODY),
                             ("mail", "s@example.com"), ("rcpt", "full@example.com"), ("rcpt", "b@example.com"), ("bdat", _BODY, 4),
                             ("sendmail", "s@example.com", ["a@example.com", "drop@example.com"], _BODY)]))
+# A DATA refused while recipients wait (503 after an open BDAT): the transaction goes on; BDAT LAST delivers it,
+# and RSET (or QUIT) without another message makes the refusal the recipients' fate.
+@example(scenario=("smtp", [("mail", "s@example.com"), ("rcpt", "a@example.com"), ("open-bdat", _BODY, 5),
+                            ("data", _BODY), ("bdat", _BODY, 7), ("mail", "t@example.org"), ("rcpt", "b@example.com"),
+                            ("open-bdat", _BODY, 64), ("data", _BODY), ("rset",)]))
+@example(scenario=("lmtp", [("mail", "s@example.com"), ("rcpt", "a@example.com"), ("rcpt", "full@example.com"),
+                            ("open-bdat", _BODY, 3), ("data", _BODY), ("bdat", _BODY, 9)]))
 def test_the_ledger_is_what_the_sandbox_decided(sandbox: Sandbox, scenario) -> None:
     transport, sequence = scenario
     sandbox.clear_messages()

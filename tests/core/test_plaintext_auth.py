@@ -153,6 +153,51 @@ def test_once_allows_one_exchange_with_its_answers_and_no_more():
     assert wire.upper().count(b"AUTH") == 1 and PLAIN.encode() not in wire
 
 
+def test_the_consent_is_decided_before_a_password_is_asked(endpoints):
+    """Issue 13 §1: ``session.needs`` carries the core's consent decision, so no frontend asks for a password
+    that would be refused; the refusal needs no password, and says how to allow it."""
+    from smtpdbg.core.parser import parse
+
+    login = parse("login alice")
+    with server() as fake, session_on(fake) as session:
+        assert not session.needs(login).consent  # not connected: nothing to decide yet
+        session.execute("connect")
+        session.execute("ehlo")
+        assert session.needs(login).secret and session.needs(login).consent
+        assert not session.needs(parse("login alice --password-env PW")).secret
+        for command in ("login alice", "auth PLAIN alice", "auth XOAUTH2 alice", "login alice --password-env PW"):
+            outcome = session.execute(command)  # no secret: the consent is refused first
+            assert outcome.category == "plaintext-auth" and "set plaintext-auth allow" in outcome.message, outcome
+        session.execute("set plaintext-auth once")
+        assert session.needs(login).secret and not session.needs(login).consent
+        assert session.execute("login alice", secret=PASSWORD).category != "plaintext-auth"
+        assert session.needs(login).consent  # the one exchange allowed is spent
+        session.execute("set plaintext-auth allow")
+        assert not session.needs(login).consent
+    host, port = endpoints.smtp
+    options = SessionOptions(timeout=5, ca=endpoints.ca_path, local_hostname="client.test")
+    for target, starttls in ((Target("smtp", host, port, sandbox=True), False), (Target("smtp", host, port), True)):
+        with Session(target, options) as session:
+            session.execute("connect")
+            session.execute("ehlo")
+            if starttls:
+                assert session.execute("starttls").ok
+                session.execute("ehlo")
+            assert session.needs(login).secret and not session.needs(login).consent
+
+
+def test_a_script_asks_for_no_password_the_session_would_refuse():
+    from smtpdbg.core.interp import Interpreter
+
+    asked = []
+    with server() as fake, session_on(fake) as session:
+        interpreter = Interpreter(session, environ={}, keep_going=True, ask_secret=lambda label: asked.append(label))
+        result = interpreter.run(["connect", "ehlo", "login alice", "set plaintext-auth once", "auth PLAIN alice"])
+    assert asked == ["auth PLAIN alice"], asked
+    assert [outcome.category for _, outcome, _ in result.failures][:1] == ["plaintext-auth"]
+    assert_no_auth(fake)
+
+
 def test_a_server_that_does_not_offer_starttls_is_named_as_a_possible_downgrade():
     with server(EHLO=EHLO_NO_TLS) as fake, session_on(fake) as session:
         session.execute("connect")

@@ -200,12 +200,41 @@ def test_data_answered_250_is_a_violation_and_nothing_is_sent() -> None:
     assert last.status != "delivered"
 
 
-def test_data_refused_decides_the_recipients() -> None:
+def test_a_refused_data_keeps_the_transaction_and_its_end_decides_the_recipients() -> None:
+    """Issue 11: a refused DATA leaves the server's state as it was; RSET (or QUIT, a new MAIL) makes it final."""
     tracker = identified()
     exchange(tracker, b"MAIL FROM:<a@b>\r\n", 250)
     exchange(tracker, b"RCPT TO:<c@d>\r\n", 250)
-    exchange(tracker, b"DATA\r\n", 554, "no valid recipients")
-    assert fates(tracker.last_transaction) == [("c@d", "permanent failure", "DATA")]
+    refused = exchange(tracker, b"DATA\r\n", 554, "no valid recipients")
+    current = tracker.transaction
+    assert current is not None and not current.closed and current.status == "open"
+    assert fates(current) == [("c@d", "pending", "")] and current.data_refused == ((554, "no valid recipients", refused.exchange),)
+    assert tracker.stage is Stage.RCPT and any("DATA refused (554" in line for line in current.lines())
+    exchange(tracker, b"RSET\r\n", 250)
+    last = tracker.last_transaction
+    assert fates(last) == [("c@d", "permanent failure", "DATA")] and last.status == "failed"
+    [recipient] = last.recipients
+    assert (recipient.code, recipient.exchange) == (554, refused.exchange)
+    assert "refused at DATA" in recipient.why and "RSET" in recipient.why
+
+
+@pytest.mark.parametrize("again", ["DATA", "BDAT"])
+def test_a_message_after_a_refused_data_delivers_to_the_recipients(again) -> None:
+    tracker = identified()
+    exchange(tracker, b"MAIL FROM:<a@b>\r\n", 250)
+    exchange(tracker, b"RCPT TO:<c@d>\r\n", 250)
+    exchange(tracker, b"DATA\r\n", 451, "4.3.0 try again")
+    if again == "DATA":
+        exchange(tracker, b"DATA\r\n", 354, "go ahead")
+        tracker.on_body_sent()
+        tracker.on_reply(250, "2.0.0 queued")
+        where = "end of data"
+    else:
+        exchange(tracker, b"BDAT 5 LAST\r\n", 250, "2.0.0 queued")
+        where = "BDAT LAST"
+    last = tracker.last_transaction
+    assert fates(last) == [("c@d", "accepted", where)] and last.status == "delivered"
+    assert [code for code, _, _ in last.data_refused] == [451]
 
 
 @pytest.mark.parametrize(("argument", "address"), [

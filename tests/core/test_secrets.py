@@ -249,3 +249,22 @@ def test_an_auth_line_hidden_behind_a_bare_cr_is_masked() -> None:
     assert redacted and payload not in shown and b"cr-secret" not in shown
     assert shown.startswith(b"NOOP\rAUTH PLAIN ") and shown.endswith(b"\r\n")
     assert "alice" in note and "cr-secret" not in note
+
+
+def test_the_secret_book_masks_a_secret_and_its_encodings_anywhere():
+    from smtpdbg.core.events import Direction
+    from smtpdbg.core.known_secrets import SecretBook
+
+    book = SecretBook()
+    assert not book and book.mask(b"anything") == b"anything"
+    book.learn("hunter2-pw")
+    plain = base64.b64encode(b"\0bob\0hunter2-pw")  # a user the book never heard of: found by decoding the word
+    for line in (b"hunter2-pw\r\n", base64.b64encode(b"hunter2-pw") + b"\r\n", b"NOOP " + plain + b"\r\n"):
+        assert b"********" in book.mask(line) and b"hunter2" not in book.mask(line), line
+    untouched = b"EHLO client.test PIPELINING " + base64.b64encode(b"nothing secret here") + b"\r\n"
+    assert book.mask(untouched) == untouched
+    fields = book.mask_fields({"direction": Direction.SEND, "data": b"x hunter2-pw", "head": (b"hunter2-pw",), "n": 3})
+    assert fields == {"direction": Direction.SEND, "data": b"x ********", "head": (b"********",), "n": 3}
+    short = SecretBook()
+    short.learn("abc")  # too short to mask as itself (it would hit ordinary words); its base64 is masked
+    assert short.mask_text("abc " + base64.b64encode(b"abc").decode()) == "abc ********"

@@ -28,7 +28,7 @@ def test_piped_commands_run_in_order_with_a_message_block(endpoints, sandbox):
 
 @pytest.mark.parametrize(("commands", "status", "shown"), [
     ("ehlo\nmail a@example.org\nrcpt reject@example.org\nquit\n", 9, "<** 550 5.1.1"),
-    ("ehlo\nlogin alice\nquit\n", 7, "a password is needed but stdin is not a terminal"),
+    ("ehlo\nlogin alice\nquit\n", 7, "would cross the network in cleartext"),  # consent first: no password asked
     ("frobnicate\nquit\n", 2, "line 1: unknown command 'frobnicate'"),  # a script error, as in `smtpdbg run`,
     ("ehlo\nexpect has ATRN\n", 12, "expected has ATRN"),
 ])
@@ -37,6 +37,12 @@ def test_a_failed_command_makes_the_exit_status_non_zero(endpoints, commands, st
     assert done.returncode == status, done.stdout + done.stderr
     assert shown in done.stdout
     assert "<-  221" in done.stdout or "quit" not in commands  # later commands still ran
+
+
+def test_a_password_is_needed_once_cleartext_is_allowed(endpoints):
+    done = repl(endpoints, "ehlo\nlogin alice\nquit\n", "--allow-plaintext-auth")
+    assert done.returncode == 7, done.stdout + done.stderr
+    assert "a password is needed but stdin is not a terminal" in done.stdout and "<-  221" in done.stdout
 
 
 def test_an_anticipated_refusal_is_not_a_failure(endpoints):

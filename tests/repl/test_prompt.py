@@ -7,6 +7,7 @@ completion state (or the transcript) before sending the next key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 
 import pytest
@@ -134,29 +135,42 @@ async def test_message_lines_after_a_password_are_shown_as_typed(driver, sandbox
     await driver.wait_for("message accepted")
 
 
-async def test_a_silent_server_gets_a_hint_that_ctrl_c_aborts(tmp_path, monkeypatch):
+@contextlib.asynccontextmanager
+async def repl_on_fake(behaviour, history: History | None = None, **settings):
+    """A REPL on a session with a scripted fake server (not the sandbox: no exemption from the consent rules);
+    the test drives it, then it is left with Ctrl-D, which must exit 0."""
     from smtpdbg.core import SessionOptions, Session, Target
-    from smtpdbg.repl import main
-    from tests.servers import FakeServer, esmtp
+    from tests.servers import FakeServer
 
-    monkeypatch.setattr(main, "QUIET_HINT", 0.2)
-    with FakeServer(esmtp(NOOP=lambda conn, line: conn.hang(30))) as server:
-        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10))
-        out = io.StringIO()
+    environ = settings.pop("environ", None)
+    with FakeServer(behaviour) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=10, **settings),
+                          environ=environ)
         try:
             with create_pipe_input() as pipe:
-                repl = Repl(session, history=History(persist=False), input=pipe, output=DummyOutput(), stream=out)
-                drv = Driver(repl, pipe, out)
+                repl = Repl(session, history=history or History(persist=False), input=pipe, output=DummyOutput(),
+                            stream=io.StringIO())
+                drv = Driver(repl, pipe, repl.stream)
+                drv.server = server
                 drv.task = asyncio.create_task(repl.run())
-                await drv.command("noop", "=== noop: waiting for the server")
-                assert "Ctrl-C aborts" in out.getvalue()
-                repl._interrupt()  # what Ctrl-C runs
-                await drv.wait_for("aborted by the user")
+                yield drv
                 await drv.wait_prompt()
                 pipe.send_text(CTRL_D)
                 assert await asyncio.wait_for(drv.task, 10) == 0
         finally:
             session.shutdown()
+
+
+async def test_a_silent_server_gets_a_hint_that_ctrl_c_aborts(tmp_path, monkeypatch):
+    from smtpdbg.repl import main
+    from tests.servers import esmtp
+
+    monkeypatch.setattr(main, "QUIET_HINT", 0.2)
+    async with repl_on_fake(esmtp(NOOP=lambda conn, line: conn.hang(30))) as drv:
+        await drv.command("noop", "=== noop: waiting for the server")
+        assert "Ctrl-C aborts" in drv.out.getvalue()
+        drv.repl._interrupt()  # what Ctrl-C runs
+        await drv.wait_for("aborted by the user")
 
 
 async def test_data_reads_lines_until_a_lone_dot(driver, sandbox):
@@ -254,3 +268,47 @@ async def test_a_lesson_in_the_interactive_repl(make_session, tmp_path, sandbox)
         await drv.wait_prompt()
         pipe.send_text(CTRL_D)
         assert await asyncio.wait_for(drv.task, 10) == 0
+
+
+async def test_no_password_is_asked_for_a_cleartext_login_without_consent(tmp_path):
+    """Issue 13 §1: the consent check comes first; the password is asked only once sending it is allowed."""
+    from tests.servers import esmtp
+
+    ehlo = b"250-plain.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
+    async with repl_on_fake(esmtp(EHLO=ehlo, AUTH=b"235 2.7.0 ok\r\n")) as drv:
+        out, repl = drv.out, drv.repl
+        await drv.command("ehlo", "250 AUTH PLAIN LOGIN")
+        for command in ("login alice", "auth PLAIN alice"):
+            asked = out.getvalue().count("password for")
+            refusals = out.getvalue().count("*** refused: the password")
+            await drv.command(command, "")
+            await drv.wait(lambda: out.getvalue().count("*** refused: the password") > refusals)
+            shown = out.getvalue()
+            assert "run `starttls` first" in shown and "set plaintext-auth allow" in shown
+            assert shown.count("password for") == asked and not repl.aux.app.is_running
+        await drv.command("set plaintext-auth once", "plaintext-auth once")
+        await drv.wait_prompt()
+        drv.pipe.send_text("auth PLAIN alice" + ENTER)  # allowed now: the password is asked
+        await drv.wait(lambda: repl.aux.app.is_running)
+        assert repl.aux.is_password
+        drv.pipe.send_text("wonderland" + ENTER)
+        await drv.wait_for("235 2.7.0")
+    wire = b"".join(bytes(conn.received) for conn in drv.server.connections)
+    assert wire.upper().count(b"AUTH") == 1 and b"wonderland" not in wire
+
+
+async def test_the_session_password_typed_on_a_line_is_masked_in_the_history_and_transcript(tmp_path):
+    import base64
+
+    from tests.servers import esmtp
+
+    password = "s3cret-wonderland"
+    encoded = base64.b64encode(password.encode()).decode()
+    async with repl_on_fake(esmtp(), History(tmp_path / "history"), password_env="PW", environ={"PW": password}) as drv:
+        await drv.command("ehlo", "250 8BITMIME")
+        await drv.command(f"docmd {encoded}", " -> ********")
+        await drv.command(f"docmd NOOP {password}", " -> NOOP ********")
+    history = (tmp_path / "history").read_text()
+    assert "docmd ********" in history and "docmd NOOP ********" in history
+    for text in (history, drv.out.getvalue(), "\n".join(drv.repl.prompt.history.get_strings())):
+        assert password not in text and encoded not in text

@@ -31,7 +31,8 @@ from typing import Iterable
 from smtpdbg import __version__
 from smtpdbg.core.events import Body, CommandEnd, CommandStart, Error, Event, Info, StateChange, Wire
 from smtpdbg.core.export.dialogue import Dialogue, analyze
-from smtpdbg.core.export.redact import Redactor, auth_secret_variables, auth_users, password_forms
+from smtpdbg.core.export.redact import Redactor, auth_secret_variables, auth_users
+from smtpdbg.core.known_secrets import password_forms
 from smtpdbg.core.files import open_private
 from smtpdbg.core.render import safe_output
 

@@ -13,7 +13,6 @@ add secrets they know (a password read from ``--password-env``).
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Iterable
 
@@ -93,17 +92,6 @@ def auth_secret_variables(events: Iterable) -> set[str]:
                 continue
             names.update(n for n in (parsed.opt("password_env"), parsed.opt("token_env")) if n)
     return names
-
-
-def password_forms(password: str, users: Iterable[str] = ()) -> list[str]:
-    """A password (or token) and the base64 forms AUTH would carry it in (LOGIN, PLAIN, XOAUTH2)."""
-    forms = [password, base64.b64encode(password.encode("utf-8", "surrogateescape")).decode()]
-    for user in users:
-        for authz in ("", user):
-            forms.append(base64.b64encode(f"{authz}\0{user}\0{password}".encode("utf-8", "surrogateescape")).decode())
-        xoauth2 = f"user={user}\x01auth=Bearer {password}\x01\x01"
-        forms.append(base64.b64encode(xoauth2.encode("utf-8", "surrogateescape")).decode())
-    return forms
 
 
 class Redactor:

@@ -31,5 +31,6 @@ def transaction_records(dialogue: Dialogue) -> list[dict]:
     """Each transaction's envelope and ending as plain data (JSONL)."""
     return [{"index": t.index, "connection": t.connection, "mail_from": t.mail_from, "mail_code": t.mail_code,
              "method": t.method or None, "body_sent": t.body_sent, "status": t.status,
-             "final": [{"code": c, "text": x} for c, x in t.final]}
+             "final": [{"code": c, "text": x} for c, x in t.final],
+             "data_refused": [{"code": c, "text": x, "exchange": e} for c, x, e in t.data_refused]}
             for t in dialogue.transactions]

@@ -54,8 +54,8 @@ def login(ctx, parsed: Parsed) -> Reply:
     smtp = live(ctx)
     if auth_after_tls(ctx.session.state):
         raise CommandError(AUTH_AFTER_TLS)
+    guard_plaintext_auth(ctx, smtp, "the password (login: AUTH CRAM-MD5, PLAIN or LOGIN)")  # before the password
     password = password_of(ctx, parsed)
-    guard_plaintext_auth(ctx, smtp, "the password (login: AUTH CRAM-MD5, PLAIN or LOGIN)")
     result = run_auth(smtp, lambda: smtp.login(parsed.arg("user"), password,
                                                initial_response_ok=not parsed.opt("no_initial_response")))
     return reply_of(result)
@@ -71,6 +71,7 @@ def auth(ctx, parsed: Parsed) -> Reply:
     if mechanism in OAUTH_MECHANISMS:
         from smtpdbg.core.extensions import oauth
 
+        guard_plaintext_auth(ctx, smtp, f"the bearer token (AUTH {mechanism})")
         env = parsed.opt("token_env")
         if env:
             token = ctx.session.environ.get(env)
@@ -78,11 +79,10 @@ def auth(ctx, parsed: Parsed) -> Reply:
                 raise CommandError(f"{env_label(env)} is not set (it should hold the bearer token)")
         else:
             token = password_of(ctx, parsed)
-        guard_plaintext_auth(ctx, smtp, f"the bearer token (AUTH {mechanism})")
         return oauth(ctx, parsed, mechanism, token)
-    password = password_of(ctx, parsed)
     # CRAM-MD5 sends no password, but its response lets an eavesdropper guess it offline: refused alike.
     guard_plaintext_auth(ctx, smtp, f"the password (AUTH {mechanism})")
+    password = password_of(ctx, parsed)
     smtp.user = parsed.arg("user")
     smtp.password = password
     authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))

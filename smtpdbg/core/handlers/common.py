@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.parser import Parsed
-from smtpdbg.core.secrets import answers_auth, guard_plaintext_auth, sends_auth
+from smtpdbg.core.secrets import answers_auth, cleartext_allowed, guard_plaintext_auth, sends_auth
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +37,18 @@ def reply_of(result, *replies) -> Reply:
 
 def needs(session, parsed: Parsed):
     """What a frontend must collect first. No password is asked for a login the server cannot take yet
-    (:func:`auth_after_tls`): the handler refuses it with the way forward instead."""
+    (:func:`auth_after_tls`): the handler refuses it with the way forward instead. ``consent`` says the password
+    would go in cleartext without the user's consent (the handler refuses that before it needs the password)."""
     from smtpdbg.core.context import Needs
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
     secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
-    if secret and auth_after_tls(session.state):
+    state = session.state
+    if secret and auth_after_tls(state):
         secret = False
-    return Needs(body=body, secret=secret)
+    consent = secret and state.connected and not cleartext_allowed(session, state.tls is not None)
+    return Needs(body=body, secret=secret, consent=consent)
 
 
 AUTH_AFTER_TLS = ("the server offers AUTH only after TLS (its EHLO lists STARTTLS but not AUTH): run `starttls`, "
