@@ -46,6 +46,8 @@ class SecretBook:
         self._users: set[str] = set()
         self._forms: tuple[bytes, ...] = ()
         """Every form to replace, longest first."""
+        self._pattern: re.Pattern[bytes] | None = None
+        """The forms as one pattern, case-insensitive (a server may echo ``WONDERLAND``)."""
         self._decoded: tuple[bytes, ...] = ()
         """The secrets themselves (long enough), looked for inside base64 words."""
 
@@ -86,21 +88,22 @@ class SecretBook:
     def _rebuild(self) -> None:
         forms: set[bytes] = set()
         for secret in self._secrets:
-            for form in password_forms(secret, sorted(self._users)):
+            raw = secret.encode("utf-8", "surrogateescape")
+            for form in password_forms(secret, sorted(self._users)) + [raw.hex()]:  # the hex a log may print
                 if len(form) >= MIN_SECRET:
                     forms.add(form.encode("utf-8", "surrogateescape"))
-        self._forms = tuple(sorted(forms, key=len, reverse=True))
+        ordered = tuple(sorted(forms, key=len, reverse=True))
+        self._pattern = re.compile(b"|".join(map(re.escape, ordered)), re.IGNORECASE) if forms else None
+        self._forms = ordered
         self._decoded = tuple(s.encode("utf-8", "surrogateescape") for s in self._secrets if len(s) >= MIN_SECRET)
 
     def mask(self, data: bytes) -> bytes:
-        """``data`` with every known secret, its base64 forms, and any base64 word that decodes to text holding
-        a secret replaced by ``********``."""
-        forms, decoded = self._forms, self._decoded
-        if not forms:
+        """``data`` with every known secret (in any case), its base64 and hex forms, and any base64 word that
+        decodes to text holding a secret replaced by ``********``."""
+        pattern, decoded = self._pattern, self._decoded
+        if pattern is None:
             return data
-        for form in forms:
-            if form in data:
-                data = data.replace(form, MASK)
+        data = pattern.sub(MASK, data)
         if decoded and _BASE64_WORD.search(data):
             data = _BASE64_WORD.sub(lambda m: MASK if _holds(m.group(0), decoded) else m.group(0), data)
         return data

@@ -259,8 +259,10 @@ def test_the_secret_book_masks_a_secret_and_its_encodings_anywhere():
     assert not book and book.mask(b"anything") == b"anything"
     book.learn("hunter2-pw")
     plain = base64.b64encode(b"\0bob\0hunter2-pw")  # a user the book never heard of: found by decoding the word
-    for line in (b"hunter2-pw\r\n", base64.b64encode(b"hunter2-pw") + b"\r\n", b"NOOP " + plain + b"\r\n"):
-        assert b"********" in book.mask(line) and b"hunter2" not in book.mask(line), line
+    for line in (b"hunter2-pw\r\n", base64.b64encode(b"hunter2-pw") + b"\r\n", b"NOOP " + plain + b"\r\n",
+                 b"535 you sent HUNTER2-PW", b"535 hex " + b"hunter2-pw".hex().encode(),
+                 b"535 " + base64.b64encode(b"hunter2-pw").rstrip(b"=")):  # echoed upper-case, as hex, unpadded
+        assert b"********" in book.mask(line) and b"hunter2" not in book.mask(line).lower(), line
     untouched = b"EHLO client.test PIPELINING " + base64.b64encode(b"nothing secret here") + b"\r\n"
     assert book.mask(untouched) == untouched
     fields = book.mask_fields({"direction": Direction.SEND, "data": b"x hunter2-pw", "head": (b"hunter2-pw",), "n": 3})
