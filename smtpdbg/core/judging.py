@@ -46,7 +46,7 @@ class ReplyJudge:
         pending = self.pending.popleft()
         verb, argument = pending.verb, pending.argument
         violation = violation_of(verb, code, reply_class, prdr_pending=self.prdr_stage == 1)
-        verdict = verdict_for(code, reply_class, violation)
+        verdict = verdict_for(code, reply_class, violation, verb)
         event = self._emit(
             Reply, exchange=pending.id, command=verb, argument=argument, stage=pending.stage.value,
             connection=self.connection, code=code, enhanced=enhanced_code(text), text=text, reply_class=reply_class,

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, enhanced_code, fate_of
+from smtpdbg.core.verdict import (UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, enhanced_code, fate_of,
+                                  temporary_in_context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,8 @@ class Recipient:
             return f"<{self.address}>: unknown at RCPT: {self.why}: {self.reply}"
         if self.fate is Fate.UNKNOWN:
             return f"<{self.address}>: unknown after {self.decided_at or 'end of data'}: {self.why}; {UNKNOWN_WARNING}"
-        return f"<{self.address}>: {self.fate.value} at {self.decided_at}: {self.reply}"
+        line = f"<{self.address}>: {self.fate.value} at {self.decided_at}: {self.reply}"
+        return f"{line} ({self.why})" if self.why else line
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,8 @@ class LedgerBook:
         else:
             fate = fate_of(reply_class)
             why = "the RCPT reply was not a valid SMTP reply" if fate is Fate.UNKNOWN else ""
+            if temporary_in_context("RCPT", code):
+                fate, why = Fate.TEMPORARY, temporary_in_context("RCPT", code)
             recipient = Recipient(address, code, text, fate, "RCPT", code, text, exchange, why)
         decided = () if recipient.fate is Fate.PENDING else (len(transaction.recipients),)
         self._publish(replace(transaction, recipients=transaction.recipients + (recipient,)), decided)

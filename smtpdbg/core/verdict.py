@@ -72,11 +72,22 @@ class Verdict(str, Enum):
         return self is not Verdict.OK
 
 
-def verdict_for(code: int, reply_class: ReplyClass, violation: str) -> Verdict:
-    """The verdict of a reply, once the pairing has said whether it violates the protocol here."""
+TEMPORARY_IN_CONTEXT = {
+    ("RCPT", 552): "RFC 5321 §4.5.3.1.10: a 552 to RCPT is treated as temporary (452)",
+}
+"""(command, code) of 5xx replies the RFCs tell clients to treat as temporary, and why."""
+
+
+def temporary_in_context(command: str, code: int) -> str:
+    """Why a 5xx reply to ``command`` counts as temporary ("" when it does not)."""
+    return TEMPORARY_IN_CONTEXT.get((command, code), "")
+
+
+def verdict_for(code: int, reply_class: ReplyClass, violation: str, command: str = "") -> Verdict:
+    """The verdict of a reply to ``command``, once the pairing has said whether it violates the protocol here."""
     if violation or reply_class is ReplyClass.VIOLATION:
         return Verdict.VIOLATION
-    if reply_class is ReplyClass.TRANSIENT:
+    if reply_class is ReplyClass.TRANSIENT or temporary_in_context(command, code):
         return Verdict.TEMPORARY
     if reply_class is ReplyClass.PERMANENT:
         return Verdict.PERMANENT
@@ -113,4 +124,5 @@ def fate_of(reply_class: ReplyClass) -> Fate:
 UNKNOWN_WARNING = "the message may have been delivered: a retry may deliver a duplicate"
 """Said wherever an outcome is unknown."""
 
-__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "fate_of", "verdict_for"]
+__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "fate_of",
+           "temporary_in_context", "verdict_for"]

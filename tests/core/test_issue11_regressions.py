@@ -390,3 +390,20 @@ def test_after_an_abnormal_auth_the_next_commands_are_not_auth_responses(server)
         assert AUTH_RESPONSE not in commands and commands[:2] == ["MAIL", "RCPT"]
         assert not [o for o in outcomes if o.ok and o.code == 334]
         assert not [e for e in events(session, Error) if "pw" in e.message]
+
+
+# -- 552 at RCPT is temporary (RFC 5321 §4.5.3.1.10) ------------------------------------------------------
+def test_a_552_to_rcpt_is_a_temporary_failure_in_the_ledger_as_in_its_explanation():
+    def rcpt(conn: Conn, line: bytes) -> None:
+        conn.send(b"552 5.2.2 mailbox full\r\n" if b"full@" in line else b"250 2.1.5 OK\r\n")
+
+    with FakeServer(esmtp(RCPT=rcpt)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt full@y.test", "rcpt b@y.test", "data"):
+            session.execute(command, body=MESSAGE) if command == "data" else session.execute(command)
+        refused = [e for e in events(session, Reply) if e.code == 552]
+        assert len(refused) == 1 and refused[0].verdict is Verdict.TEMPORARY
+        assert fates(session) == [("full@y.test", "temporary failure", "RCPT", 552),
+                                  ("b@y.test", "accepted", "end of data", 250)]
+        text = summary(session)
+        assert "<full@y.test>: temporary failure at RCPT: 552 5.2.2" in text and "§4.5.3.1.10" in text
+        assert "permanent" not in text
