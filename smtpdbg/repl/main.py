@@ -66,7 +66,7 @@ class Repl:
     def __init__(self, session: Session, *, history: History, vi: bool = False, color: bool = False,
                  input=None, output=None, stream: TextIO | None = None, explain: bool = False, lesson=None) -> None:
         self.session = session
-        history.secrets = session.secrets  # a line holding one of the session's secrets is stored masked
+        history.secrets = session.transcript.secrets  # a line holding one of the session's secrets is stored masked
         self.stream = stream
         self.printer = TranscriptPrinter(lambda: self.stream or sys.stdout, color, explain=explain)
         self.lesson = lesson

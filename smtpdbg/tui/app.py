@@ -188,6 +188,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
         session = self.session_factory(target, options)
         self.session = session
         self.sessions.append(session)
+        self.history.secrets = session.transcript.secrets  # a line holding one of the session's secrets is kept masked
         self._pump = EventPump(self)
         self.query_one(StageStrip).restart()
         self._unsubscribe = session.subscribe(self._pump, replay=True)
@@ -299,7 +300,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
         elif needs is not None and needs.secret:
             from smtpdbg.tui.screens.password import PasswordScreen
 
-            self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None),
+            self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None, consent=needs.consent),
                              lambda secret: self._with_secret(text, secret))
         elif self.session is None:
             self._start_from_prompt(text)

@@ -56,5 +56,6 @@ def _password(app: SmtpdbgApp, label: str) -> str | None:
 
     answer: Future = Future()
     encrypted = app.session is not None and app.session.state.tls is not None
-    app.call_from_thread(app.push_screen, PasswordScreen(label, encrypted=encrypted), answer.set_result)
+    # The interpreter asks only when the core would send the password (no consent missing: Needs.consent).
+    app.call_from_thread(app.push_screen, PasswordScreen(label, encrypted=encrypted, consent=False), answer.set_result)
     return answer.result()

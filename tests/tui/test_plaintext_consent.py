@@ -48,3 +48,26 @@ async def test_the_password_goes_out_in_cleartext_only_once_the_box_is_ticked(hi
                            what="the consent box again")
             await pilot.press("escape")
     assert received(server).upper().count(b"AUTH") == 1
+
+
+async def test_the_dialog_asks_for_consent_only_when_the_core_would_refuse(history):
+    """The consent box follows the core's decision (Needs.consent): a `set plaintext-auth once` typed first is
+    honoured, and the password typed later on a command line is kept masked in the history."""
+    with FakeServer(esmtp(EHLO=EHLO, AUTH=b"235 2.7.0 ok\r\n")) as server:
+        app = SmtpdbgApp(parse_target(server.target), SessionOptions(timeout=5, local_hostname="client.test"),
+                         history=history, startup=("connect", "ehlo"), latency=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: len(app.outcomes) >= 2 and not app.pending, what="startup")
+            for line in ("set plaintext-auth once", "auth PLAIN alice"):
+                app.query_one(CommandPrompt).set_text(line)
+                await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), what="password dialog")
+            dialog = app.screen
+            assert not dialog.query("#plaintext") and not dialog.query_one("#ok", Button).disabled
+            await pilot.press(*"wonder-pw", "enter")
+            await wait_for(pilot, lambda: app.state.authenticated, what="authenticated")
+            app.query_one(CommandPrompt).set_text("docmd NOOP wonder-pw")  # typed again by mistake
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.outcomes[-1].command.startswith("docmd") and not app.pending,
+                           what="docmd")
+    assert "wonder-pw" not in "\n".join(history.entries) and "docmd NOOP ********" in history.entries

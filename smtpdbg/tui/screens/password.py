@@ -28,26 +28,19 @@ class PasswordScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, command: str, *, encrypted: bool, consent: bool | None = None) -> None:
+    def __init__(self, command: str, *, encrypted: bool, consent: bool) -> None:
         super().__init__()
         self.command = command
         """The command that needs the password (shown, never containing it)."""
         self.encrypted = encrypted
         """Whether the connection is inside TLS (else a warning is shown)."""
         self._consent = consent
-        """Whether sending without TLS needs the box ticked; ``None``: asked of the app's session when shown."""
+        """The core's decision (:attr:`smtpdbg.core.context.Needs.consent`): sending without TLS needs the box ticked."""
 
     @property
     def needs_consent(self) -> bool:
-        """No TLS, not the embedded sandbox, and not already allowed for the session."""
-        if self.encrypted:
-            return False
-        if self._consent is None:
-            session = getattr(self.app, "session", None)
-            target = getattr(session, "target", None)
-            options = getattr(session, "options", None)
-            self._consent = not (getattr(target, "sandbox", False) or getattr(options, "allow_plaintext_auth", False))
-        return self._consent
+        """Whether the core would refuse the password in cleartext without the user's consent."""
+        return self._consent and not self.encrypted
 
     def compose(self) -> ComposeResult:
         with Vertical(id="password-box", classes="dialog"):
