@@ -130,6 +130,18 @@ def _mask_surplus_words(line: str) -> str:
     return line
 
 
+def _local(line: str) -> bool:
+    """Whether ``line`` is a command that sends nothing (``show``, ``explain``, a comment): the registry says so."""
+    from smtpdbg.core.parser import ParseError, parse
+
+    if not line.strip() or line.lstrip().startswith("#"):
+        return True
+    try:
+        return not parse(line).spec.network
+    except ParseError:
+        return True  # refused before anything is sent
+
+
 class ExchangeScrubber:
     """:func:`scrub`, plus what only the order of the lines tells: the answers of a hand-typed AUTH.
 
@@ -149,10 +161,12 @@ class ExchangeScrubber:
 
     def __call__(self, line: str) -> str:
         """``line`` as it may be stored or shown (call it for each line, in the order they are run)."""
-        if not _PROTOCOL_VERB.match(line):
-            self._auth_open, self._partial = False, b""
-            return scrub(line)
         from smtpdbg.core.parser import ParseError, parse
+
+        if not _PROTOCOL_VERB.match(line):
+            if not _local(line):  # a command that talks to the server ends a hand-typed AUTH exchange
+                self._auth_open, self._partial = False, b""
+            return scrub(line)
 
         partial = self._partial
         lines = _sent_lines(line, partial)
@@ -162,7 +176,7 @@ class ExchangeScrubber:
         except ParseError:
             no_crlf = False
         if no_crlf and lines is not None:
-            self._partial = (partial + b"\n".join(lines))[-1024:]
+            self._partial = b"\n".join(lines)[-1024:]  # the lines already start with what came before
         else:
             self._partial = b""
         words = [piece.split() for piece in lines or () if piece.strip()]

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from smtpdbg.core.history import History, scrub
+from smtpdbg.core.history import ExchangeScrubber, History, scrub
 
 
 def test_history_persists_across_instances_with_private_permissions(tmp_path):
@@ -58,3 +58,17 @@ def test_unwritable_location_does_not_fail(tmp_path):
     history = History(blocker / "sub" / "history")
     history.append("noop")
     assert history.entries == ["noop"] and history.persist is False
+
+
+@pytest.mark.parametrize(("lines", "masked"), [
+    # a local command between the 334 and the hand-typed answer does not end the AUTH exchange
+    (["docmd AUTH LOGIN", "show", "explain 334", "timeout 30", "docmd YWxpY2U=", "docmd d29uZGVybGFuZA=="], {4, 5}),
+    # a command that talks to the server does
+    (["docmd AUTH LOGIN", "noop", "docmd c2VjcmV0"], set()),
+    # an AUTH line typed in three pieces
+    (["raw --no-crlf --replies 0 A", "raw --no-crlf --replies 0 UT", "raw H PLAIN AGFsaWNlAHdvbmRlcmxhbmQ="], {2}),
+])
+def test_the_exchange_scrubber_follows_what_went_on_the_wire(lines, masked):
+    scrubber = ExchangeScrubber()
+    shown = [scrubber(line) for line in lines]
+    assert {i for i, line in enumerate(shown) if line.endswith(" ********")} == masked, shown
