@@ -173,6 +173,13 @@ def stop_program(proc: subprocess.Popen, grace: float = 5.0) -> int:
     return exit_status(proc.returncode)
 
 
+def _private(path: str):
+    """A text file opened for writing, created or tightened to mode 0600 and emptied."""
+    from smtpdbg.core.files import open_private
+
+    return os.fdopen(open_private(path, os.O_WRONLY, truncate=True), "w", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -183,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         from smtpdbg.trace.app import TraceApp
 
         return TraceApp(command).run() or 0
-    out = open(args.log, "w", encoding="utf-8") if args.log else sys.stdout
-    jsonl = open(args.jsonl, "w", encoding="utf-8") if args.jsonl else None
+    try:  # what a traced program sends (its password masked, its addresses not) is for its owner's eyes only
+        out = _private(args.log) if args.log else sys.stdout
+        jsonl = _private(args.jsonl) if args.jsonl else None
+    except OSError as error:
+        print(f"smtpdbg trace: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
     color = args.color == "always" or (args.color == "auto" and out.isatty() and "NO_COLOR" not in os.environ)
     tracer = Tracer(Sink(out, jsonl, color))
     try:

@@ -51,8 +51,12 @@ def test_trace_prints_the_session_with_the_password_masked(tmp_path, endpoints) 
 
 def test_jsonl_and_log_files(tmp_path, endpoints) -> None:
     log, jsonl = tmp_path / "trace.log", tmp_path / "trace.jsonl"
+    log.write_text("an older, longer log that was readable by everyone\n" * 100)
+    log.chmod(0o644)
     done = run_trace(tmp_path, endpoints, "--log", str(log), "--jsonl", str(jsonl))
     assert done.returncode == 0 and "[1]" not in done.stdout
+    assert (log.stat().st_mode & 0o777, jsonl.stat().st_mode & 0o777) == (0o600, 0o600)  # owner-only, emptied first
+    assert "older" not in log.read_text()
     assert "[1] <-  220 " in log.read_text()
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
     wire = [r for r in records if r["type"] == "Wire"]
