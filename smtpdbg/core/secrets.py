@@ -291,13 +291,18 @@ def cleartext_allowed(session, in_tls: bool, *, continuation: bool = False) -> b
     Allowed: inside TLS; on the embedded sandbox smtpdbg started itself (a lab);
     with the user's consent (``--allow-plaintext-auth``, ``set plaintext-auth
     allow``, or ``once`` for one exchange). Any other server, loopback included
-    (an ssh tunnel, a local MTA relaying on), needs consent. No side effect.
+    (an ssh tunnel, a local MTA relaying on), needs consent; a consent given
+    with ``set`` holds for the server connected then, not for one a later
+    ``connect`` reaches. No side effect.
     """
     if in_tls:
         return True
     target = session.target
     if target is not None and target.sandbox:
         return True
+    given_for = getattr(session, "plaintext_auth_target", None)  # `set plaintext-auth`: for the server it named
+    if given_for and given_for != (str(target) if target is not None else ""):  # "": given before any connect
+        return False
     once = getattr(session, "plaintext_auth_once", "")
     return bool(session.options.allow_plaintext_auth or (continuation and once == "spent")
                 or (not continuation and once == "granted"))

@@ -280,3 +280,34 @@ def test_the_reported_reproduction_sends_nothing_until_allowed(frontend):
             assert b"AUTH" not in wire.upper() and b"QUIT" in wire.upper()
             assert "refused" in done.stdout and "starttls" in done.stdout
             assert done.returncode != 0
+
+
+@pytest.mark.parametrize("value", ["allow", "once"])
+def test_a_consent_given_with_set_holds_for_that_server_only(value):
+    """`set plaintext-auth allow|once` was given while connected to one server: a `connect` to another server does
+    not carry it (issue 13 §1: any other address needs the consent); `--allow-plaintext-auth` is the run's own."""
+    with server() as first, server() as second, session_on(first) as session:
+        session.execute("connect")
+        session.execute("ehlo")
+        assert session.execute(f"set plaintext-auth {value}").ok
+        assert session.execute(f"connect {second.target}").ok
+        session.execute("ehlo")
+        refused = session.execute("auth PLAIN alice", secret=PASSWORD)
+        assert refused.category == "plaintext-auth" and "set plaintext-auth" in refused.message
+        assert session.execute(f"set plaintext-auth {value}").ok  # given again, for this server
+        assert session.execute("auth PLAIN alice", secret=PASSWORD).ok
+        session.execute("quit")
+    assert b"AUTH" not in received(first).upper()
+    assert received(second).upper().count(b"AUTH") == 1
+
+
+def test_a_consent_given_before_any_connect_is_for_the_server_connected_next():
+    with server() as fake:
+        session = Session(None, SessionOptions(timeout=5, local_hostname="client.test"))
+        try:
+            assert session.execute("set plaintext-auth allow").ok
+            assert session.execute(f"connect {fake.target}").ok
+            session.execute("ehlo")
+            assert session.execute("auth PLAIN alice", secret=PASSWORD).ok
+        finally:
+            session.shutdown()

@@ -112,16 +112,21 @@ def set_(ctx, parsed: Parsed) -> None:
     if value and value not in SETTINGS[name]:
         raise CommandError(f"set {name} takes {', '.join(SETTINGS[name])}, not {value!r}")
     session = ctx.session
+    where = str(session.target) if session.target is not None else ""
     if value:
         session.options = replace(session.options, allow_plaintext_auth=value == "allow")
         session.plaintext_auth_once = "granted" if value == "once" else ""
+        session.plaintext_auth_target = where  # the consent is for this server: a `connect` elsewhere asks again
     once = getattr(session, "plaintext_auth_once", "")
-    current = "allow" if session.options.allow_plaintext_auth else "once" if once == "granted" else "deny"
+    given_for = getattr(session, "plaintext_auth_target", None)
+    current = ("deny" if given_for and given_for != where else
+               "allow" if session.options.allow_plaintext_auth else "once" if once == "granted" else "deny")
     if current == "deny":
         ctx.info("plaintext-auth deny: AUTH credentials are sent only inside TLS (the embedded sandbox excepted)")
     else:
-        ctx.warn(f"plaintext-auth {current}: AUTH credentials may be sent without TLS "
-                 f"{'for the rest of this session' if current == 'allow' else 'for the next AUTH exchange'}; "
+        span = "for the rest of this session" if current == "allow" else "for the next AUTH exchange"
+        ctx.warn(f"plaintext-auth {current}: AUTH credentials may be sent without TLS{' to ' + where if where else ''} "
+                 f"{span} (a `connect` to another server asks again); "
                  "anyone on the path can read them")
 
 
