@@ -166,6 +166,11 @@ class AuthMasker:
             return MASK + ending, True, note
         return line, False, ""
 
+    def _login_user_asked(self) -> bool:
+        """A LOGIN datum is the user name: the first one, sent with AUTH (as smtplib does) or after a prompt that
+        says so (``Username:``); after an empty or unknown prompt it is not shown, it may be the password."""
+        return self.user is None and (self.initial_sent or b"user" in self.last_challenge.lower())
+
     def _response_note(self, payload: bytes) -> str:
         """Describe a client AUTH response without its secret (and remember the secret)."""
         mech = self.mechanism
@@ -176,8 +181,8 @@ class AuthMasker:
             self._learn(payload)
             return "response (not valid base64)"
         if mech == "LOGIN":
-            if self.user is not None or b"pass" in self.last_challenge.lower():
-                self._learn(payload, decoded)  # the password (the user name is no secret)
+            if not self._login_user_asked():
+                self._learn(payload, decoded)  # the password, or a datum no prompt named (the user name is no secret)
         elif mech == "PLAIN":
             self._learn(payload, decoded.split(b"\x00")[-1])
             self._learn(decoded)
@@ -198,10 +203,12 @@ class AuthMasker:
         if mech == "LOGIN":
             # The user name is the first LOGIN datum (smtplib counts, it does not read the
             # prompt); a prompt is only trusted to say "password", never to expose one.
-            asked = self.last_challenge.lower()
-            if self.user is None and b"pass" not in asked:
+            if self._login_user_asked():
                 self.user = decoded.decode("utf-8", "replace")
                 return f"LOGIN user name {self.user!r}"
+            if self.user is None and b"pass" not in self.last_challenge.lower():
+                self.user = ""  # the first datum, but no prompt said which: it may be the password
+                return "LOGIN response <hidden: the server's prompt did not say user name or password>"
             return "LOGIN password <hidden>"
         if mech == "CRAM-MD5":
             user, _, digest = decoded.rpartition(b" ")

@@ -125,6 +125,21 @@ def test_login_password_hidden_whatever_the_prompt(prompt: str) -> None:
     assert_hidden("t0p-secret", recorded=[recorded], notes=[note])
 
 
+@pytest.mark.parametrize("prompt", [b"", b"Go ahead"])
+def test_login_datum_after_a_prompt_that_names_nothing_is_not_shown(prompt: bytes) -> None:
+    """After an empty (or unknown) 334 a hand-typed datum may be the password: its note does not decode it."""
+    masker = AuthMasker()
+    masker.on_send(b"AUTH LOGIN\r\n")
+    masker.on_reply(334, base64.b64encode(prompt))
+    recorded, redacted, note = masker.on_send(b64("wonderland") + b"\r\n")
+    assert redacted and "wonderland" not in note and "hidden" in note
+    assert_hidden("wonderland", recorded=[recorded], notes=[note])
+    assert b"wonderland" in masker.known  # scrubbed if the server echoes it
+    masker.on_reply(334, b"")
+    _, _, second = masker.on_send(b64("other") + b"\r\n")
+    assert second == "LOGIN password <hidden>"
+
+
 def test_login_stale_challenge_from_earlier_exchange_not_used() -> None:
     masker = AuthMasker()
     masker.on_send(b"AUTH LOGIN\r\n")
