@@ -184,6 +184,9 @@ class LedgerBook:
         return self.current
 
     def add_recipient(self, connection: int, address: str, code: int, text: str, exchange: int, *, lmtp: bool) -> None:
+        current = self.current
+        if code == 503 and (current is None or not current.mail_accepted):
+            return  # "need MAIL": no transaction, and the recipient was never judged (the exchange says the 503)
         transaction = self.ensure(connection, lmtp=lmtp)
         reply_class = classify_reply(code)
         if reply_class is ReplyClass.POSITIVE:

@@ -407,3 +407,11 @@ def test_a_552_to_rcpt_is_a_temporary_failure_in_the_ledger_as_in_its_explanatio
         text = summary(session)
         assert "<full@y.test>: temporary failure at RCPT: 552 5.2.2" in text and "§4.5.3.1.10" in text
         assert "permanent" not in text
+
+
+def test_a_rcpt_refused_for_want_of_mail_makes_no_phantom_transaction(sandbox: Sandbox, tmp_path):
+    """503 "need MAIL" is a sequence error, not a recipient's fate: no transaction appears in the ledger or the
+    summary; the run still fails at the RCPT it sent."""
+    status, out = run(sandbox_target(sandbox), tmp_path, "ehlo\nrcpt reject@example.org\nquit\n")
+    assert status == 9 and "=== transaction" not in out and "<reject@example.org>: permanent failure" not in out
+    assert "FAILED line 2: rcpt reject@example.org" in out and "503" in out
