@@ -111,11 +111,12 @@ class OutcomeMixin:
 
     # -- commands ------------------------------------------------------------------------
     def expect_rcpt_reply(self, address: str) -> None:
-        """RCPT: a reply that is not 2xx decides about ``address``."""
+        """RCPT: a reply that is not 2xx decides about ``address`` (inside a transaction: without MAIL FROM the
+        503 "need MAIL" is about the order of commands, not the recipient)."""
         number = self.transaction_number if self.envelope.mail_from else 0
 
         def rcpt_replied(status: str) -> None:
-            if not status.startswith("2"):
+            if number and not status.startswith("2"):
                 self.decide([address], "RCPT", status, transaction=number)
 
         self.expect_reply(rcpt_replied)
