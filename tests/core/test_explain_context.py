@@ -375,3 +375,12 @@ def test_a_503_out_of_sequence_says_no_transaction_is_open(command, stage):
     explanation = explain_in_context(503, "5.5.1", command, stage)
     assert "goes on" not in explanation.transaction and "still holds" not in explanation.transaction
     assert "MAIL" in explanation.transaction
+
+
+def test_a_reply_the_command_cannot_get_is_explained_as_the_violation_it_is():
+    """A second greeting answering EHLO is not "service ready"; a 250 to DATA is not "ok"."""
+    t = tracker()
+    greeting = explain_exchange(exchange(t, b"EHLO client.test\r\n", 220, "hi again"))
+    assert greeting.outcome == "protocol violation" and "service ready" not in greeting.summary()
+    assert not greeting.transaction and "reconnect" in greeting.next_step
+    assert any(note.startswith("protocol violation:") for note in greeting.notes)

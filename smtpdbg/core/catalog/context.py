@@ -159,7 +159,7 @@ def explain_in_context(
     enhanced = enhanced if isinstance(enhanced, str) and enhanced else parse_enhanced(text) if text else None
     place = place_of(command, argument, unsolicited=unsolicited)
     valid = number is not None and 200 <= number <= 599
-    outcome = _OUTCOMES[number // 100] if valid else "not an SMTP reply"
+    outcome = "protocol violation" if violation and valid else _OUTCOMES[number // 100] if valid else "not an SMTP reply"
     notes = _notes(enhanced, place, violation)
     if late:
         notes = ("late: it answers a command that had stopped waiting for it (`raw` read fewer replies than it sent)",
@@ -171,6 +171,15 @@ def explain_in_context(
     info = REPLY_CODES.get(number) if number is not None else None
     if situation is not None:
         title, meaning, next_step, rfc = situation.title, situation.meaning, situation.next_step, situation.rfc
+    elif violation and valid:  # the code's usual meaning (220 "service ready") is not what it means here
+        title, rfc = "not a reply this command can get", info.rfc if info is not None else ""
+        meaning = (f"{number} does not answer {command.upper() or 'this command'}: the server is out of step with "
+                   "the commands, or does not speak SMTP as it should (the note below says how).")
+        next_step = ("Treat the connection as out of step: `drain` reads what else the server sent; `reconnect` "
+                     "starts over. Later replies may answer the wrong commands.")
+        return Explanation(code=number, enhanced=enhanced, command=command, place=place, where=where, outcome=outcome,
+                           title=title, meaning=meaning, next_step=next_step, notes=notes, rfc=rfc,
+                           standard_text=info.text if info is not None else "")
     elif info is not None:
         title, meaning, next_step, rfc = _short(info.text), info.meaning, info.client_action, info.rfc
     else:
