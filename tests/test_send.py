@@ -192,18 +192,8 @@ def test_data_from_a_device_is_streamed_up_to_max_body(capsys, sandbox, endpoint
 
 def test_data_from_a_large_file_streams_with_bounded_memory(tmp_path) -> None:
     """``--data @FILE`` is sent as it is read: a 200 MB file grows the process by far less than the file."""
-    from tests.servers import Conn, FakeServer, esmtp
-
-    def sink(conn: Conn, line: bytes) -> None:
-        conn.send(b"354 go ahead\r\n")
-        conn.sock.settimeout(60)
-        last, conn.buffer = conn.buffer, b""
-        while not last.endswith(b"\r\n.\r\n"):
-            chunk = conn.sock.recv(1 << 20)
-            if not chunk:
-                return
-            last = (last + chunk)[-8:]
-        conn.send(b"250 2.0.0 swallowed\r\n")
+    from tests.core.test_body_stream import _sink_data as sink  # 354, every byte read up to the dot, 250
+    from tests.servers import FakeServer, esmtp
 
     path = tmp_path / "big.eml"
     with open(path, "wb") as handle:
