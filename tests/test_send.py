@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -137,6 +138,79 @@ def test_a_pipe_command_that_does_not_exist(capsys, sandbox, endpoints) -> None:
     code, out, err = send(capsys, endpoints, "bob@example.org", "|/nonexistent/smtp-server -bs", server=False)
     assert code == 3
     assert "Traceback" not in out + err and "/nonexistent/smtp-server" in out
+
+
+# -- what a built message takes from files and stdin is bounded ----------------------------------------------
+def _pipe(data: bytes):
+    """A pipe holding ``data``, read as standard input is (its size is not known in advance)."""
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    return os.fdopen(read, "r")
+
+
+def test_an_attachment_over_max_body_is_refused_before_it_is_read(capsys, sandbox, endpoints, tmp_path) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
+        handle.truncate(200 << 20)  # sparse: its size is known without reading it
+    code, out, err = send(capsys, endpoints, "bob@example.org", "-A", str(big))
+    assert code == 2 and out == "", out
+    assert f"--attach {big} is 209,715,200 bytes, over --max-body 33,554,432" in err
+    assert "--data @FILE, which streams it" in err and "Traceback" not in err
+    code, _, err = send(capsys, endpoints, "bob@example.org", "-A", "/dev/zero")  # read no further than the bound
+    assert code == 2 and "--attach /dev/zero gives more than 33,554,432 bytes" in err
+    assert sandbox.messages == []
+
+
+def test_a_body_from_stdin_over_max_body_is_refused(capsys, sandbox, endpoints, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(sys, "stdin", _pipe(b"x" * 5000))
+    code, out, err = send(capsys, endpoints, "bob@example.org", "--body", "-", "--max-body", "4096")
+    assert code == 2 and out == ""
+    assert "--body - gives more than 4,096 bytes, over --max-body 4,096" in err
+    part = tmp_path / "part.txt"
+    part.write_bytes(b"y" * 3000)
+    monkeypatch.setattr(sys, "stdin", _pipe(b"x" * 3000))
+    code, _, err = send(capsys, endpoints, "bob@example.org", "--body", "-", "-A", str(part), "--max-body", "4096")
+    assert code == 2 and f"--attach {part} is 3,000 bytes with the parts before it, over --max-body 4,096" in err
+    assert sandbox.messages == []
+
+
+def test_a_body_file_within_max_body_is_sent_with_its_lines(capsys, sandbox, endpoints, tmp_path) -> None:
+    body = tmp_path / "body.txt"
+    body.write_bytes(b"first line\r\nsecond line\n")
+    code, out, _ = send(capsys, endpoints, "bob@example.org", "--body", f"@{body}", "--max-body", "1000")
+    assert code == 0, out
+    assert b"first line\r\nsecond line\r\n" in sandbox.wait_for_messages(1)[0].content
+
+
+def test_data_from_a_device_is_streamed_up_to_max_body(capsys, sandbox, endpoints) -> None:
+    code, out, err = send(capsys, endpoints, "bob@example.org", "-d", "@/dev/zero", "--max-body", "100000")
+    assert "no such file" not in err and "Traceback" not in err
+    assert code != 0 and "/dev/zero gave more than 100,000 bytes" in out, out + err
+    assert sandbox.messages == []  # cut off before the final dot: the server discards it
+
+
+def test_data_from_a_large_file_streams_with_bounded_memory(tmp_path) -> None:
+    """``--data @FILE`` is sent as it is read: a 200 MB file grows the process by far less than the file."""
+    from tests.core.test_body_stream import _sink_data as sink  # 354, every byte read up to the dot, 250
+    from tests.servers import FakeServer, esmtp
+
+    path = tmp_path / "big.eml"
+    with open(path, "wb") as handle:
+        handle.truncate(200 << 20)  # sparse zeros
+    peak = ("import sys, smtpdbg.cli as cli, smtpdbg.send, smtpdbg.core.session\n"
+            "def hwm():\n"
+            "    return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
+            "before = hwm()\n"
+            "status = cli.main(sys.argv[1:])\n"
+            "sys.stderr.write(f'growth {(hwm() - before) // 1024}\\n')\n"
+            "raise SystemExit(status)\n")
+    with FakeServer(esmtp(EHLO=b"250-fake.test\r\n250 8BITMIME\r\n", DATA=sink)) as server:  # no SIZE limit
+        done = subprocess.run([sys.executable, "-c", peak, "send", "bob@example.org", "--from", "alice@example.org",
+                               "-d", f"@{path}", "--timeout", "120", server.target],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=repo_env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stderr.rsplit("growth ", 1)[1].split()[0]) < 64, done.stderr
 
 
 @pytest.mark.parametrize("argv, message", [

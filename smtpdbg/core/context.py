@@ -25,6 +25,15 @@ class Needs:
     (:func:`smtpdbg.core.secrets.cleartext_allowed`). Without it the session refuses the command before anything
     is sent, so a frontend that does not ask for the consent (``set plaintext-auth once`` queued first) asks for
     no password either: it submits the command as it is, and the session says why and how to allow it."""
+    offline: bool = False
+    """With ``secret``: not connected now, so the command cannot be sent; the session refuses it ("not connected:
+    use reconnect") before it needs the password, so a frontend asks for none. ``secret`` stays set: once
+    connected again the command needs its password (a script that reconnects first asks for it then)."""
+
+    @property
+    def ask_password(self) -> bool:
+        """Whether a frontend asks for the password now: one is needed, and the session would send the command."""
+        return self.secret and not self.consent and not self.offline
 
 
 class HandlerContext:

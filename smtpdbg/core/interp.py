@@ -227,7 +227,7 @@ class Interpreter:
                 return True
         secret = None
         needs = self.session.needs(step.parsed)
-        if needs.secret and not needs.consent:  # without consent to cleartext the session refuses it unasked
+        if needs.ask_password:  # not connected, or no consent to cleartext: the session refuses it unasked
             secret = self.secret
             if secret is None and self.ask_secret is None:
                 self._ran(step, self._refused(step, "a password is needed but stdin is not a terminal: "

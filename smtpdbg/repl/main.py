@@ -196,7 +196,7 @@ class Repl:
             if body is None:
                 self.say("cancelled: nothing was sent")
                 return None
-        if needs.secret and not needs.consent:  # without consent to cleartext the session refuses it unasked
+        if needs.ask_password:  # not connected, or no consent to cleartext: the session refuses it unasked
             user = parsed.arg("user") or ""
             try:
                 secret = await self.aux.prompt_async(f"password for {user}: ", is_password=True)

@@ -82,7 +82,7 @@ def make_plan(args, cli):
 
     from smtpdbg.core import values
     from smtpdbg.core.target import Target
-    from smtpdbg.send.message import MessageError, Tokens, build, default_sender, literal_data, recipients
+    from smtpdbg.send.message import Budget, MessageError, Tokens, build, default_sender, literal_data, recipients
     from smtpdbg.send.plan import Plan, PlanError
 
     _words(args)
@@ -134,16 +134,20 @@ def make_plan(args, cli):
                 drop_after=args.drop_after, pipelining=args.pipelining, bdat=args.bdat)
     if stop in (None, "data"):
         tokens = Tokens(sender, to, args.local_hostname)
+        budget = Budget(args.max_body) if args.max_body is not None else Budget()
         try:
             if args.data is not None and args.data.startswith("@"):
-                if not os.path.isfile(args.data[1:]):
+                if os.path.isdir(args.data[1:]):
+                    raise PlanError(f"--data {args.data}: a directory, not a message file")
+                if not os.path.exists(args.data[1:]):  # a device or a pipe is streamed too, up to --max-body
                     raise PlanError(f"--data {args.data}: no such file")
                 plan.data_file = args.data[1:]
+                plan.max_body = args.max_body
             elif args.data is not None:
-                plan.message = literal_data(args.data, tokens)
+                plan.message = literal_data(args.data, tokens, budget)
             else:
                 plan.message = build(sender, to, headers=args.header, add_headers=args.add_header, body=args.body,
-                                     attachments=args.attach or [], tokens=tokens)
+                                     attachments=args.attach or [], tokens=tokens, budget=budget)
         except MessageError as exc:
             raise PlanError(str(exc)) from None
     return plan, options

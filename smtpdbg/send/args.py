@@ -27,6 +27,12 @@ def stage(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is not a stage: use one of {', '.join(STAGES)} (or a unique prefix)")
 
 
+def _size(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes (a whole number, 1 or more)")
+    return int(text)
+
+
 def protocol(text: str) -> str:
     word = _PROTOCOL_ALIASES.get(text.strip().upper(), text.strip().upper())
     if word not in PROTOCOLS:
@@ -61,6 +67,9 @@ still usable; --drop-after closes without it. A failure also ends the run with Q
 Message: --data @FILE (streamed as it is) or --data TEXT (\\n for a line break), else one built with
 Python's email package: Date, Message-ID, From, To, Subject (--header / --h-NAME VALUE replace,
 --add-header adds), --body TEXT|@FILE|-, --attach FILE [--attach-type TYPE] (MIME multipart).
+A built message is made in memory: its --body, --attach and --data - take at most 32 MiB together
+(--max-body BYTES for more; a regular file's size is checked before it is read). --data @FILE streams:
+a regular file of any size, a pipe or device up to 256 MiB (--max-body sets the limit).
 Tokens in --data TEXT, --body and headers: %DATE%, %MESSAGEID%, %FROM_ADDRESS%, %TO_ADDRESS%.
 
 exit status (smtpdbg's own, as `smtpdbg run`; --exit-codes swaks for swaks's; --from-swaks uses swaks's):
@@ -102,6 +111,8 @@ def build_parser(add_connection_options) -> argparse.ArgumentParser:
     msg.add_argument("--add-header", "--ah", action="append", default=[], metavar="'NAME: VALUE'", help="add a header")
     msg.add_argument("-A", "--attach", action=_Attach, metavar="FILE", help="attach a file (repeatable)")
     msg.add_argument("--attach-type", metavar="TYPE", help="MIME type of the --attach after it (default: guessed)")
+    msg.add_argument("--max-body", type=_size, metavar="BYTES",
+                     help="most bytes a built message's parts take (default 32 MiB), or --data @FILE sends")
     flow = parser.add_argument_group("flow")
     flow.add_argument("-q", "--quit-after", type=stage, metavar="STAGE", help="stop after STAGE, with QUIT")
     flow.add_argument("--drop-after", type=stage, metavar="STAGE", help="stop after STAGE, closing without QUIT")

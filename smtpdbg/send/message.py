@@ -5,12 +5,23 @@ replaces one of the same name, ``--add-header`` adds), the ``--body`` and
 each ``--attach`` as a MIME part (base64, type guessed from the file name
 unless ``--attach-type`` says). Tokens as swaks has them: ``%DATE%``,
 ``%MESSAGEID%``, ``%FROM_ADDRESS%``, ``%TO_ADDRESS%``.
+
+A built message is made in memory (about six times the size of its parts), so
+what it takes from files and standard input is bounded (:class:`Budget`,
+``--max-body``): a regular file's size is checked before it is read, a pipe or
+a device is read no further than the bound. ``--data @FILE`` is not built: it
+is streamed from disk by the ``data`` command.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
+
+BUILD_CAP = 32 << 20
+"""Most bytes the parts of a built message (``--body``, ``--attach``, ``--data -``) hold together, unless
+``--max-body`` says more: the message is built in memory, about six times their size."""
 
 
 class MessageError(ValueError):
@@ -62,16 +73,61 @@ class Tokens:
         return text
 
 
-def _read(value: str, what: str) -> str:
-    """``@FILE`` or ``-`` (stdin) read as text; anything else is the text itself."""
-    if value == "-":
-        return sys.stdin.read()
-    if value.startswith("@"):
+class Budget:
+    """What the parts of a message built in memory may still take from files and standard input."""
+
+    def __init__(self, cap: int = BUILD_CAP) -> None:
+        self.cap = cap
+        self.used = 0
+
+    def read(self, source: str, what: str) -> bytes:
+        """The bytes of a file, or of standard input (``-``), within the budget.
+
+        Raises:
+            MessageError: it cannot be read, or it holds more than is left (a regular file's size is checked first).
+        """
+        left = self.cap - self.used
         try:
-            with open(value[1:], encoding="utf-8", errors="surrogateescape") as handle:
-                return handle.read()
+            handle = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise MessageError(f"{what} {value}: {exc.strerror or exc}") from None
+            raise MessageError(f"{what}: {exc.strerror or exc}") from None
+        try:
+            size = _regular_size(handle)
+            if size is not None and size > left:
+                raise MessageError(self._over(what, f"is {size:,} bytes"))
+            data = handle.read(left + 1)
+        except OSError as exc:
+            raise MessageError(f"{what}: {exc.strerror or exc}") from None
+        finally:
+            if source != "-":
+                handle.close()
+        if len(data) > left:
+            raise MessageError(self._over(what, f"gives more than {left:,} bytes"))
+        self.used += len(data)
+        return data
+
+    def _over(self, what: str, how: str) -> str:
+        together = " with the parts before it" if self.used else ""
+        return (f"{what} {how}{together}, over --max-body {self.cap:,}: the message is built in memory (about six "
+                "times its size); raise --max-body BYTES, or send a ready message with --data @FILE, which streams it")
+
+
+def _regular_size(handle) -> int | None:
+    """The size of a regular file (known before reading); ``None`` for a pipe, a device or a stream in memory."""
+    try:
+        info = os.fstat(handle.fileno())
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _read(value: str, what: str, budget: Budget) -> str:
+    """``@FILE`` or ``-`` (stdin) read as text (line endings as Python's text files make them); anything else is
+    the text itself."""
+    if value == "-" or value.startswith("@"):
+        source = "-" if value == "-" else value[1:]
+        text = budget.read(source, f"{what} {value}").decode("utf-8", "surrogateescape")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     return value
 
 
@@ -85,9 +141,9 @@ def _header(text: str, flag: str) -> tuple[str, str]:
     return name, value.strip()
 
 
-def literal_data(text: str, tokens: Tokens) -> bytes:
+def literal_data(text: str, tokens: Tokens, budget: Budget | None = None) -> bytes:
     """``--data TEXT``: ``\\n`` is a line break (as in swaks); lines end in CRLF."""
-    text = tokens(_read(text, "--data").replace("\\n", "\n"))
+    text = tokens(_read(text, "--data", budget or Budget()).replace("\\n", "\n"))
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -95,16 +151,17 @@ def literal_data(text: str, tokens: Tokens) -> bytes:
 
 
 def build(sender: str, to: list[str], *, headers: list[str], add_headers: list[str], body: str | None,
-          attachments: list[tuple[str, str | None]], tokens: Tokens) -> bytes:
+          attachments: list[tuple[str, str | None]], tokens: Tokens, budget: Budget | None = None) -> bytes:
     """A whole RFC 5322 message with CRLF line endings.
 
     Raises:
-        MessageError: an attachment or body file cannot be read, a header is malformed.
+        MessageError: an attachment or body file cannot be read or is over the budget, a header is malformed.
     """
     from email.message import EmailMessage
     from email.policy import SMTP
 
-    text = tokens(_read(body, "--body")) if body is not None else "This is a test mailing\n"
+    budget = budget or Budget()
+    text = tokens(_read(body, "--body", budget)) if body is not None else "This is a test mailing\n"
     message = EmailMessage(policy=SMTP)
     message["Date"] = tokens.date
     message["To"] = ", ".join(to)
@@ -123,11 +180,7 @@ def build(sender: str, to: list[str], *, headers: list[str], add_headers: list[s
                 raise MessageError(f"{flag} {item!r}: {exc}") from None
     message.set_content(text if text.endswith("\n") else text + "\n")
     for path, kind in attachments:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise MessageError(f"--attach {path}: {exc.strerror or exc}") from None
+        data = budget.read(path, f"--attach {path}")
         if not kind:
             import mimetypes
 

@@ -37,6 +37,8 @@ class Plan:
     message: bytes | None = None
     data_file: str | None = None
     """A file sent as it is (``--data @FILE``)."""
+    max_body: int | None = None
+    """``--max-body`` for the file (the ``data`` command's own limit otherwise)."""
     quit_after: str | None = None
     drop_after: str | None = None
     pipelining: bool = False
@@ -166,7 +168,7 @@ class Plan:
     def _message(self):
         verb = "bdat" if self.bdat else "data"
         if self.data_file is not None:
-            yield f"{verb} @{self.data_file}"
+            yield f"{verb} @{self.data_file}" + (f" --max-body {self.max_body}" if self.max_body else "")
             return
         from smtpdbg.send.message import body_is_scriptable
 

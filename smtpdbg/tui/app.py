@@ -297,7 +297,7 @@ class SmtpdbgApp(KeyActions, LessonActions, AppActions, App[int]):
                             "recipients": [a.strip() for a in (to.split(",") if isinstance(to, str) else to) if a.strip()]}
             template = self.lesson_body(text) or message_template(self.state, **envelope, **self.message_headers())
             self.push_screen(ComposerScreen(text, template), lambda body: self._with_body(text, body))
-        elif needs is not None and needs.secret:
+        elif needs is not None and needs.secret and not needs.offline:  # offline: the session says "not connected"
             from smtpdbg.tui.screens.password import PasswordScreen
 
             self.push_screen(PasswordScreen(text, encrypted=self.state.tls is not None, consent=needs.consent),

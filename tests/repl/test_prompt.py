@@ -297,6 +297,16 @@ async def test_no_password_is_asked_for_a_cleartext_login_without_consent(tmp_pa
     assert wire.upper().count(b"AUTH") == 1 and b"wonderland" not in wire
 
 
+async def test_no_password_is_asked_for_a_login_after_the_connection_is_gone():
+    """The session's needs say the login cannot be sent: no prompt, the command says "not connected" at once."""
+    from tests.servers import esmtp
+
+    async with repl_on_fake(esmtp(EHLO=lambda conn, line: conn.close())) as drv:
+        await drv.command("ehlo", "not connected now")
+        await drv.command("login alice", "not connected: use `connect` first (or `reconnect`)")
+        assert "password for" not in drv.out.getvalue() and not drv.repl.aux.app.is_running
+
+
 async def test_the_session_password_typed_on_a_line_is_masked_in_the_history_and_transcript(tmp_path):
     import base64
 

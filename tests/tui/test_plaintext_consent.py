@@ -71,3 +71,19 @@ async def test_the_dialog_asks_for_consent_only_when_the_core_would_refuse(histo
             await wait_for(pilot, lambda: app.outcomes[-1].command.startswith("docmd") and not app.pending,
                            what="docmd")
     assert "wonder-pw" not in "\n".join(history.entries) and "docmd NOOP ********" in history.entries
+
+
+async def test_no_password_dialog_opens_for_a_login_after_the_connection_is_gone(history):
+    """The session's needs say the login cannot be sent: it is submitted as it is and says "not connected"."""
+    with FakeServer(esmtp(EHLO=lambda conn, line: conn.close())) as server:
+        app = SmtpdbgApp(parse_target(server.target), SessionOptions(timeout=5, local_hostname="client.test"),
+                         history=history, startup=("connect", "ehlo"), latency=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: len(app.outcomes) >= 2 and not app.pending, what="startup")
+            assert not app.state.connected
+            app.query_one(CommandPrompt).set_text("login alice")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(app.outcomes) >= 3 and not app.pending, what="the login's outcome")
+            assert not isinstance(app.screen, PasswordScreen)
+            outcome = app.outcomes[-1]
+            assert outcome.command == "login alice" and outcome.category == "not-connected", outcome

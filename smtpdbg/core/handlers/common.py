@@ -38,7 +38,8 @@ def reply_of(result, *replies) -> Reply:
 def needs(session, parsed: Parsed):
     """What a frontend must collect first. No password is asked for a login the server cannot take yet
     (:func:`auth_after_tls`): the handler refuses it with the way forward instead. ``consent`` says the password
-    would go in cleartext without the user's consent (the handler refuses that before it needs the password)."""
+    would go in cleartext without the user's consent, ``offline`` that the command cannot be sent (not connected):
+    the handler refuses both before it needs the password."""
     from smtpdbg.core.context import Needs
 
     spec = parsed.spec
@@ -48,7 +49,7 @@ def needs(session, parsed: Parsed):
     if secret and auth_after_tls(state):
         secret = False
     consent = secret and state.connected and not cleartext_allowed(session, state.tls is not None)
-    return Needs(body=body, secret=secret, consent=consent)
+    return Needs(body=body, secret=secret, consent=consent, offline=secret and not state.connected)
 
 
 AUTH_AFTER_TLS = ("the server offers AUTH only after TLS (its EHLO lists STARTTLS but not AUTH): run `starttls`, "
