@@ -22,7 +22,7 @@ class Needs:
     """A password, asked with a masked prompt."""
     consent: bool = False
     """With ``secret``: consent to send it in cleartext, which the user has not given
-    (:func:`smtpdbg.core.secrets.cleartext_allowed`). Without it the session refuses the command before anything
+    (:func:`smtpdbg.core.consent.cleartext_allowed`). Without it the session refuses the command before anything
     is sent, so a frontend that does not ask for the consent (``set plaintext-auth once`` queued first) asks for
     no password either: it submits the command as it is, and the session says why and how to allow it."""
     offline: bool = False

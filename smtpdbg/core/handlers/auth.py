@@ -15,7 +15,7 @@ from smtpdbg.core.commands import MECHANISMS, OAUTH_MECHANISMS
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.handlers.common import AUTH_AFTER_TLS, Reply, auth_after_tls, env_label, live, password_of, reply_of
 from smtpdbg.core.parser import Parsed
-from smtpdbg.core.secrets import guard_plaintext_auth
+from smtpdbg.core.consent import guard_plaintext_auth
 
 
 def run_auth(smtp, call: Callable):

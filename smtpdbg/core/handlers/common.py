@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.parser import Parsed
-from smtpdbg.core.secrets import answers_auth, cleartext_allowed, guard_plaintext_auth, sends_auth
+from smtpdbg.core.consent import cleartext_allowed, guard_plaintext_auth
+from smtpdbg.core.secrets import answers_auth, sends_auth
 
 
 @dataclass(frozen=True, slots=True)
