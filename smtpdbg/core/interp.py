@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol
 
 from smtpdbg.core.events import Error, Event, Info, InfoKind
+from smtpdbg.core.farewell import farewell
 from smtpdbg.core.parser import parse
 from smtpdbg.core.results import EXIT_USAGE, RunResult, Where, stage_of
 from smtpdbg.core.script import Expectation, ScriptError, ScriptReader, Step
@@ -139,11 +140,16 @@ class Interpreter:
         return self.result
 
     def _quit(self) -> None:
-        """QUIT at the end of a run whose connection is still up (not counted among the script's commands)."""
-        state = self.session.state
-        if self.quit_at_end and state.connected and not self._halted():
-            self.session.transcript.add(Info, kind=InfoKind.INFO, text="the run ends: QUIT (--drop closes without it)")
-            self.session.execute("quit")
+        """QUIT at the end of a run whose connection is still up (not counted among the script's commands);
+        inside message text the connection is closed instead (:func:`~smtpdbg.core.farewell.farewell`)."""
+        if not self.quit_at_end or not self.session.state.connected or self._halted():
+            return
+        command = farewell(self.session, announce="the run ends: QUIT (--drop closes without it)")
+        if command is None:
+            return
+        outcome = self.session.execute(command)
+        if outcome.category == "timeout":  # a run whose last exchange timed out did not end well
+            self.result.add_failure(Where(0, f"{command} at the end of the run"), outcome, outcome.stage or "command")
 
     def _halted(self) -> bool:
         """Whether the printed transcript failed (then the run ends: nobody sees it go on)."""

@@ -39,14 +39,15 @@ def sandbox_target(sandbox: Sandbox) -> Target:
     return Target("smtp", *sandbox.endpoints.smtp, sandbox=True)
 
 
-def run(target: Target, tmp_path, script: str, ca: str | None = None) -> tuple[int, str]:
+def run(target: Target, tmp_path, script: str, ca: str | None = None, timeout: float = TIMEOUT,
+        keep_going: bool = False) -> tuple[int, str]:
     """``smtpdbg run`` on a script; returns the exit status and everything it printed."""
     (tmp_path / "small.txt").write_bytes(MESSAGE)
     path = tmp_path / "script.smtp"
     path.write_text(script.replace("@small", f"@{tmp_path / 'small.txt'}"))
     out = io.StringIO()
-    status = run_script(str(path), target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca),
-                        out=out, color="never")
+    status = run_script(str(path), target, SessionOptions(timeout=timeout, local_hostname="client.test", ca=ca),
+                        out=out, color="never", keep_going=keep_going)
     return status, out.getvalue()
 
 
@@ -326,3 +327,37 @@ def test_after_an_abnormal_auth_the_next_commands_are_not_auth_responses(server)
         assert AUTH_RESPONSE not in commands and commands[:2] == ["MAIL", "RCPT"]
         assert not [o for o in outcomes if o.ok and o.code == 334]
         assert not [e for e in events(session, Error) if "pw" in e.message]
+
+
+# -- the end of a run inside message text; a QUIT that times out (audit F2, F3) ----------------------------------
+@pytest.mark.parametrize("script, status", [
+    ("ehlo\nmail a@example.org\nrcpt b@example.org\nraw DATA\n", 0),
+    ("ehlo\npipeline MAIL FROM:<a@example.org>; RCPT TO:<reject@example.org>; RCPT TO:<b@example.org>; DATA\nquit\n", 9),
+], ids=["raw-data", "pipeline-stops"])
+def test_a_run_that_ends_inside_message_text_closes_without_sending_quit_as_text(sandbox, endpoints, tmp_path,
+                                                                                  script, status):
+    code, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path, script)
+    assert code == status, out
+    after = out.split("<-  354", 1)[1]
+    assert " -> quit" not in after and "timed out" not in after
+    assert "closed without QUIT" in after and "connection closed" in after
+    assert "<b@example.org>: not sent" in out
+    assert sandbox.messages == []
+
+
+def test_quit_typed_inside_message_text_is_flagged_like_any_command(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", "raw DATA"):
+            assert session.execute(command).ok, command
+        assert session.state.stage is Stage.DATA
+        since = len(session.transcript.snapshot())
+        session.execute("quit", timeout=0.5)
+        warned = [e for e in events(session, Info, since) if e.rule == "RFC 5321 §4.1.1.4"]
+        assert len(warned) == 1 and "what quit sends becomes part of the message" in warned[0].text
+
+
+def test_a_quit_at_the_end_of_the_run_that_times_out_fails_the_run(tmp_path):
+    with FakeServer(esmtp(QUIT=lambda conn, line: conn.hang(10))) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\nnoop\n", timeout=0.5)
+    assert status == 11, out
+    assert "FAILED (quit at the end of the run)  [command] timed out" in out and ": ok" not in out
