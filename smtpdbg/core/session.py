@@ -24,7 +24,7 @@ from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.parser import ParseError, Parsed, parse
 from smtpdbg.core.options import DEFAULT_TIMEOUT, SessionOptions  # noqa: F401 - part of this module's API
-from smtpdbg.core.outcome import Outcome, judge, outcome_of_reply
+from smtpdbg.core.outcome import Outcome, Senders, judge, outcome_of_reply
 from smtpdbg.core.preflight import before_command, close_if_closing
 from smtpdbg.core.snapshot import build_state
 from smtpdbg.core.state import SessionState
@@ -76,6 +76,7 @@ class Session:
         self._tls_context = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
+        self._senders = Senders()
         self._running: _Job | None = None
         self._running_since = 0.0
         self._submit_lock = threading.RLock()
@@ -289,6 +290,8 @@ class Session:
 
             job.shown = mask_payload(job.shown)
         started = self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
+        first_exchange = self.transcript.numbered("exchange") + 1
+        self._senders.started(command_id, first_exchange)
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
@@ -318,7 +321,8 @@ class Session:
                 smtp.deadline = None
                 smtp.aborted = False
         if spec.network:
-            outcome = self._after_replies(job, outcome, started.seq)
+            outcome = self._after_replies(job, outcome, started.seq, first_exchange)
+        outcome = replace(outcome, command_id=command_id)
         if job.aborted and outcome.connected:
             outcome = replace(outcome, connected=False)
         self._commands_run += 1
@@ -329,13 +333,14 @@ class Session:
         self._publish(busy=False, running="")
         job.future.set_result(outcome)
 
-    def _after_replies(self, job: _Job, outcome: Outcome, since: int) -> Outcome:
+    def _after_replies(self, job: _Job, outcome: Outcome, since: int, first_exchange: int) -> Outcome:
         """Judge the command by its exchanges; close the connection the server said it is closing (421)."""
         if self.smtp is not None and job.parsed.name != "quit" and close_if_closing(self.smtp):
             message = outcome.message or f"{outcome.code} {outcome.text}".strip()
             outcome = replace(outcome, connected=False,
                               message=f"{message}; the server is closing the connection: not connected now (use `reconnect`)")
-        return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
+        return judge(outcome, job.parsed.name, self.transcript.since(since), network=True,
+                     first_exchange=first_exchange, senders=self._senders)
 
     def _succeeded(self, job: _Job, reply, start: float) -> Outcome:
         return outcome_of_reply(job.shown, reply, time.monotonic() - start, self._connected())

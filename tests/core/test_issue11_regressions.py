@@ -361,3 +361,29 @@ def test_a_quit_at_the_end_of_the_run_that_times_out_fails_the_run(tmp_path):
         status, out = run(parse_target(fake.target), tmp_path, "ehlo\nnoop\n", timeout=0.5)
     assert status == 11, out
     assert "FAILED (quit at the end of the run)  [command] timed out" in out and ": ok" not in out
+
+
+# -- a late reply's failure belongs to the line that sent the exchange (audit F7) -------------------------------
+@pytest.mark.parametrize("reader", ["quit", "drain 2", "noop"])
+def test_a_late_refusal_is_the_failure_of_the_line_that_sent_the_rcpt(tmp_path, reader):
+    script = f"ehlo\nraw MAIL FROM:<a@b.c>\\r\\nRCPT TO:<x@b.c>\n{reader}\n"
+    with FakeServer(esmtp(RCPT=b"550 5.1.1 no such user\r\n")) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script, keep_going=True)
+    assert status == 9, out
+    failed = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert len(failed) == 1 and failed[0].startswith("=== FAILED line 2: raw MAIL FROM:<a@b.c>"), out
+    assert "[rcpt] <x@b.c>: permanent failure at RCPT: 550 5.1.1 no such user" in failed[0]
+
+
+def test_the_outcome_of_the_command_that_read_a_late_refusal_names_the_sender():
+    with FakeServer(esmtp(RCPT=b"550 5.1.1 no such user\r\n")) as fake, session_on(parse_target(fake.target)) as session:
+        for command in ("connect", "ehlo"):
+            assert session.execute(command).ok
+        sender = session.execute("raw MAIL FROM:<a@b.c>\\r\\nRCPT TO:<x@b.c>")
+        assert sender.code == 250 and sender.command_id
+        reader = session.execute("noop")
+        assert reader.ok and reader.code == 250, reader
+        [(command_id, failure)] = reader.late
+        assert command_id == sender.command_id
+        assert (failure.ok, failure.stage, failure.category) == (False, "rcpt", "recipient-refused")
+        assert "<x@b.c>" in failure.message
