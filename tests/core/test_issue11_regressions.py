@@ -18,6 +18,7 @@ from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
 from smtpdbg.core.export import Recording
 from smtpdbg.core.export.summary import summary_lines
 from smtpdbg.core.lessons import Check
+from smtpdbg.core.parser import parse
 from smtpdbg.core.protocol import AUTH_RESPONSE, END_OF_DATA, Stage
 from smtpdbg.core.render import TextRenderer
 from smtpdbg.core.secrets import MASK
@@ -387,3 +388,15 @@ def test_the_outcome_of_the_command_that_read_a_late_refusal_names_the_sender():
         assert command_id == sender.command_id
         assert (failure.ok, failure.stage, failure.category) == (False, "rcpt", "recipient-refused")
         assert "<x@b.c>" in failure.message
+
+
+# -- no password is asked for a login that cannot be sent (audit F8) ------------------------------------------
+def test_login_after_the_connection_is_gone_says_not_connected_before_asking_a_password(tmp_path):
+    with FakeServer(esmtp(EHLO=lambda conn, line: conn.close())) as fake:
+        with session_on(parse_target(fake.target)) as session:
+            assert session.execute("connect").ok and not session.execute("ehlo").ok
+            assert not session.state.connected
+            assert not session.needs(parse("login alice")).secret and not session.needs(parse("auth PLAIN alice")).secret
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\nlogin alice\n", keep_going=True)
+    assert status == 5, out
+    assert "FAILED line 2: login alice  [auth] not sent: not connected" in out and "password" not in out

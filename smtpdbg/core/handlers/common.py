@@ -36,14 +36,15 @@ def reply_of(result, *replies) -> Reply:
 
 
 def needs(session, parsed: Parsed):
-    """What a frontend must collect first. No password is asked for a login the server cannot take yet
-    (:func:`auth_after_tls`): the handler refuses it with the way forward instead."""
+    """What a frontend must collect first. No password is asked for a login that cannot be sent (not
+    connected) or that the server cannot take yet (:func:`auth_after_tls`): the handler refuses it with the
+    way forward instead."""
     from smtpdbg.core.context import Needs
 
     spec = parsed.spec
     body = spec.body and parsed.arg("file") is None
     secret = spec.secret and not parsed.opt("password_env") and not parsed.opt("token_env") and not session.options.password_env
-    if secret and auth_after_tls(session.state):
+    if secret and (not session.state.connected or auth_after_tls(session.state)):
         secret = False
     return Needs(body=body, secret=secret)
 
