@@ -19,6 +19,7 @@ protocol (every wire line, every error, every connection) is kept whole.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 
 from smtpdbg.core.events import CommandEnd, CommandStart, Event, Info, InfoKind, StateChange
 from smtpdbg.core.transcript import Transcript
@@ -95,5 +96,10 @@ class ScriptTranscript(Transcript):
         return False
 
     def since(self, seq: int) -> list[Event]:
+        """Kept events with a sequence number greater than ``seq`` (they are kept in order: a binary search)."""
         with self._lock:
-            return [event for event in self._events if event.seq > seq]
+            return self._events[bisect_right(self._events, seq, key=_seq_of):]
+
+
+def _seq_of(event: Event) -> int:
+    return event.seq
