@@ -400,3 +400,23 @@ def test_login_after_the_connection_is_gone_says_not_connected_before_asking_a_p
         status, out = run(parse_target(fake.target), tmp_path, "ehlo\nlogin alice\n", keep_going=True)
     assert status == 5, out
     assert "FAILED line 2: login alice  [auth] not sent: not connected" in out and "password" not in out
+
+
+# -- a pipelined RSET ends the transaction for the rules too (audit F10) --------------------------------------
+@pytest.mark.parametrize("commands", [
+    ["mail a@example.org", "rcpt b@example.org", "pipeline RSET; MAIL FROM:<c@example.org>; RCPT TO:<d@example.org>"],
+    ["pipeline MAIL FROM:<a@example.org>; RCPT TO:<b@example.org>; RSET; MAIL FROM:<c@example.org>"],
+], ids=["rset-first", "rset-between"])
+def test_a_mail_right_after_a_pipelined_rset_breaks_no_rule(endpoints, commands):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ["connect", "ehlo", *commands]:
+            assert session.execute(command).ok, command
+        assert [e.text for e in events(session, Info) if e.rule] == []
+        assert [r.code for r in events(session, Reply)][-1] == 250
+
+
+def test_a_mail_pipelined_inside_a_transaction_is_still_flagged(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "pipeline MAIL FROM:<a@example.org>; RCPT TO:<b@example.org>; MAIL FROM:<c@x.org>"):
+            session.execute(command)
+        assert [e.rule for e in events(session, Info) if e.rule] == ["RFC 5321 §4.1.1.2"]
