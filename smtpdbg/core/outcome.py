@@ -33,6 +33,8 @@ _STAGE_OF_COMMAND = {
     "starttls": "tls", "login": "auth", "auth": "auth", "mail": "mail", "rcpt": "rcpt", "data": "data",
     "sendmail": "data", "send_message": "data", "bdat": "data",
 }
+_GONE = frozenset({"not-connected", "disconnected"})
+"""Categories of a command that found the connection gone."""
 _REPLY_FAILURES = frozenset({"reply-4xx", "reply-5xx", "reply-violation", "garbage-reply"})
 _LOCAL = {"command", "file", "not-connected", "parse", "value", "stopped", "internal", "encoding", "not-supported"}
 """Failure categories that happen on the client's side."""
@@ -198,10 +200,12 @@ def _judge(outcome: Outcome, name: str, events: list) -> Outcome:
             stage = "tls"
         elif unanswered is not None:
             stage = "connect" if name in ("connect", "reconnect") else stage_of_verb(unanswered.command)
+        elif not sent and outcome.category in _GONE and name not in ("connect", "reconnect"):
+            stage = "command"  # nothing was refused: the connection had ended before it could be sent
         else:
             stage = _STAGE_OF_COMMAND.get(name, "command")
         message = outcome.message
-        local = name not in ("connect", "reconnect") and outcome.category in _LOCAL | {"not-supported", "smtp-error"}
+        local = name not in ("connect", "reconnect") and outcome.category in _LOCAL | _GONE | {"not-supported", "smtp-error"}
         if local and message and not message.startswith("not sent"):
             greetings = _own_greetings(events, name)
             if not sent:

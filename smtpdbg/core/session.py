@@ -356,6 +356,9 @@ class Session:
         connected = self._connected()
         if not connected and classified.category not in ("parse", "file", "not-connected"):
             message += "; not connected now (use `reconnect`)"
+        ended = self.smtp.tracker.closing_reason if self.smtp is not None and not connected else ""
+        if classified.category in ("not-connected", "disconnected") and ended.startswith("the server sent 421"):
+            message += f"; the connection ended after {ended}"
         self.transcript.add(Error, category=classified.category, message=message, exception=classified.exception,
                             connected=connected, code=classified.code)
         return Outcome(job.shown, False, classified.code, "", classified.category, message, elapsed, connected)

@@ -399,7 +399,7 @@ def test_login_after_the_connection_is_gone_says_not_connected_before_asking_a_p
             assert not session.needs(parse("login alice")).secret and not session.needs(parse("auth PLAIN alice")).secret
         status, out = run(parse_target(fake.target), tmp_path, "ehlo\nlogin alice\n", keep_going=True)
     assert status == 5, out
-    assert "FAILED line 2: login alice  [auth] not sent: not connected" in out and "password" not in out
+    assert "FAILED line 2: login alice  [command] not sent: not connected" in out and "password" not in out
 
 
 # -- a pipelined RSET ends the transaction for the rules too (audit F10) --------------------------------------
@@ -420,3 +420,20 @@ def test_a_mail_pipelined_inside_a_transaction_is_still_flagged(endpoints):
         for command in ("connect", "ehlo", "pipeline MAIL FROM:<a@example.org>; RCPT TO:<b@example.org>; MAIL FROM:<c@x.org>"):
             session.execute(command)
         assert [e.rule for e in events(session, Info) if e.rule] == ["RFC 5321 §4.1.1.2"]
+
+
+# -- a command not sent because the server had closed is not a refusal of its stage (audit F12) ----------------
+def _accept_then_421(conn: Conn, line: bytes) -> None:
+    conn.send(b"250 2.0.0 queued\r\n421 4.3.0 bye now\r\n")
+    conn.close()
+
+
+@pytest.mark.parametrize("next_line", ["rcpt c@y.test", "mail a@x.test", "noop\nrcpt c@y.test"])
+def test_a_command_after_the_server_closed_with_421_is_not_sent_and_exits_11(tmp_path, next_line):
+    script = f"ehlo\nmail a@x.test\nrcpt b@y.test\ndata @small\n{next_line}\nquit\n"
+    with FakeServer(esmtp(END=_accept_then_421)) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script)
+    assert status == 11, out
+    [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert failed.startswith("=== FAILED line 5: ") and "[command] not sent: " in failed, failed
+    assert "421 (4.3.0 bye now)" in failed
