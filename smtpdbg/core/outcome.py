@@ -194,8 +194,8 @@ def _judge(outcome: Outcome, name: str, events: list) -> Outcome:
         return replace(outcome, ok=False, code=broken.code, category="reply-violation", sent=sent,
                        stage=stage_of_verb(broken.command), message=f"{broken.violation} (the reply: {said})")
     if not outcome.ok:
-        if failing is not None and outcome.code is not None:
-            stage = stage_of_verb(failing.command)
+        if failing is not None and (outcome.code is not None or outcome.category == "recipients-refused"):
+            stage = stage_of_verb(failing.command)  # every recipient refused (sendmail): the RCPT stage
         elif outcome.category in _TLS_FAILURES:  # the handshake failed: implicit TLS's too, not the TCP connect
             stage = "tls"
         elif unanswered is not None:

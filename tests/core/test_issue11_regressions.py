@@ -230,7 +230,10 @@ def test_a_malformed_continuation_after_the_dot_is_unknown_not_a_permanent_failu
     "ehlo\nsendmail a@example.org b@example.org,reject@example.org @small\nquit\n",
     "ehlo\npipeline MAIL FROM:<a@example.org>; RCPT TO:<reject@example.org>; RCPT TO:<b@example.org>; DATA\n"
     "data @small\nquit\n",
-], ids=["rcpt", "sendmail", "pipeline-354"])
+    "ehlo\nsendmail a@example.org reject@example.org @small\nquit\n",
+    "ehlo\nsendmail a@example.org reject@example.org,greylist@example.org @small\nquit\n",
+    "ehlo\nsend_message @small --from a@example.org --to reject@example.org\nquit\n",
+], ids=["rcpt", "sendmail", "pipeline-354", "sendmail-every-recipient", "sendmail-550-451", "send_message-every"])
 def test_a_refused_recipient_exits_9(endpoints, tmp_path, script):
     status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path, script)
     assert status == 9, out
