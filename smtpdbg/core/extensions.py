@@ -99,9 +99,9 @@ def xforward(ctx, parsed: Parsed):
 
 
 def bdat(ctx, parsed: Parsed):
-    from smtpdbg.core.handlers.common import message_of as _message, smtp_of as _smtp
+    from smtpdbg.core.handlers.common import live, message_of as _message
 
-    smtp = _smtp(ctx)
+    smtp = live(ctx)  # a closed connection says "not connected", before anything is recorded as sent
     message = _message(ctx, parsed)
     if not isinstance(message, bytes):
         message = message.read_all("bdat")

@@ -440,3 +440,14 @@ def test_a_command_after_the_server_closed_with_421_is_not_sent_and_exits_11(tmp
     [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
     assert failed.startswith("=== FAILED line 5: ") and "[command] not sent: " in failed, failed
     assert "421 (4.3.0 bye now)" in failed
+
+
+# -- bdat after the connection is gone: not connected (audit F16) -------------------------------------------------
+@pytest.mark.parametrize("command", ["bdat @small", "bdat @small --no-last", "bdat @small --chunk 5"])
+def test_bdat_after_the_connection_is_gone_is_not_sent(tmp_path, command):
+    script = f"ehlo\nmail a@x.test\nrcpt b@y.test\nnoop\n{command}\n"
+    with FakeServer(esmtp(NOOP=lambda conn, line: conn.close())) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script, keep_going=True)
+    failed = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert failed[-1].startswith("=== FAILED line 5: bdat @") and "[command] not sent: not connected" in failed[-1], out
+    assert "AttributeError" not in out and "unexpected AttributeError" not in out
