@@ -254,3 +254,12 @@ def test_a_short_write_is_completed(tmp_path, monkeypatch):
 def test_a_script_step_label_never_holds_a_substituted_secret():
     [step] = items("raw AUTH PLAIN ${PAYLOAD}\n", {"PAYLOAD": "AGFsaWNlAHdvbmRlcmxhbmQ="})
     assert isinstance(step, Step) and "AGFsaWNl" in step.text and "AGFsaWNl" not in step.label
+
+
+def test_a_byte_order_mark_before_the_first_line_is_not_part_of_the_command():
+    """Windows editors save UTF-8 with a BOM; the first command must still be ``ehlo``."""
+    lines = list(read_lines(io.BytesIO(b"\xef\xbb\xbfehlo\r\nnoop\r\nquit\r\n")))
+    check_script(lines, {})
+    reader = ScriptReader(iter(lines), {})
+    assert [reader.next().parsed.name for _ in range(3)] == ["ehlo", "noop", "quit"]
+    assert list(read_lines(io.BytesIO(b"noop\n\xef\xbb\xbfehlo\n")))[1] == "\ufeffehlo\n"  # only at the start
