@@ -75,10 +75,9 @@ def outcome_of_reply(command: str, reply, elapsed: float, connected: bool) -> Ou
     message = text
     reply_class = classify_reply(code)
     if code < 0:
-        from smtpdbg.core.render import safe_text
-
         category, ok = "garbage-reply", False
-        message = f"the server answered with a line that has no reply code: {safe_text(text[:80])!r}"
+        # repr() escapes every control character once (safe_text as well would show a newline as \\n)
+        message = f"the server answered with a line that has no reply code: {text[:80]!r}"
     elif reply_class is ReplyClass.VIOLATION:
         category, ok = "reply-violation", False
         message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"

@@ -451,3 +451,12 @@ def test_bdat_after_the_connection_is_gone_is_not_sent(tmp_path, command):
     failed = [line for line in out.splitlines() if line.startswith("=== FAILED")]
     assert failed[-1].startswith("=== FAILED line 5: bdat @") and "[command] not sent: not connected" in failed[-1], out
     assert "AttributeError" not in out and "unexpected AttributeError" not in out
+
+
+# -- a reply without a code is quoted once, escaped once (audit F18) -------------------------------------------
+def test_a_reply_without_a_code_is_quoted_with_its_escapes_not_escaped_twice(tmp_path):
+    with FakeServer(esmtp(EHLO=b"250-x\x1b[2J\r\n2500 weird\r\n")) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\n")
+    [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert status == 5 and failed.endswith("has no reply code: 'x\\x1b[2J\\n2500 weird'"), failed
+    assert "\x1b" not in out
