@@ -103,14 +103,18 @@ def bdat(ctx, parsed: Parsed):
 
     smtp = live(ctx)  # a closed connection says "not connected", before anything is recorded as sent
     message = _message(ctx, parsed)
-    if not isinstance(message, bytes):
+    if not isinstance(message, bytes) and not message.regular:  # a pipe or device: bounded, read first
         message = message.read_all("bdat")
     chunk = int(parsed.opt("chunk") or 65536)
     if chunk < 1:
         raise CommandError("--chunk must be at least 1 byte")
     declared = parsed.opt("declare")
-    replies = smtp.bdat(message, chunk, declared=int(declared) if declared is not None else None,
-                        last=not parsed.opt("no_last"))
+    try:
+        replies = smtp.bdat(message, chunk, declared=int(declared) if declared is not None else None,
+                            last=not parsed.opt("no_last"))
+    finally:
+        if not isinstance(message, bytes):
+            message.close()  # a refused chunk stops the reading early
     return _reply(replies)
 
 

@@ -127,6 +127,7 @@ class MessageMixin:
         """Send ``message`` with BDAT chunks (RFC 3030 §2), reading a reply after each.
 
         Args:
+            message: the bytes, or a :class:`~smtpdbg.core.body.FileBody` read a chunk at a time.
             chunk_size: bytes per chunk.
             declared: announce this size for the first chunk instead of its real
                 size (a deliberately wrong count, to test a server).
@@ -139,10 +140,9 @@ class MessageMixin:
             message = message.encode("utf-8")
         if chunk_size < 1:
             raise ValueError("the chunk size must be at least 1 byte")
-        chunks = [message[i : i + chunk_size] for i in range(0, len(message), chunk_size)] or [b""]
         replies: list[tuple[int, bytes]] = []
-        for index, chunk in enumerate(chunks):
-            final = last and index == len(chunks) - 1
+        for index, (chunk, is_last) in enumerate(_sized(message, chunk_size)):
+            final = last and is_last
             size = declared if declared is not None and index == 0 else len(chunk)
             if size != len(chunk):
                 self._warn(f"BDAT announces {size:,} bytes but {len(chunk):,} follow (deliberate wrong count)")
@@ -161,3 +161,26 @@ class MessageMixin:
             if any(code >= 400 or code < 0 for code, _ in chunk_replies):
                 break
         return replies
+
+
+def _sized(message, size: int):
+    """``(chunk, is_last)`` pairs of ``size`` bytes (the last may be shorter; an empty message is one empty
+    chunk), cut from bytes or read from a :class:`~smtpdbg.core.body.FileBody` without holding all of it."""
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        pieces = [bytes(message[i : i + size]) for i in range(0, len(message), size)] or [b""]
+        for index, piece in enumerate(pieces):
+            yield piece, index == len(pieces) - 1
+        return
+    buffer = bytearray()
+    held = None
+    for data in message.chunks():
+        buffer += data
+        while len(buffer) >= size:
+            if held is not None:
+                yield held, False
+            held = bytes(buffer[:size])
+            del buffer[:size]
+    if held is not None:
+        yield held, not buffer
+    if buffer or held is None:
+        yield bytes(buffer), True
