@@ -123,6 +123,12 @@ class MessageMixin:
         )
 
     # -- CHUNKING ---------------------------------------------------------------------------
+    def _record_chunk(self, chunk: bytes) -> None:
+        """A BDAT chunk as the transcript keeps it: its size and the head and tail of its lines."""
+        head, tail, omitted, line_count = split_head_tail(chunk, self.limits)
+        self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
+                            tls=self._tls, stuffed=0)
+
     def bdat(self, message: bytes, chunk_size: int = 65536, *, declared: int | None = None, last: bool = True):
         """Send ``message`` with BDAT chunks (RFC 3030 §2), reading a reply after each.
 
@@ -148,9 +154,8 @@ class MessageMixin:
                 self._warn(f"BDAT announces {size:,} bytes but {len(chunk):,} follow (deliberate wrong count)")
             line = f"BDAT {size}{' LAST' if final else ''}\r\n".encode("ascii")
             self._record_lines(line)
-            head, tail, omitted, line_count = split_head_tail(chunk, self.limits)
-            self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
-                                tls=self._tls, stuffed=0)
+            self._bdat_left = 0  # the chunk is recorded here, not taken from the lines that follow
+            self._record_chunk(chunk)
             self._sendall(line + chunk)
             chunk_replies = [self.getreply()]
             # LMTP: BDAT LAST gets one reply per accepted recipient (RFC 2033 + RFC 3030)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target, parse_target
-from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
+from smtpdbg.core.events import Body, Direction, Error, Info, InfoKind, Reply, Wire
 from smtpdbg.core.export import Recording
 from smtpdbg.core.export.summary import summary_lines
 from smtpdbg.core.lessons import Check
@@ -460,3 +460,22 @@ def test_a_reply_without_a_code_is_quoted_with_its_escapes_not_escaped_twice(tmp
     [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
     assert status == 5 and failed.endswith("has no reply code: 'x\\x1b[2J\\n2500 weird'"), failed
     assert "\x1b" not in out
+
+
+# -- a BDAT chunk sent with raw is chunk data, not lines (audit F17) --------------------------------------------
+def test_a_raw_bdat_chunk_is_data_and_the_crlf_after_it_is_a_line_of_its_own(sandbox, endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org"):
+            assert session.execute(command).ok
+        since = len(session.transcript.snapshot())
+        bdat = session.execute("raw BDAT 3 LAST\\r\\nabc")
+        assert bdat.code == 250
+        mail = session.execute("raw MAIL FROM:<a@example.org>")
+        sent = [e.data for e in events(session, Wire, since) if e.direction is Direction.SEND]
+        assert sent == [b"BDAT 3 LAST\r\n", b"\r\n", b"MAIL FROM:<a@example.org>\r\n"]
+        [body] = events(session, Body, since)
+        assert body.size == 3
+        assert [(r.command, r.code) for r in events(session, Reply, since)] == [("BDAT", 250), ("", 500), ("MAIL", 250)]
+        assert [e.rule for e in events(session, Info, since) if e.rule] == ["RFC 3030 §2"]
+        assert mail.code == 250
+    assert sandbox.wait_for_messages(1)[0].content.endswith(b"abc")
