@@ -402,3 +402,22 @@ def test_python_export_of_a_prdr_session_replayed_elsewhere_reports_without_a_tr
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and said in done.stdout, done.stdout + done.stderr
     assert "the recorded session got 353, this run got" in done.stderr
+
+
+def test_the_python_export_escapes_what_the_server_says_when_it_runs(tmp_path):
+    from smtpdbg.core import Session, SessionOptions, Target
+
+    hostile = esmtp(greeting=b"220 fake \x1b]0;TITLE\x07\x1b[2J\r\n", RCPT=b"550 5.1.1 no \x1b[6n\xe2\x80\xaeuser\xc2\x85x\r\n")
+    with FakeServer(hostile) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="c.test"))
+        try:
+            for line in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test", "quit"):
+                session.execute(line)
+        finally:
+            session.shutdown()
+        source = render("python", Recording.from_session(session))
+        done = _replay(source, tmp_path, server)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not [c for c in done.stdout if not c.isprintable() and c != "\n"], repr(done.stdout)
+    assert "220 fake \\x1b]0;TITLE\\x07\\x1b[2J" in done.stdout
+    assert "550 5.1.1 no \\x1b[6n\\u202euser\\x85x" in done.stdout

@@ -25,10 +25,16 @@ settled = None
 """The reply that settled the message came already: a server without PRDR answered the final dot at once."""
 
 
+def safe(line):
+    """A line of server text with every character a terminal would act on escaped (ESC, BEL, U+202E...)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line)
+
+
 def show(code, text):
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return (f"{{code}} {{text}}" if code is not None else text).replace("\\n", "\\n    ")
+    text = "\\n    ".join(safe(line) for line in text.split("\\n"))
+    return f"{{code}} {{text}}" if code is not None else text
 
 
 def step(expected, label, call, *args, after_dot=False, **kwargs):
