@@ -15,7 +15,7 @@ import difflib
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from smtpdbg.core.export.jsonl import read_jsonl
+from smtpdbg.core.export.jsonl import read_jsonl_file
 from smtpdbg.core.render import safe_text
 
 SLOW_RATIO = 2.0
@@ -163,7 +163,7 @@ def _outcome(recipient: dict) -> str:
 
 
 def diff_records(a: list[dict], b: list[dict], *, names: tuple[str, str] = ("A", "B")) -> DiffResult:
-    """Compare two parsed exports (see :func:`smtpdbg.core.export.jsonl.read_jsonl`)."""
+    """Compare two parsed exports (see :func:`smtpdbg.core.export.jsonl.read_jsonl_file`)."""
     return _Differ(a, b, names).run()
 
 
@@ -174,11 +174,7 @@ def diff_files(path_a: str, path_b: str) -> DiffResult:
         OSError: a file cannot be read.
         ValueError: a file is not an smtpdbg JSONL export.
     """
-    with open(path_a, encoding="utf-8") as handle:
-        a = read_jsonl(handle.read())
-    with open(path_b, encoding="utf-8") as handle:
-        b = read_jsonl(handle.read())
-    return diff_records(a, b, names=("A", "B"))
+    return diff_records(read_jsonl_file(path_a), read_jsonl_file(path_b), names=("A", "B"))
 
 
 def report(result: DiffResult, path_a: str, path_b: str) -> list[str]:
