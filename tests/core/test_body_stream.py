@@ -174,3 +174,15 @@ def test_bdat_of_a_large_file_reads_it_a_chunk_at_a_time(tmp_path):
     chunking = b"250-fake.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n"
     with FakeServer(esmtp(EHLO=chunking, BDAT=_sink_bdat)) as server:
         _assert_sent_with_bounded_growth(server, f"bdat @{path} --chunk 3000000")
+
+
+def test_send_message_of_a_file_too_large_to_parse_is_refused_before_anything_is_sent(session, sandbox, tmp_path):
+    """``send_message`` parses the file whole (about ten times its size): over 32 MB it says what streams instead."""
+    path = tmp_path / "big.eml"
+    with open(path, "wb") as handle:
+        handle.write(b"Subject: big\r\n\r\n")
+        handle.truncate(40 << 20)
+    session.execute("ehlo")
+    outcome = session.execute(f"send_message @{path} --from a@example.org --to b@example.org")
+    assert not outcome.ok and not outcome.sent, outcome
+    assert "parses the whole message in memory" in outcome.message and "`sendmail FROM TO @FILE`" in outcome.message
