@@ -15,7 +15,7 @@ import time
 import pytest
 
 from smtpdbg.core.export.jsonl import read_jsonl
-from tests.conftest import repo_env
+from tests.conftest import capped_memory, repo_env
 from tests.schema import schema_errors
 from tests.smtplib_wire import shown
 
@@ -235,25 +235,19 @@ def test_a_run_that_stops_sends_quit_unless_drop(tmp_path, drop):
     assert (b"QUIT" in received) is not drop
 
 
-def _capped() -> None:
-    """A child's address space capped at 1 GB: an unbounded read of /dev/zero ends in MemoryError, not a swap storm."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_diff_and_compare_refuse_a_device_at_once(endpoints, tmp_path, device):
     first = run(endpoints, tmp_path, "ehlo\nquit\n", "--export", "jsonl", "-o", str(tmp_path / "a.jsonl"))
     assert first.returncode == 0, first.stderr
     diff = subprocess.run([sys.executable, "-m", "smtpdbg", "diff", device, str(tmp_path / "a.jsonl")], env=repo_env(),
-                          capture_output=True, text=True, timeout=60, preexec_fn=_capped)
+                          capture_output=True, text=True, timeout=60, preexec_fn=capped_memory)
     assert diff.returncode == 2, diff.stderr
     assert "smtpdbg diff: line 1: " in diff.stderr and "not an smtpdbg JSONL export" in diff.stderr
     host, port = endpoints.smtp
     (tmp_path / "s.smtp").write_text("ehlo\nquit\n")
     compare = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(tmp_path / "s.smtp"), "-t", f"{host}:{port}",
                               "--compare", device], env=repo_env(), capture_output=True, text=True, timeout=60,
-                             preexec_fn=_capped)
+                             preexec_fn=capped_memory)
     assert compare.returncode == 2, compare.stderr
     assert f"--compare {device}: line 1: " in compare.stderr and "internal error" not in compare.stderr

@@ -137,7 +137,9 @@ def make_plan(args, cli):
         try:
             if args.data is not None and args.data.startswith("@"):
                 if not os.path.isfile(args.data[1:]):
-                    raise PlanError(f"--data {args.data}: no such file")
+                    why = "not a regular file (a message file is streamed from disk)" if os.path.exists(args.data[1:]) \
+                        else "no such file"
+                    raise PlanError(f"--data {args.data}: {why}")
                 plan.data_file = args.data[1:]
             elif args.data is not None:
                 plan.message = literal_data(args.data, tokens)

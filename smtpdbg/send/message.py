@@ -62,14 +62,28 @@ class Tokens:
         return text
 
 
+MAX_PART = 32 << 20
+"""Most bytes read for the body or one attachment: the message is built whole in memory (MIME encoding
+takes a few times that), so stdin or a device (``/dev/zero``) must not be read without end."""
+
+
+def bounded(handle, what: str) -> bytes:
+    """What a binary ``handle`` holds, at most :data:`MAX_PART` bytes."""
+    data = handle.read(MAX_PART + 1)
+    if len(data) > MAX_PART:
+        raise MessageError(f"{what}: over {MAX_PART:,} bytes; the message is built in memory "
+                           "(send a large message file with --data @FILE, which streams it)")
+    return data
+
+
 def _read(value: str, what: str) -> str:
     """``@FILE`` or ``-`` (stdin) read as text; anything else is the text itself."""
     if value == "-":
-        return sys.stdin.read()
+        return bounded(sys.stdin.buffer, f"{what} -").decode("utf-8", "surrogateescape")
     if value.startswith("@"):
         try:
-            with open(value[1:], encoding="utf-8", errors="surrogateescape") as handle:
-                return handle.read()
+            with open(value[1:], "rb") as handle:
+                return bounded(handle, f"{what} {value}").decode("utf-8", "surrogateescape")
         except OSError as exc:
             raise MessageError(f"{what} {value}: {exc.strerror or exc}") from None
     return value
@@ -125,7 +139,7 @@ def build(sender: str, to: list[str], *, headers: list[str], add_headers: list[s
     for path, kind in attachments:
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = bounded(handle, f"--attach {path}")
         except OSError as exc:
             raise MessageError(f"--attach {path}: {exc.strerror or exc}") from None
         if not kind:
