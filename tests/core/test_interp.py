@@ -263,3 +263,17 @@ def test_a_byte_order_mark_before_the_first_line_is_not_part_of_the_command():
     reader = ScriptReader(iter(lines), {})
     assert [reader.next().parsed.name for _ in range(3)] == ["ehlo", "noop", "quit"]
     assert list(read_lines(io.BytesIO(b"noop\n\xef\xbb\xbfehlo\n")))[1] == "\ufeffehlo\n"  # only at the start
+
+
+def test_a_long_script_keeps_each_repeated_line_and_text_once(endpoints):
+    """The same NOOP and its same reply, a thousand times over, are one bytes object each, not a thousand."""
+    host, port = endpoints.smtp
+    session = Session(Target("smtp", host, port), SessionOptions(timeout=10), transcript=ScriptTranscript())
+    try:
+        Interpreter(session, environ={}, batch=True).run(["ehlo\n"] + ["noop\n"] * 50)
+    finally:
+        session.shutdown()
+    sent = [e.data for e in session.transcript.snapshot() if isinstance(e, Wire) and e.data.startswith(b"noop")]
+    starts = [e.text for e in session.transcript.snapshot() if isinstance(e, CommandStart) and e.text == "noop"]
+    assert len(sent) == 50 and len({id(data) for data in sent}) == 1
+    assert len(starts) == 50 and len({id(text) for text in starts}) == 1
