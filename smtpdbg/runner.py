@@ -159,10 +159,10 @@ def run_script(
         stdout, out = out, sys.stderr
     baseline = None
     if compare:
-        from smtpdbg.core.export.jsonl import read_jsonl_file
+        from smtpdbg.core.diff import load
 
         try:
-            baseline = read_jsonl_file(compare)
+            baseline = load(compare)
         except (OSError, ValueError) as exc:
             print(f"smtpdbg run: --compare {compare}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -251,3 +251,26 @@ def test_diff_and_compare_refuse_a_device_at_once(endpoints, tmp_path, device):
                              preexec_fn=capped_memory)
     assert compare.returncode == 2, compare.stderr
     assert f"--compare {device}: line 1: " in compare.stderr and "internal error" not in compare.stderr
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda r: r["type"] == "reply" and r.update(latency="slow"), "(reply): latency is a string"),
+    (lambda r: r["type"] == "reply" and r.get("extensions") and r.update(extensions=5), "(reply): extensions is a number"),
+    (lambda r: r["type"] == "summary" and r["recipients"][0].pop("final_code"), "(summary recipient): final_code is missing"),
+], ids=["latency", "extensions", "final_code"])
+def test_diff_and_compare_refuse_a_hand_edited_export_with_a_wrong_type(endpoints, tmp_path, edit, said):
+    import json
+
+    script = "ehlo\nmail a@example.org\nrcpt bob@example.org\nquit\n"
+    first = run(endpoints, tmp_path, script, "--export", "jsonl", "-o", str(tmp_path / "a.jsonl"))
+    assert first.returncode == 0, first.stderr
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    for record in records:
+        edit(record)
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    env = dict(repo_env(), HOME=str(tmp_path))  # a crash report would go there
+    diff = subprocess.run([sys.executable, "-m", "smtpdbg", "diff", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert diff.returncode == 2 and said in diff.stderr and "internal error" not in diff.stderr, diff.stderr
+    compare = run(endpoints, tmp_path, script, "--compare", str(tmp_path / "b.jsonl"), env_extra={"HOME": str(tmp_path)})
+    assert compare.returncode == 2 and said in compare.stderr, compare.stderr
