@@ -254,3 +254,15 @@ async def test_a_lesson_in_the_interactive_repl(make_session, tmp_path, sandbox)
         await drv.wait_prompt()
         pipe.send_text(CTRL_D)
         assert await asyncio.wait_for(drv.task, 10) == 0
+
+
+async def test_leaving_inside_message_text_closes_without_quit(driver, sandbox):
+    for command, reply in (("ehlo", "250 HELP"), ("mail a@example.org", "2.1.0"), ("rcpt b@example.org", "2.1.5"),
+                           ("raw DATA", "354")):
+        await driver.command(command, reply)
+    await driver.wait_prompt()
+    driver.pipe.send_text(CTRL_D)
+    assert await asyncio.wait_for(driver.task, 10) == 0
+    out = driver.out.getvalue().split("354", 1)[1]
+    assert " -> quit" not in out and "closed without QUIT" in out and "timed out" not in out
+    assert sandbox.messages == []
