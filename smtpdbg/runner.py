@@ -159,11 +159,10 @@ def run_script(
         stdout, out = out, sys.stderr
     baseline = None
     if compare:
-        from smtpdbg.core.export.jsonl import read_jsonl
+        from smtpdbg.core.diff import load
 
         try:
-            with open(compare, encoding="utf-8") as handle:
-                baseline = read_jsonl(handle.read())
+            baseline = load(compare)
         except (OSError, ValueError) as exc:
             print(f"smtpdbg run: --compare {compare}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
             return EXIT_USAGE

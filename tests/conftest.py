@@ -69,6 +69,14 @@ def session(make_session) -> Session:
     return session
 
 
+def capped_memory() -> None:
+    """``preexec_fn`` for a child whose address space is capped at 1 GB: an unbounded read then ends in
+    MemoryError (a failing test) instead of a swap storm on a shared machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
 def repo_env() -> dict[str, str]:
     """Environment for child processes that import smtpdbg from this checkout."""
     env = dict(os.environ)

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from smtpdbg.cli import main
-from tests.conftest import repo_env
+from tests.conftest import capped_memory, repo_env
 from smtpdbg.core.profiles import (
     PASSWORD_VARIABLE, Profile, ProfileError, config_path, credentials, find_profile, load_profiles,
 )
@@ -199,3 +199,13 @@ def test_a_piped_command_does_not_inherit_a_profile_password(home, capsys, monke
     main(["send", "--pipe", command, "--quit-after", "banner", "--timeout", "10", "--color", "never"])
     out = capsys.readouterr().out
     assert "220 ['OTHER_VARIABLE']" in out, out
+
+
+
+def test_a_device_as_the_config_file_is_refused_at_once(tmp_path):
+    (tmp_path / "s.smtp").write_text("ehlo\n")
+    done = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(tmp_path / "s.smtp"), "--config", "/dev/zero",
+                           "--profile", "x", "-t", "127.0.0.1:9"], env=repo_env(), capture_output=True, text=True,
+                          timeout=60, preexec_fn=capped_memory)
+    assert done.returncode == 2, done.stderr
+    assert "config file /dev/zero: binary data" in done.stderr and "internal error" not in done.stderr

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from smtpdbg.core.export.jsonl import read_jsonl
-from tests.conftest import repo_env
+from tests.conftest import capped_memory, repo_env
 from tests.schema import schema_errors
 from tests.smtplib_wire import shown
 
@@ -233,3 +233,44 @@ def test_a_run_that_stops_sends_quit_unless_drop(tmp_path, drop):
     assert done.returncode == 9, done.stdout + done.stderr
     assert b"RCPT TO:<B@EXAMPLE.ORG>" not in received  # the run stopped at the failure
     assert (b"QUIT" in received) is not drop
+
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_diff_and_compare_refuse_a_device_at_once(endpoints, tmp_path, device):
+    first = run(endpoints, tmp_path, "ehlo\nquit\n", "--export", "jsonl", "-o", str(tmp_path / "a.jsonl"))
+    assert first.returncode == 0, first.stderr
+    diff = subprocess.run([sys.executable, "-m", "smtpdbg", "diff", device, str(tmp_path / "a.jsonl")], env=repo_env(),
+                          capture_output=True, text=True, timeout=60, preexec_fn=capped_memory)
+    assert diff.returncode == 2, diff.stderr
+    assert "smtpdbg diff: line 1: " in diff.stderr and "not an smtpdbg JSONL export" in diff.stderr
+    host, port = endpoints.smtp
+    (tmp_path / "s.smtp").write_text("ehlo\nquit\n")
+    compare = subprocess.run([sys.executable, "-m", "smtpdbg", "run", str(tmp_path / "s.smtp"), "-t", f"{host}:{port}",
+                              "--compare", device], env=repo_env(), capture_output=True, text=True, timeout=60,
+                             preexec_fn=capped_memory)
+    assert compare.returncode == 2, compare.stderr
+    assert f"--compare {device}: line 1: " in compare.stderr and "internal error" not in compare.stderr
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda r: r["type"] == "reply" and r.update(latency="slow"), "(reply): latency is a string"),
+    (lambda r: r["type"] == "reply" and r.get("extensions") and r.update(extensions=5), "(reply): extensions is a number"),
+    (lambda r: r["type"] == "summary" and r["recipients"][0].pop("final_code"), "(summary recipient): final_code is missing"),
+], ids=["latency", "extensions", "final_code"])
+def test_diff_and_compare_refuse_a_hand_edited_export_with_a_wrong_type(endpoints, tmp_path, edit, said):
+    import json
+
+    script = "ehlo\nmail a@example.org\nrcpt bob@example.org\nquit\n"
+    first = run(endpoints, tmp_path, script, "--export", "jsonl", "-o", str(tmp_path / "a.jsonl"))
+    assert first.returncode == 0, first.stderr
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    for record in records:
+        edit(record)
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    env = dict(repo_env(), HOME=str(tmp_path))  # a crash report would go there
+    diff = subprocess.run([sys.executable, "-m", "smtpdbg", "diff", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert diff.returncode == 2 and said in diff.stderr and "internal error" not in diff.stderr, diff.stderr
+    compare = run(endpoints, tmp_path, script, "--compare", str(tmp_path / "b.jsonl"), env_extra={"HOME": str(tmp_path)})
+    assert compare.returncode == 2 and said in compare.stderr, compare.stderr

@@ -14,7 +14,7 @@ from smtpdbg.cli import main
 from smtpdbg.send.args import SwaksError, from_swaks, stage
 from smtpdbg.send.message import recipients
 from tests.smtplib_wire import shown
-from tests.conftest import repo_env
+from tests.conftest import capped_memory, repo_env
 
 
 def send(capsys, endpoints, *words: str, server: bool = True) -> tuple[int, str, str]:
@@ -333,3 +333,18 @@ def test_a_certificate_that_fails_verification_exits_as_a_tls_failure(capsys, sa
     code, out, _ = send(capsys, endpoints, "bob@example.org", f"{host}:{port}", *flags, "--exit-codes", codes,
                         server=False)
     assert code == expected, out
+
+
+
+@pytest.mark.parametrize("words, said", [
+    (["--body", "-"], "--body - gives more than 33,554,432 bytes"),
+    (["-A", "/dev/zero"], "--attach /dev/zero gives more than 33,554,432 bytes"),
+], ids=["body-stdin", "attach-device"])
+def test_endless_input_for_the_message_is_refused_with_exit_2(endpoints, words, said) -> None:
+    argv = [sys.executable, "-m", "smtpdbg", "send", "-s", "%s:%d" % endpoints.smtp, "-t", "b@example.org",
+            "-f", "a@example.org", *words]
+    with open("/dev/zero", "rb") as zeros:
+        done = subprocess.run(argv, stdin=zeros, env=repo_env(), capture_output=True, text=True, timeout=60,
+                              preexec_fn=capped_memory)
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "internal error" not in done.stderr

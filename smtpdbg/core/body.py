@@ -26,7 +26,10 @@ CHUNK = 1 << 20
 STREAM_CAP = 256 << 20
 """Most bytes read from something that is not a regular file (a pipe, a device) unless ``--max-body`` says more."""
 WHOLE_FILE_CAP = 256 << 20
-"""Most bytes a command that needs the whole message in memory (``bdat``, ``send_message``) reads."""
+"""Most bytes a command that needs the whole message in memory (``bdat`` from a pipe or device) reads."""
+PARSED_FILE_CAP = 32 << 20
+"""Most bytes ``send_message`` reads: it parses the message (Python's email package), which takes about ten
+times the file's size in memory."""
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -83,9 +86,10 @@ class FileBody:
         finally:
             self.close()
 
-    def read_all(self, what: str) -> bytes:
-        """The whole file, for a command that needs it in memory (bounded by :data:`WHOLE_FILE_CAP`)."""
-        cap = min(self.cap or WHOLE_FILE_CAP, WHOLE_FILE_CAP)
+    def read_all(self, what: str, *, most: int = WHOLE_FILE_CAP, how: str = "reads the whole message into memory",
+                 instead: str = "use `data @FILE` (after mail and rcpt) to stream it") -> bytes:
+        """The whole file, for a command that needs it in memory (bounded by ``most``)."""
+        cap = min(self.cap or most, most)
         try:
             data = self._handle.read(cap + 1)
         except OSError as exc:
@@ -93,8 +97,7 @@ class FileBody:
         finally:
             self.close()
         if len(data) > cap:
-            raise CommandError(f"{what} reads the whole message into memory, and {self.path} is over {cap:,} bytes; "
-                               "use `data @FILE` (after mail and rcpt) to stream it")
+            raise CommandError(f"{what} {how}, and {self.path} is over {cap:,} bytes; {instead}")
         return data
 
     def close(self) -> None:

@@ -215,6 +215,7 @@ class ConnectMixin:
         self.tracker.on_connect()
         self._masker = AuthMasker()
         self._send_partial = b""
+        self._bdat_left = 0
         self._info(InfoKind.CONNECTED, f"connected to {peer} from {local}", peer=peer, local=local)
 
     def _handshake(self, sock: socket.socket, context: ssl.SSLContext, *, implicit: bool) -> ssl.SSLSocket:

@@ -66,6 +66,18 @@ class HandlerContext:
         self.info(text, InfoKind.WARNING)
 
 
+def shown_line(session, parsed: Parsed, shown: str, secret: str | None) -> str:
+    """The command line as the transcript shows it: a hand-typed AUTH line's payload masked, and any secret the
+    session knows (learnt now from this command's password or variables) masked wherever it was typed."""
+    smtp = session.smtp
+    if smtp is not None and parsed.name in ("raw", "docmd", "pipeline") and sends_auth_data(smtp, parsed):
+        from smtpdbg.core.history import mask_payload
+
+        shown = mask_payload(shown)
+    session.secrets.learn_command(parsed, secret, session.environ, session.options.password_env)
+    return session.secrets.mask_text(shown)
+
+
 def sends_auth_data(smtp, parsed: Parsed) -> bool:
     """Whether a raw/docmd/pipeline line carries AUTH data the wire will mask, so its echo must be masked too.
 

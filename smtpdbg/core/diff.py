@@ -15,7 +15,7 @@ import difflib
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from smtpdbg.core.export.jsonl import read_jsonl
+from smtpdbg.core.export.jsonl import read_jsonl_file
 from smtpdbg.core.render import safe_text
 
 SLOW_RATIO = 2.0
@@ -40,6 +40,52 @@ class DiffResult:
     @property
     def same(self) -> bool:
         return not self.lines
+
+
+_NONE = type(None)
+_FIELDS = {
+    # record type -> field -> the JSON types the schema allows there (what the comparison relies on)
+    "reply": {"code": (int, _NONE), "enhanced": (str, _NONE), "answers": (str, _NONE), "argument": (str, _NONE),
+              "text": (str, _NONE), "latency": (int, float, _NONE), "extensions": (dict, _NONE)},
+    "tls": {"chain": (list, _NONE)},
+    "summary": {"recipients": (list,)},
+}
+_RECIPIENT = {"transaction": (int,), "address": (str,), "outcome": (str,), "final_code": (int, _NONE)}
+
+
+def load(path: str) -> list[dict]:
+    """An export read for comparing (:func:`~smtpdbg.core.export.jsonl.read_jsonl_file`), its records checked
+    where the comparison reads them: a hand-edited file with a wrong type is refused, not a crash.
+
+    Raises:
+        OSError: it cannot be read.
+        ValueError: it is not an smtpdbg JSONL export.
+    """
+    records = read_jsonl_file(path)
+    for number, record in enumerate(records, 1):
+        kind = record.get("type")
+        _check(record, _FIELDS.get(kind, {}), f"record {number} ({kind})")
+        items = record.get("chain") if kind == "tls" else record.get("recipients") if kind == "summary" else None
+        for item in items or ():
+            if not isinstance(item, dict):
+                raise ValueError(f"record {number} ({kind}): a list item is not an object: not an smtpdbg JSONL export")
+            if kind == "summary":
+                _check(item, _RECIPIENT, f"record {number} (summary recipient)", required=True)
+    return records
+
+
+def _check(record: dict, fields: dict, where: str, *, required: bool = False) -> None:
+    for name, types in fields.items():
+        if required and name not in record:
+            raise ValueError(f"{where}: {name} is missing: not an smtpdbg JSONL export")
+        if name in record and type(record[name]) not in types:
+            raise ValueError(f"{where}: {name} is {json_type(record[name])}, not what the schema says: "
+                             "not an smtpdbg JSONL export")
+
+
+def json_type(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", _NONE: "null"}.get(type(value), type(value).__name__)
 
 
 def _replies(records: list[dict]) -> list[dict]:
@@ -163,7 +209,7 @@ def _outcome(recipient: dict) -> str:
 
 
 def diff_records(a: list[dict], b: list[dict], *, names: tuple[str, str] = ("A", "B")) -> DiffResult:
-    """Compare two parsed exports (see :func:`smtpdbg.core.export.jsonl.read_jsonl`)."""
+    """Compare two parsed exports (see :func:`smtpdbg.core.export.jsonl.read_jsonl_file`)."""
     return _Differ(a, b, names).run()
 
 
@@ -174,11 +220,7 @@ def diff_files(path_a: str, path_b: str) -> DiffResult:
         OSError: a file cannot be read.
         ValueError: a file is not an smtpdbg JSONL export.
     """
-    with open(path_a, encoding="utf-8") as handle:
-        a = read_jsonl(handle.read())
-    with open(path_b, encoding="utf-8") as handle:
-        b = read_jsonl(handle.read())
-    return diff_records(a, b, names=("A", "B"))
+    return diff_records(load(path_a), load(path_b), names=("A", "B"))
 
 
 def report(result: DiffResult, path_a: str, path_b: str) -> list[str]:

@@ -99,18 +99,22 @@ def xforward(ctx, parsed: Parsed):
 
 
 def bdat(ctx, parsed: Parsed):
-    from smtpdbg.core.handlers.common import message_of as _message, smtp_of as _smtp
+    from smtpdbg.core.handlers.common import live, message_of as _message
 
-    smtp = _smtp(ctx)
+    smtp = live(ctx)  # a closed connection says "not connected", before anything is recorded as sent
     message = _message(ctx, parsed)
-    if not isinstance(message, bytes):
+    if not isinstance(message, bytes) and not message.regular:  # a pipe or device: bounded, read first
         message = message.read_all("bdat")
     chunk = int(parsed.opt("chunk") or 65536)
     if chunk < 1:
         raise CommandError("--chunk must be at least 1 byte")
     declared = parsed.opt("declare")
-    replies = smtp.bdat(message, chunk, declared=int(declared) if declared is not None else None,
-                        last=not parsed.opt("no_last"))
+    try:
+        replies = smtp.bdat(message, chunk, declared=int(declared) if declared is not None else None,
+                            last=not parsed.opt("no_last"))
+    finally:
+        if not isinstance(message, bytes):
+            message.close()  # a refused chunk stops the reading early
     return _reply(replies)
 
 

@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol
 
 from smtpdbg.core.events import Error, Event, Info, InfoKind
+from smtpdbg.core.farewell import farewell
 from smtpdbg.core.parser import parse
 from smtpdbg.core.results import EXIT_USAGE, RunResult, Where, stage_of
 from smtpdbg.core.script import Expectation, ScriptError, ScriptReader, Step
 
 BATCH = 256
 """Commands run back to back on the session thread when the whole script is at hand."""
+SENDERS_KEPT = 256
+"""The last commands whose script lines are kept, for replies that arrive late (as the session's senders)."""
 
 RUN, SKIP, CONTINUE, QUIT = "run", "skip", "continue", "quit"
 BREAK_CONDITIONS = ("4xx", "5xx", "error")
@@ -79,6 +82,8 @@ class _Pending:
     expected_failure: bool = False
     recorded: bool = False
     """Its failure is already in the result (an expectation met a command that got no reply)."""
+    late_failure: bool = False
+    """A late reply it read failed an earlier command (recorded for that command's line)."""
 
 
 class Interpreter:
@@ -121,6 +126,11 @@ class Interpreter:
         self._skip_next = False
         self._started = False
         self._finished = False
+        self._lines: dict[int, Where] = {}
+        """The script line of each of the last commands, by the session's command id (a late reply's
+        failure is that line's)."""
+        self._failed: set[int] = set()
+        """Ids of the commands whose failure is in the result."""
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, lines: Iterable[str]) -> RunResult:
@@ -139,11 +149,16 @@ class Interpreter:
         return self.result
 
     def _quit(self) -> None:
-        """QUIT at the end of a run whose connection is still up (not counted among the script's commands)."""
-        state = self.session.state
-        if self.quit_at_end and state.connected and not self._halted():
-            self.session.transcript.add(Info, kind=InfoKind.INFO, text="the run ends: QUIT (--drop closes without it)")
-            self.session.execute("quit")
+        """QUIT at the end of a run whose connection is still up (not counted among the script's commands);
+        inside message text the connection is closed instead (:func:`~smtpdbg.core.farewell.farewell`)."""
+        if not self.quit_at_end or not self.session.state.connected or self._halted():
+            return
+        command = farewell(self.session, announce="the run ends: QUIT (--drop closes without it)")
+        if command is None:
+            return
+        outcome = self.session.execute(command)
+        if outcome.category == "timeout":  # a run whose last exchange timed out did not end well
+            self.result.add_failure(Where(0, f"{command} at the end of the run"), outcome, outcome.stage or "command")
 
     def _halted(self) -> bool:
         """Whether the printed transcript failed (then the run ends: nobody sees it go on)."""
@@ -252,6 +267,19 @@ class Interpreter:
         self.result.commands += 1
         self._pending = _Pending(step, outcome)
         self._ignore_expects = False
+        where = Where(step.line, step.label)
+        for command_id, failure in outcome.late:  # late replies: the failure is the line's that sent the exchange
+            self._pending.late_failure = True
+            if command_id not in self._failed:
+                if command_id in self._lines:
+                    self._failed.add(command_id)
+                self.result.add_failure(self._lines.get(command_id, where), failure, failure.stage or "command")
+        if outcome.command_id:
+            self._lines[outcome.command_id] = where
+            while len(self._lines) > SENDERS_KEPT:  # memory does not grow with the script
+                oldest = next(iter(self._lines))
+                del self._lines[oldest]
+                self._failed.discard(oldest)
         if self.on_connected is not None and step.parsed is not None and step.parsed.name in ("connect", "reconnect"):
             connected, self.on_connected = self.on_connected, None
             connected()
@@ -285,8 +313,11 @@ class Interpreter:
         step, outcome = pending.step, pending.outcome
         failed = (not outcome.ok and not pending.expected_failure
                   and not (pending.expectations and outcome.code is not None))
-        if failed and not pending.recorded:
+        if failed and not pending.recorded and outcome.command_id not in self._failed:
             self.result.add_failure(self._where(step), outcome, stage_of(step, outcome))
+        if failed and outcome.command_id:
+            self._failed.add(outcome.command_id)
+        failed = failed or pending.late_failure
         stepper = self.stepper
         if stepper is not None and stepper.active and step.line > 0:
             anticipated = bool(pending.expectations) and not pending.mismatched and outcome.code is not None

@@ -116,6 +116,16 @@ class SecretBook:
         masked = self.mask(data)
         return text if masked == data else masked.decode("utf-8", "surrogateescape")
 
+    def mask_outcome(self, outcome):
+        """An :class:`~smtpdbg.core.outcome.Outcome` with its message, text and replies masked."""
+        if not self._forms:
+            return outcome
+        from dataclasses import replace
+
+        mask = self.mask_text
+        return replace(outcome, message=mask(outcome.message), text=mask(outcome.text),
+                       replies=tuple((code, mask(text)) for code, text in outcome.replies))
+
     def mask_fields(self, fields: dict) -> dict:
         """An event's fields with every text, bytes and tuple of bytes masked (others as they are)."""
         if not self._forms:

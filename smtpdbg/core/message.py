@@ -123,10 +123,17 @@ class MessageMixin:
         )
 
     # -- CHUNKING ---------------------------------------------------------------------------
+    def _record_chunk(self, chunk: bytes) -> None:
+        """A BDAT chunk as the transcript keeps it: its size and the head and tail of its lines."""
+        head, tail, omitted, line_count = split_head_tail(chunk, self.limits)
+        self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
+                            tls=self._tls, stuffed=0)
+
     def bdat(self, message: bytes, chunk_size: int = 65536, *, declared: int | None = None, last: bool = True):
         """Send ``message`` with BDAT chunks (RFC 3030 §2), reading a reply after each.
 
         Args:
+            message: the bytes, or a :class:`~smtpdbg.core.body.FileBody` read a chunk at a time.
             chunk_size: bytes per chunk.
             declared: announce this size for the first chunk instead of its real
                 size (a deliberately wrong count, to test a server).
@@ -139,18 +146,16 @@ class MessageMixin:
             message = message.encode("utf-8")
         if chunk_size < 1:
             raise ValueError("the chunk size must be at least 1 byte")
-        chunks = [message[i : i + chunk_size] for i in range(0, len(message), chunk_size)] or [b""]
         replies: list[tuple[int, bytes]] = []
-        for index, chunk in enumerate(chunks):
-            final = last and index == len(chunks) - 1
+        for index, (chunk, is_last) in enumerate(_sized(message, chunk_size)):
+            final = last and is_last
             size = declared if declared is not None and index == 0 else len(chunk)
             if size != len(chunk):
                 self._warn(f"BDAT announces {size:,} bytes but {len(chunk):,} follow (deliberate wrong count)")
             line = f"BDAT {size}{' LAST' if final else ''}\r\n".encode("ascii")
             self._record_lines(line)
-            head, tail, omitted, line_count = split_head_tail(chunk, self.limits)
-            self.transcript.add(Body, size=len(chunk), line_count=line_count, head=head, tail=tail, omitted=omitted,
-                                tls=self._tls, stuffed=0)
+            self._bdat_left = 0  # the chunk is recorded here, not taken from the lines that follow
+            self._record_chunk(chunk)
             self._sendall(line + chunk)
             chunk_replies = [self.getreply()]
             # LMTP: BDAT LAST gets one reply per accepted recipient (RFC 2033 + RFC 3030)
@@ -161,3 +166,26 @@ class MessageMixin:
             if any(code >= 400 or code < 0 for code, _ in chunk_replies):
                 break
         return replies
+
+
+def _sized(message, size: int):
+    """``(chunk, is_last)`` pairs of ``size`` bytes (the last may be shorter; an empty message is one empty
+    chunk), cut from bytes or read from a :class:`~smtpdbg.core.body.FileBody` without holding all of it."""
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        pieces = [bytes(message[i : i + size]) for i in range(0, len(message), size)] or [b""]
+        for index, piece in enumerate(pieces):
+            yield piece, index == len(pieces) - 1
+        return
+    buffer = bytearray()
+    held = None
+    for data in message.chunks():
+        buffer += data
+        while len(buffer) >= size:
+            if held is not None:
+                yield held, False
+            held = bytes(buffer[:size])
+            del buffer[:size]
+    if held is not None:
+        yield held, not buffer
+    if buffer or held is None:
+        yield bytes(buffer), True

@@ -29,10 +29,10 @@ def before_command(smtp, name: str, transcript) -> None:
             raise
         return  # the old connection ended while its last replies were read: a new one does not care
     close_if_closing(smtp)
-    if smtp.sock is not None and smtp.tracker.in_data and name not in ("data", "raw", "quit", "close"):
+    if smtp.sock is not None and smtp.tracker.in_data and name not in ("data", "raw", "close"):
         transcript.add(Info, kind=InfoKind.WARNING, rule="RFC 5321 §4.1.1.4",
                        text=f"inside message text (after 354): what {name} sends becomes part of the message, "
-                            "not a command; end the message with `data` or `raw .`")
+                            "not a command; end the message with `data` or `raw .` (or leave it unsent with `close`)")
 
 
 def catch_up(smtp, *, owed: bool) -> None:

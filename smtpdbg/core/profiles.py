@@ -81,6 +81,10 @@ def config_path(explicit: str | None = None, environ=None) -> str:
     return os.path.join(base, "smtpdbg", "config.toml")
 
 
+MAX_CONFIG = 1 << 20
+"""Most bytes read from a config file (``/dev/zero`` is not one)."""
+
+
 def load_profiles(path: str | None = None, *, missing_ok: bool = True) -> dict[str, Profile]:
     """Every profile in the config file (none when it does not exist and ``missing_ok``).
 
@@ -92,7 +96,12 @@ def load_profiles(path: str | None = None, *, missing_ok: bool = True) -> dict[s
     path = config_path(path)
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            raw = handle.read(MAX_CONFIG + 1)
+        if len(raw) > MAX_CONFIG or b"\0" in raw:
+            raise ProfileError(f"config file {path}: binary data or over {MAX_CONFIG:,} bytes, not a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProfileError(f"config file {path}: not UTF-8 text, not a config file") from None
     except FileNotFoundError:
         if missing_ok:
             return {}

@@ -198,7 +198,8 @@ class ReceiveMixin:
             shown = code if code >= 0 else "(no code)"
             pairing = self.last_pairing
             if pairing is not None and not pairing.unsolicited:
-                self._warn(f"late reply {shown} to {pairing.command}: it arrived after that command stopped reading")
+                command = pairing.command or "an empty line"
+                self._warn(f"late reply {shown} to {command}: it arrived after that command stopped reading")
             else:
                 unsolicited += 1
                 if unsolicited <= 3:

@@ -50,7 +50,7 @@ EXIT_MEANINGS = (
     (8, "MAIL FROM was refused"),
     (9, "RCPT TO was refused"),
     (10, "DATA or the message was refused"),
-    (11, "another command failed"),
+    (11, "another command failed, or one found the connection already closed (nothing was sent)"),
     (12, "an expectation did not hold"),
     (13, "the run differed from --compare"),
     (14, "stopped with q before the end"),

@@ -30,6 +30,10 @@ KEEP_COMMANDS = 10_000
 
 _seq = attrgetter("seq")
 
+_SHARED_LENGTH = 128
+"""Texts and lines up to this length are shared between the events that repeat them."""
+_SHARED_VALUES = 4096
+"""Distinct values remembered for sharing (then it starts over)."""
 _LOCAL_KINDS = (InfoKind.INFO,)
 """Info events a local command may emit and still count as local-only."""
 
@@ -44,6 +48,8 @@ class ScriptTranscript(Transcript):
         self.dropped_commands = 0
         """Local-only commands shown but not kept."""
         self._seq = 0
+        self._shared: dict = {}
+        """Short texts and lines seen before (``noop``, ``250 2.0.0 Ok``), kept once however often they recur."""
         self._open: list[Event] | None = None
         """The events of the running command while it is local-only and past the limit (not kept yet)."""
 
@@ -55,6 +61,13 @@ class ScriptTranscript(Transcript):
         fields = self.masked(cls, fields)
         with self._lock:
             self._seq += 1
+            if cls is not StateChange:
+                shared = self._shared
+                for name, value in fields.items():
+                    if type(value) in (str, bytes) and len(value) <= _SHARED_LENGTH:
+                        fields[name] = shared.setdefault(value, value)
+                if len(shared) > _SHARED_VALUES:
+                    shared.clear()
             event = cls(seq=self._seq, mono=time.monotonic(), wall=time.time(), **fields)
             if cls is not StateChange:
                 notice = self._keep(event)

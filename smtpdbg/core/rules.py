@@ -57,6 +57,22 @@ def _parameter_findings(tracker: ProtocolTracker, verb: str, argument: str) -> l
     return found
 
 
+def _anticipated(tracker: ProtocolTracker) -> tuple[bool, bool]:
+    """(in a transaction, a recipient accepted) once the commands still unanswered succeed, in the order they
+    were sent: a pipelined group (RFC 2920) goes out before its replies, and its RSET or final dot ends the
+    transaction its MAIL and RCPT built."""
+    in_transaction = tracker.mail_from is not None
+    accepted = any(r.accepted_at_rcpt for r in tracker.recipients)
+    for pending in tracker.pending:
+        if pending.verb in ("RSET", END_OF_DATA):
+            in_transaction = accepted = False
+        elif pending.verb == "MAIL":
+            in_transaction, accepted = True, False
+        elif pending.verb == "RCPT":
+            accepted = True
+    return in_transaction, accepted
+
+
 def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
     """The rules a command line breaks in the tracker's current state (``[]`` when none)."""
     from smtpdbg.core.stages import Stage
@@ -66,10 +82,7 @@ def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
         return []
     found: list[Finding] = []
     identified = tracker.identified
-    # A pipelined group (RFC 2920) sends before the replies: judge it as if the commands still unanswered succeed.
-    unanswered = {pending.verb for pending in tracker.pending}
-    in_transaction = tracker.mail_from is not None or "MAIL" in unanswered
-    accepted = any(r.accepted_at_rcpt for r in tracker.recipients) or "RCPT" in unanswered
+    in_transaction, accepted = _anticipated(tracker)
     if tracker.closing and verb != "QUIT":
         found.append(("RFC 5321 §3.8", f"{verb} after the server said it is closing the connection"))
     if verb == "MAIL":

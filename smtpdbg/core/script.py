@@ -193,6 +193,9 @@ def sleep_seconds(text: str, line: int) -> float:
         raise ScriptError(line, f"sleep needs a number of seconds from 0 to {MAX_SECONDS}, not {text.strip()!r}") from None
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def read_lines(stream: BinaryIO, *, max_line: int = MAX_LINE) -> Iterator[str]:
     """The lines of a byte stream as text, read one at a time with at most ``max_line`` bytes each.
 
@@ -205,6 +208,8 @@ def read_lines(stream: BinaryIO, *, max_line: int = MAX_LINE) -> Iterator[str]:
         if not raw:
             return
         number += 1
+        if number == 1 and raw.startswith(UTF8_BOM):  # a byte order mark some editors write: not part of line 1
+            raw = raw[len(UTF8_BOM):]
         if len(raw) > max_line:
             raise ScriptError(number, f"longer than {max_line} bytes: binary data or a device, not a script")
         if b"\0" in raw:

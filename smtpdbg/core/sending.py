@@ -23,6 +23,9 @@ _PARTIAL_KEEP = 1024
 BARE_LF_SENT = ("bare LF line ending sent (RFC 5321 §2.3.8 requires CRLF; a server that ends lines there "
                 "ends the message at <LF>.<LF>: SMTP smuggling)")
 
+EMPTY_AFTER_CHUNK = ("an empty line right after a BDAT chunk: the chunk is exactly the bytes BDAT announced, so this "
+                     "CRLF is a command line of its own (expect 500); `raw --no-crlf` sends a chunk without it")
+
 
 def has_auth(line: bytes) -> bool:
     """Whether a client line is (or, behind a bare CR, hides) an AUTH command."""
@@ -37,6 +40,8 @@ class SendMixin:
 
     _crlf_before = True
     """The line sent last (a command, or message text) ended in CRLF: a "." CRLF now ends the message."""
+    _bdat_left = 0
+    """Bytes of chunk data still owed after a BDAT line sent by hand (``raw``): they are not lines."""
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, s):
@@ -62,7 +67,15 @@ class SendMixin:
         end = len(data)
         blind_body = False  # a DATA line went out with more lines behind it: those are its body
         bare_lf = False
+        after_chunk = False
         while start < end:
+            if self._bdat_left:  # the bytes a BDAT line announced are its chunk, whatever they hold (RFC 3030 §2)
+                take = min(self._bdat_left, end - start)
+                self._bdat_left -= take
+                self._record_chunk(data[start:start + take])
+                start += take
+                after_chunk = not self._bdat_left
+                continue
             stop = data.find(b"\n", start)
             stop = end if stop < 0 else stop + 1
             line = data[start:stop]
@@ -103,6 +116,9 @@ class SendMixin:
                 if redacted and self.transcript.secrets is not None:  # the session masks them from now on
                     self.transcript.secrets.learn_sent(masker.known)
                 continue
+            if after_chunk and full == b"\r\n":
+                self._info(InfoKind.WARNING, EMPTY_AFTER_CHUNK, rule="RFC 3030 §2")
+            after_chunk = False
             # A secret AUTH sent on this connection, typed again outside AUTH (the transcript masks the
             # session's own secrets in every event): masked in the line and in the exchange's verb and argument.
             shown = masker.scrub(line) if masker.known else line
@@ -113,6 +129,9 @@ class SendMixin:
                 clean = masker.scrub(full) if masker.known else full
                 clean = book.mask(clean) if book else clean
                 tracker.on_send(clean, body_follows=blind_body, redacted=clean != full)
+                words = full.split()
+                if len(words) >= 2 and words[0].upper() == b"BDAT" and words[1].isdigit():
+                    self._bdat_left = int(words[1])
         if bare_lf:
             self._info(InfoKind.WARNING, BARE_LF_SENT, rule="RFC 5321 §2.3.8")
 

@@ -19,13 +19,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
-from smtpdbg.core.context import HandlerContext, Needs, during_of, sends_auth_data
+from smtpdbg.core.context import HandlerContext, Needs, during_of, shown_line
 from smtpdbg.core.errors import classify
 from smtpdbg.core.events import CommandEnd, CommandStart, Error, Event, Info, InfoKind, StateChange
 from smtpdbg.core.known_secrets import SecretBook
 from smtpdbg.core.parser import ParseError, Parsed, parse
 from smtpdbg.core.options import DEFAULT_TIMEOUT, SessionOptions  # noqa: F401 - part of this module's API
-from smtpdbg.core.outcome import Outcome, judge, outcome_of_reply
+from smtpdbg.core.outcome import Outcome, Senders, judge, outcome_of_reply
 from smtpdbg.core.preflight import before_command, close_if_closing
 from smtpdbg.core.snapshot import build_state
 from smtpdbg.core.state import SessionState
@@ -82,6 +82,7 @@ class Session:
         self._tls_context = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
+        self._senders = Senders()
         self._running: _Job | None = None
         self._running_since = 0.0
         self._submit_lock = threading.RLock()
@@ -291,13 +292,10 @@ class Session:
             smtp.timeout = timeout
         self._running = job
         self._running_since = start
-        if smtp is not None and spec.name in ("raw", "docmd", "pipeline") and sends_auth_data(smtp, job.parsed):
-            from smtpdbg.core.history import mask_payload
-
-            job.shown = mask_payload(job.shown)
-        self.secrets.learn_command(job.parsed, job.secret, self.environ, self.options.password_env)
-        job.shown = self.secrets.mask_text(job.shown)  # a secret learnt just now, typed on the line itself
+        job.shown = shown_line(self, job.parsed, job.shown, job.secret)
         started = self.transcript.add(CommandStart, command_id=command_id, text=job.shown, call=spec.call)
+        first_exchange = self.transcript.numbered("exchange") + 1
+        self._senders.started(command_id, first_exchange)
         # Nothing but "busy" changed since the last snapshot: a cheap copy, not a rebuild.
         self._state = replace(self._state, busy=True, running=job.shown)
         self.transcript.add(StateChange, state=self._state)
@@ -327,13 +325,11 @@ class Session:
                 smtp.deadline = None
                 smtp.aborted = False
         if spec.network:
-            outcome = self._after_replies(job, outcome, started.seq)
+            outcome = self._after_replies(job, outcome, started.seq, first_exchange)
+        outcome = replace(outcome, command_id=command_id)
         if job.aborted and outcome.connected:
             outcome = replace(outcome, connected=False)
-        if self.secrets:  # a reply quoting a secret, an error message quoting the line
-            mask = self.secrets.mask_text
-            outcome = replace(outcome, message=mask(outcome.message), text=mask(outcome.text),
-                              replies=tuple((code, mask(text)) for code, text in outcome.replies))
+        outcome = self.secrets.mask_outcome(outcome)  # a reply quoting a secret, an error message quoting the line
         self._commands_run += 1
         self.transcript.add(
             CommandEnd, command_id=command_id, text=job.shown, ok=outcome.ok, elapsed=outcome.elapsed,
@@ -342,13 +338,14 @@ class Session:
         self._publish(busy=False, running="")
         job.future.set_result(outcome)
 
-    def _after_replies(self, job: _Job, outcome: Outcome, since: int) -> Outcome:
+    def _after_replies(self, job: _Job, outcome: Outcome, since: int, first_exchange: int) -> Outcome:
         """Judge the command by its exchanges; close the connection the server said it is closing (421)."""
         if self.smtp is not None and job.parsed.name != "quit" and close_if_closing(self.smtp):
             message = outcome.message or f"{outcome.code} {outcome.text}".strip()
             outcome = replace(outcome, connected=False,
                               message=f"{message}; the server is closing the connection: not connected now (use `reconnect`)")
-        return judge(outcome, job.parsed.name, self.transcript.since(since), network=True)
+        return judge(outcome, job.parsed.name, self.transcript.since(since), network=True,
+                     first_exchange=first_exchange, senders=self._senders)
 
     def _succeeded(self, job: _Job, reply, start: float) -> Outcome:
         return outcome_of_reply(job.shown, reply, time.monotonic() - start, self._connected())
@@ -364,6 +361,9 @@ class Session:
         connected = self._connected()
         if not connected and classified.category not in ("parse", "file", "not-connected"):
             message += "; not connected now (use `reconnect`)"
+        ended = self.smtp.tracker.closing_reason if self.smtp is not None and not connected else ""
+        if classified.category in ("not-connected", "disconnected") and ended.startswith("the server sent 421"):
+            message += f"; the connection ended after {ended}"
         self.transcript.add(Error, category=classified.category, message=message, exception=classified.exception,
                             connected=connected, code=classified.code)
         return Outcome(job.shown, False, classified.code, "", classified.category, message, elapsed, connected)

@@ -99,6 +99,7 @@ class TraceMixin(ConnectMixin, SendMixin, ReceiveMixin, MessageMixin):
         self._reader: ReplyReader | None = None
         self._masker = AuthMasker()
         self._send_partial = b""
+        self._bdat_left = 0
         """The start of a command line sent without its line ending (``raw --no-crlf``)."""
         self._send_continuation = False
         self._connecting: socket.socket | None = None
@@ -134,6 +135,7 @@ class TraceMixin(ConnectMixin, SendMixin, ReceiveMixin, MessageMixin):
         self.tracker.on_connect()
         self._masker = AuthMasker()
         self._send_partial = b""
+        self._bdat_left = 0
         self._info(InfoKind.CONNECTED, f"connected to {shown}", peer=peer, local="")
         code, message = self.getreply()
         if self.debuglevel > 0:

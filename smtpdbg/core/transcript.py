@@ -41,6 +41,11 @@ class Transcript:
             self._numbers[kind] = number
             return number
 
+    def numbered(self, kind: str) -> int:
+        """How many numbers of a ``kind`` were given so far (the last one; 0 before the first)."""
+        with self._lock:
+            return self._numbers.get(kind, 0)
+
     def add(self, cls: type[Event], **fields) -> Event:
         """Create an event of ``cls`` with the next sequence number and append it."""
         fields = self.masked(cls, fields)

@@ -30,6 +30,7 @@ from prompt_toolkit.styles import Style
 from smtpdbg import __version__
 from smtpdbg.core.console import use_color  # noqa: F401 - the REPL's colour choice, from the core
 from smtpdbg.core.events import Event, StateChange, Wire
+from smtpdbg.core.farewell import farewell
 from smtpdbg.core.history import History
 from smtpdbg.core.parser import ParseError, parse
 from smtpdbg.core.script import ScriptError, encode_body, expand_body
@@ -177,8 +178,9 @@ class Repl:
                 outcome = await self.handle(text)
                 if self.lesson is not None and outcome is not None:
                     self.show(self.lesson.after(outcome, self.session.state))
-            if self.session.state.connected:
-                await self.execute("quit", timeout=5.0)
+            command = farewell(self.session)  # QUIT; inside message text: close (a QUIT there would be text)
+            if command is not None:
+                await self.execute(command, timeout=5.0)
         finally:
             unsubscribe()
         return 0

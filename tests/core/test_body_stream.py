@@ -121,20 +121,68 @@ def test_a_large_file_streams_with_bounded_memory(tmp_path, one_line):
             for _ in range(size // len(block)):
                 handle.write(block)
     with FakeServer(esmtp(DATA=_sink_data)) as server:
-        script = textwrap.dedent(f"""
-            import resource
-            from smtpdbg.core import Session, SessionOptions, parse_target
-            with Session(parse_target({server.target!r}), SessionOptions(timeout=120)) as s:
-                s.execute("connect"); s.execute("ehlo")
-                s.execute("mail a@example.org"); s.execute("rcpt b@example.org")
-                before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                out = s.execute("data @{path} --over-size")
-                after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                print(out.ok, out.code, (after - before) // 1024)
-        """)
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                                env=repo_env())
+        _assert_sent_with_bounded_growth(server, f"data @{path} --over-size")
+
+
+def _assert_sent_with_bounded_growth(server: FakeServer, command: str) -> None:
+    """``command`` after MAIL and RCPT, in a process of its own: it gets 250 and grows RSS by under 64 MB."""
+    script = textwrap.dedent(f"""
+        import resource
+        from smtpdbg.core import Session, SessionOptions, parse_target
+        with Session(parse_target({server.target!r}), SessionOptions(timeout=120)) as s:
+            s.execute("connect"); s.execute("ehlo")
+            s.execute("mail a@example.org"); s.execute("rcpt b@example.org")
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            out = s.execute({command!r})
+            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print(out.ok, out.code, (after - before) // 1024)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env=repo_env())
     assert result.returncode == 0, result.stderr
     ok, code, growth_mb = result.stdout.split()
     assert (ok, code) == ("True", "250"), result.stdout
     assert int(growth_mb) < 64, result.stdout
+
+
+def _sink_bdat(conn: Conn, line: bytes) -> None:
+    """Read and discard each BDAT chunk (without keeping it); 250 for each, until BDAT LAST."""
+    conn.sock.settimeout(60)
+    while True:
+        words = line.split()
+        left = int(words[1])
+        take = min(left, len(conn.buffer))
+        conn.buffer, left = conn.buffer[take:], left - take
+        while left:
+            chunk = conn.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                return
+            left -= len(chunk)
+        conn.send(b"250 2.0.0 chunk swallowed\r\n")
+        if len(words) > 2:
+            return
+        line = conn.readline(60)
+        if not line.upper().startswith(b"BDAT"):
+            return
+
+
+def test_bdat_of_a_large_file_reads_it_a_chunk_at_a_time(tmp_path):
+    """``bdat @FILE`` held the whole file (and a copy cut in chunks): 150 MB peaked at 320 MB."""
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as handle:
+        handle.truncate(160 << 20)
+    chunking = b"250-fake.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n"
+    with FakeServer(esmtp(EHLO=chunking, BDAT=_sink_bdat)) as server:
+        _assert_sent_with_bounded_growth(server, f"bdat @{path} --chunk 3000000")
+
+
+def test_send_message_of_a_file_too_large_to_parse_is_refused_before_anything_is_sent(session, sandbox, tmp_path):
+    """``send_message`` parses the file whole (about ten times its size): over 32 MB it says what streams instead."""
+    path = tmp_path / "big.eml"
+    with open(path, "wb") as handle:
+        handle.write(b"Subject: big\r\n\r\n")
+        handle.truncate(40 << 20)
+    session.execute("ehlo")
+    outcome = session.execute(f"send_message @{path} --from a@example.org --to b@example.org")
+    assert not outcome.ok and not outcome.sent, outcome
+    assert "parses the whole message in memory" in outcome.message and "`sendmail FROM TO @FILE`" in outcome.message

@@ -371,3 +371,53 @@ def test_python_export_sends_bdat_chunks_as_recorded(make_session, sandbox, endp
     done = _replay(source, tmp_path, SMTP_CA=endpoints.ca_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert [m.content for m in sandbox.wait_for_messages(1)] == [m.content for m in first] == [MESSAGE.encode()]
+
+
+def _prdr_end(conn, line) -> None:
+    conn.send(b"353 PRDR content analysis beginning\r\n250 2.0.0 OK for a\r\n550 5.7.1 refused for b\r\n"
+              b"250 2.0.0 message accepted\r\n")
+
+
+@pytest.mark.parametrize("replay, said", [
+    ({}, "(not read: the server answered the message already: 250)"),
+    ({"END": _drop}, "(not read: the connection is closed)"),
+], ids=["no-prdr", "drop-after-dot"])
+def test_python_export_of_a_prdr_session_replayed_elsewhere_reports_without_a_traceback(tmp_path, replay, said):
+    from smtpdbg.core import Session, SessionOptions, Target
+
+    prdr_ehlo = b"250-fake.test\r\n250-PIPELINING\r\n250-PRDR\r\n250 8BITMIME\r\n"
+    with FakeServer(esmtp(EHLO=prdr_ehlo, END=_prdr_end)) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="c.test"))
+        try:
+            for line in ("connect", "ehlo", "mail a@x.test PRDR", "rcpt a@y.test", "rcpt b@y.test"):
+                assert session.execute(line).ok, line
+            session.execute("data", body=MESSAGE)
+            session.execute("quit")
+        finally:
+            session.shutdown()
+    source = render("python", Recording.from_session(session))
+    assert "step(353, " in source
+    with FakeServer(esmtp(**replay)) as server:
+        done = _replay(source, tmp_path, server)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and said in done.stdout, done.stdout + done.stderr
+    assert "the recorded session got 353, this run got" in done.stderr
+
+
+def test_the_python_export_escapes_what_the_server_says_when_it_runs(tmp_path):
+    from smtpdbg.core import Session, SessionOptions, Target
+
+    hostile = esmtp(greeting=b"220 fake \x1b]0;TITLE\x07\x1b[2J\r\n", RCPT=b"550 5.1.1 no \x1b[6n\xe2\x80\xaeuser\xc2\x85x\r\n")
+    with FakeServer(hostile) as server:
+        session = Session(Target("smtp", server.host, server.port), SessionOptions(timeout=5, local_hostname="c.test"))
+        try:
+            for line in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test", "quit"):
+                session.execute(line)
+        finally:
+            session.shutdown()
+        source = render("python", Recording.from_session(session))
+        done = _replay(source, tmp_path, server)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not [c for c in done.stdout if not c.isprintable() and c != "\n"], repr(done.stdout)
+    assert "220 fake \\x1b]0;TITLE\\x07\\x1b[2J" in done.stdout
+    assert "550 5.1.1 no \\x1b[6n\\u202euser\\x85x" in done.stdout

@@ -164,6 +164,32 @@ def test_since_gives_every_kept_event_after_a_sequence_number(endpoints):
         assert transcript.since(seq) == [event for event in kept if event.seq > seq], seq
 
 
+class _Counted:
+    """An event stand-in that counts how often its sequence number is read."""
+
+    reads = 0
+
+    def __init__(self, seq: int) -> None:
+        self._seq = seq
+
+    @property
+    def seq(self) -> int:
+        _Counted.reads += 1
+        return self._seq
+
+
+def test_the_events_since_a_command_started_are_found_without_a_scan_of_the_whole_run():
+    """``Session`` asks for a command's events after every command: a scan of everything kept made a long
+    run quadratic (30,000 NOOPs took 122 s)."""
+    transcript = ScriptTranscript()
+    for index in range(1, 20_001):
+        transcript.add(Info, kind=InfoKind.INFO, text=f"event {index}")
+    transcript._events = [_Counted(event.seq) for event in transcript._events]  # noqa: SLF001 - counts the reads
+    _Counted.reads = 0
+    assert [event.seq for event in transcript.since(19_997)] == [19_998, 19_999, 20_000]
+    assert _Counted.reads < 100, _Counted.reads
+
+
 def _growth(session: Session, count: int, checkpoints: tuple[int, int]) -> float:
     """Bytes traced per command between two points of one run of ``count`` local commands."""
     marks = {}
@@ -246,3 +272,26 @@ def test_a_short_write_is_completed(tmp_path, monkeypatch):
 def test_a_script_step_label_never_holds_a_substituted_secret():
     [step] = items("raw AUTH PLAIN ${PAYLOAD}\n", {"PAYLOAD": "AGFsaWNlAHdvbmRlcmxhbmQ="})
     assert isinstance(step, Step) and "AGFsaWNl" in step.text and "AGFsaWNl" not in step.label
+
+
+def test_a_byte_order_mark_before_the_first_line_is_not_part_of_the_command():
+    """Windows editors save UTF-8 with a BOM; the first command must still be ``ehlo``."""
+    lines = list(read_lines(io.BytesIO(b"\xef\xbb\xbfehlo\r\nnoop\r\nquit\r\n")))
+    check_script(lines, {})
+    reader = ScriptReader(iter(lines), {})
+    assert [reader.next().parsed.name for _ in range(3)] == ["ehlo", "noop", "quit"]
+    assert list(read_lines(io.BytesIO(b"noop\n\xef\xbb\xbfehlo\n")))[1] == "\ufeffehlo\n"  # only at the start
+
+
+def test_a_long_script_keeps_each_repeated_line_and_text_once(endpoints):
+    """The same NOOP and its same reply, a thousand times over, are one bytes object each, not a thousand."""
+    host, port = endpoints.smtp
+    session = Session(Target("smtp", host, port), SessionOptions(timeout=10), transcript=ScriptTranscript())
+    try:
+        Interpreter(session, environ={}, batch=True).run(["ehlo\n"] + ["noop\n"] * 50)
+    finally:
+        session.shutdown()
+    sent = [e.data for e in session.transcript.snapshot() if isinstance(e, Wire) and e.data.startswith(b"noop")]
+    starts = [e.text for e in session.transcript.snapshot() if isinstance(e, CommandStart) and e.text == "noop"]
+    assert len(sent) == 50 and len({id(data) for data in sent}) == 1
+    assert len(starts) == 50 and len({id(text) for text in starts}) == 1

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target, parse_target
-from smtpdbg.core.events import Direction, Error, Info, InfoKind, Reply, Wire
+from smtpdbg.core.events import Body, Direction, Error, Info, InfoKind, Reply, Wire
 from smtpdbg.core.export import Recording, render
 from smtpdbg.core.export.jsonl import read_jsonl
 from smtpdbg.core.export.summary import summary_lines
 from smtpdbg.core.lessons import Check
+from smtpdbg.core.parser import parse
 from smtpdbg.core.protocol import AUTH_RESPONSE, END_OF_DATA, Stage
 from smtpdbg.core.render import TextRenderer
 from smtpdbg.core.secrets import MASK
@@ -42,13 +43,14 @@ def sandbox_target(sandbox: Sandbox) -> Target:
     return Target("smtp", *sandbox.endpoints.smtp, sandbox=True)
 
 
-def run(target: Target, tmp_path, script: str, ca: str | None = None, **kwargs) -> tuple[int, str]:
+def run(target: Target, tmp_path, script: str, ca: str | None = None, timeout: float = TIMEOUT,
+        **kwargs) -> tuple[int, str]:
     """``smtpdbg run`` on a script; returns the exit status and everything it printed."""
     (tmp_path / "small.txt").write_bytes(MESSAGE)
     path = tmp_path / "script.smtp"
     path.write_text(script.replace("@small", f"@{tmp_path / 'small.txt'}"))
     out = io.StringIO()
-    status = run_script(str(path), target, SessionOptions(timeout=TIMEOUT, local_hostname="client.test", ca=ca),
+    status = run_script(str(path), target, SessionOptions(timeout=timeout, local_hostname="client.test", ca=ca),
                         out=out, color="never", **kwargs)
     return status, out.getvalue()
 
@@ -292,7 +294,10 @@ def test_a_malformed_continuation_after_the_dot_is_unknown_not_a_permanent_failu
     "ehlo\nsendmail a@example.org b@example.org,reject@example.org @small\nquit\n",
     "ehlo\npipeline MAIL FROM:<a@example.org>; RCPT TO:<reject@example.org>; RCPT TO:<b@example.org>; DATA\n"
     "data @small\nquit\n",
-], ids=["rcpt", "sendmail", "pipeline-354"])
+    "ehlo\nsendmail a@example.org reject@example.org @small\nquit\n",
+    "ehlo\nsendmail a@example.org reject@example.org,greylist@example.org @small\nquit\n",
+    "ehlo\nsend_message @small --from a@example.org --to reject@example.org\nquit\n",
+], ids=["rcpt", "sendmail", "pipeline-354", "sendmail-every-recipient", "sendmail-550-451", "send_message-every"])
 def test_a_refused_recipient_exits_9(endpoints, tmp_path, script):
     status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path, script)
     assert status == 9, out
@@ -415,3 +420,153 @@ def test_a_rcpt_refused_for_want_of_mail_makes_no_phantom_transaction(sandbox: S
     status, out = run(sandbox_target(sandbox), tmp_path, "ehlo\nrcpt reject@example.org\nquit\n")
     assert status == 9 and "=== transaction" not in out and "<reject@example.org>: permanent failure" not in out
     assert "FAILED line 2: rcpt reject@example.org" in out and "503" in out
+
+
+# -- the end of a run inside message text; a QUIT that times out (audit F2, F3) ----------------------------------
+@pytest.mark.parametrize("script, status", [
+    ("ehlo\nmail a@example.org\nrcpt b@example.org\nraw DATA\n", 0),
+    ("ehlo\npipeline MAIL FROM:<a@example.org>; RCPT TO:<reject@example.org>; RCPT TO:<b@example.org>; DATA\nquit\n", 9),
+], ids=["raw-data", "pipeline-stops"])
+def test_a_run_that_ends_inside_message_text_closes_without_sending_quit_as_text(sandbox, endpoints, tmp_path,
+                                                                                  script, status):
+    code, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path, script)
+    assert code == status, out
+    after = out.split("<-  354", 1)[1]
+    assert " -> quit" not in after and "timed out" not in after
+    assert "closed without QUIT" in after and "connection closed" in after
+    assert "<b@example.org>: not sent" in out
+    assert sandbox.messages == []
+
+
+def test_quit_typed_inside_message_text_is_flagged_like_any_command(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", "raw DATA"):
+            assert session.execute(command).ok, command
+        assert session.state.stage is Stage.DATA
+        since = len(session.transcript.snapshot())
+        session.execute("quit", timeout=0.5)
+        warned = [e for e in events(session, Info, since) if e.rule == "RFC 5321 §4.1.1.4"]
+        assert len(warned) == 1 and "what quit sends becomes part of the message" in warned[0].text
+
+
+def test_a_quit_at_the_end_of_the_run_that_times_out_fails_the_run(tmp_path):
+    with FakeServer(esmtp(QUIT=lambda conn, line: conn.hang(10))) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\nnoop\n", timeout=0.5)
+    assert status == 11, out
+    assert "FAILED (quit at the end of the run)  [command] timed out" in out and ": ok" not in out
+
+
+# -- a late reply's failure belongs to the line that sent the exchange (audit F7) -------------------------------
+@pytest.mark.parametrize("reader", ["quit", "drain 2", "noop"])
+def test_a_late_refusal_is_the_failure_of_the_line_that_sent_the_rcpt(tmp_path, reader):
+    script = f"ehlo\nraw MAIL FROM:<a@b.c>\\r\\nRCPT TO:<x@b.c>\n{reader}\n"
+    with FakeServer(esmtp(RCPT=b"550 5.1.1 no such user\r\n")) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script, keep_going=True)
+    assert status == 9, out
+    failed = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert len(failed) == 1 and failed[0].startswith("=== FAILED line 2: raw MAIL FROM:<a@b.c>"), out
+    assert "[rcpt] <x@b.c>: permanent failure at RCPT: 550 5.1.1 no such user" in failed[0]
+
+
+def test_the_outcome_of_the_command_that_read_a_late_refusal_names_the_sender():
+    with FakeServer(esmtp(RCPT=b"550 5.1.1 no such user\r\n")) as fake, session_on(parse_target(fake.target)) as session:
+        for command in ("connect", "ehlo"):
+            assert session.execute(command).ok
+        sender = session.execute("raw MAIL FROM:<a@b.c>\\r\\nRCPT TO:<x@b.c>")
+        assert sender.code == 250 and sender.command_id
+        reader = session.execute("noop")
+        assert reader.ok and reader.code == 250, reader
+        [(command_id, failure)] = reader.late
+        assert command_id == sender.command_id
+        assert (failure.ok, failure.stage, failure.category) == (False, "rcpt", "recipient-refused")
+        assert "<x@b.c>" in failure.message
+
+
+# -- no password is asked for a login that cannot be sent (audit F8) ------------------------------------------
+def test_login_after_the_connection_is_gone_says_not_connected_before_asking_a_password(tmp_path):
+    with FakeServer(esmtp(EHLO=lambda conn, line: conn.close())) as fake:
+        with session_on(parse_target(fake.target)) as session:
+            assert session.execute("connect").ok and not session.execute("ehlo").ok
+            assert not session.state.connected
+            for line in ("login alice", "auth PLAIN alice"):
+                needs = session.needs(parse(line))
+                assert needs.offline and not needs.ask_password
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\nlogin alice\n", keep_going=True)
+    assert status == 5, out
+    assert "FAILED line 2: login alice  [command] not sent: not connected" in out and "password" not in out
+
+
+# -- a pipelined RSET ends the transaction for the rules too (audit F10) --------------------------------------
+@pytest.mark.parametrize("commands", [
+    ["mail a@example.org", "rcpt b@example.org", "pipeline RSET; MAIL FROM:<c@example.org>; RCPT TO:<d@example.org>"],
+    ["pipeline MAIL FROM:<a@example.org>; RCPT TO:<b@example.org>; RSET; MAIL FROM:<c@example.org>"],
+], ids=["rset-first", "rset-between"])
+def test_a_mail_right_after_a_pipelined_rset_breaks_no_rule(endpoints, commands):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ["connect", "ehlo", *commands]:
+            assert session.execute(command).ok, command
+        assert [e.text for e in events(session, Info) if e.rule] == []
+        assert [r.code for r in events(session, Reply)][-1] == 250
+
+
+def test_a_mail_pipelined_inside_a_transaction_is_still_flagged(endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "pipeline MAIL FROM:<a@example.org>; RCPT TO:<b@example.org>; MAIL FROM:<c@x.org>"):
+            session.execute(command)
+        assert [e.rule for e in events(session, Info) if e.rule] == ["RFC 5321 §4.1.1.2"]
+
+
+# -- a command not sent because the server had closed is not a refusal of its stage (audit F12) ----------------
+def _accept_then_421(conn: Conn, line: bytes) -> None:
+    conn.send(b"250 2.0.0 queued\r\n421 4.3.0 bye now\r\n")
+    conn.close()
+
+
+@pytest.mark.parametrize("next_line", ["rcpt c@y.test", "mail a@x.test", "noop\nrcpt c@y.test"])
+def test_a_command_after_the_server_closed_with_421_is_not_sent_and_exits_11(tmp_path, next_line):
+    script = f"ehlo\nmail a@x.test\nrcpt b@y.test\ndata @small\n{next_line}\nquit\n"
+    with FakeServer(esmtp(END=_accept_then_421)) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script)
+    assert status == 11, out
+    [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert failed.startswith("=== FAILED line 5: ") and "[command] not sent: " in failed, failed
+    assert "421 (4.3.0 bye now)" in failed
+
+
+# -- bdat after the connection is gone: not connected (audit F16) -------------------------------------------------
+@pytest.mark.parametrize("command", ["bdat @small", "bdat @small --no-last", "bdat @small --chunk 5"])
+def test_bdat_after_the_connection_is_gone_is_not_sent(tmp_path, command):
+    script = f"ehlo\nmail a@x.test\nrcpt b@y.test\nnoop\n{command}\n"
+    with FakeServer(esmtp(NOOP=lambda conn, line: conn.close())) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, script, keep_going=True)
+    failed = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert failed[-1].startswith("=== FAILED line 5: bdat @") and "[command] not sent: not connected" in failed[-1], out
+    assert "AttributeError" not in out and "unexpected AttributeError" not in out
+
+
+# -- a reply without a code is quoted once, escaped once (audit F18) -------------------------------------------
+def test_a_reply_without_a_code_is_quoted_with_its_escapes_not_escaped_twice(tmp_path):
+    with FakeServer(esmtp(EHLO=b"250-x\x1b[2J\r\n2500 weird\r\n")) as fake:
+        status, out = run(parse_target(fake.target), tmp_path, "ehlo\n")
+    [failed] = [line for line in out.splitlines() if line.startswith("=== FAILED")]
+    assert status == 5 and failed.endswith("has no reply code: 'x\\x1b[2J\\n2500 weird'"), failed
+    assert "\x1b" not in out
+
+
+# -- a BDAT chunk sent with raw is chunk data, not lines (audit F17) --------------------------------------------
+def test_a_raw_bdat_chunk_is_data_and_the_crlf_after_it_is_a_line_of_its_own(sandbox, endpoints):
+    with session_on(Target("smtp", *endpoints.smtp, sandbox=True)) as session:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org"):
+            assert session.execute(command).ok
+        since = len(session.transcript.snapshot())
+        bdat = session.execute("raw BDAT 3 LAST\\r\\nabc")
+        assert bdat.code == 250
+        mail = session.execute("raw MAIL FROM:<a@example.org>")
+        sent = [e.data for e in events(session, Wire, since) if e.direction is Direction.SEND]
+        assert sent == [b"BDAT 3 LAST\r\n", b"\r\n", b"MAIL FROM:<a@example.org>\r\n"]
+        [body] = events(session, Body, since)
+        assert body.size == 3
+        assert [(r.command, r.code) for r in events(session, Reply, since)] == [("BDAT", 250), ("", 500), ("MAIL", 250)]
+        assert [e.rule for e in events(session, Info, since) if e.rule] == ["RFC 3030 §2"]
+        assert mail.code == 250
+    assert sandbox.wait_for_messages(1)[0].content.endswith(b"abc")

@@ -322,3 +322,15 @@ async def test_the_session_password_typed_on_a_line_is_masked_in_the_history_and
     assert "docmd ********" in history and "docmd NOOP ********" in history
     for text in (history, drv.out.getvalue(), "\n".join(drv.repl.prompt.history.get_strings())):
         assert password not in text and encoded not in text
+
+
+async def test_leaving_inside_message_text_closes_without_quit(driver, sandbox):
+    for command, reply in (("ehlo", "250 HELP"), ("mail a@example.org", "2.1.0"), ("rcpt b@example.org", "2.1.5"),
+                           ("raw DATA", "354")):
+        await driver.command(command, reply)
+    await driver.wait_prompt()
+    driver.pipe.send_text(CTRL_D)
+    assert await asyncio.wait_for(driver.task, 10) == 0
+    out = driver.out.getvalue().split("354", 1)[1]
+    assert " -> quit" not in out and "closed without QUIT" in out and "timed out" not in out
+    assert sandbox.messages == []

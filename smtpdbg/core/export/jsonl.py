@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import os
+import stat
 from importlib import resources
 from typing import Any
 
@@ -155,8 +157,48 @@ def read_jsonl(text: str) -> list[dict[str, Any]]:
     Records end at ``\\n`` only (JSON Lines): ``str.splitlines()`` would also cut at
     U+0085, U+2028 and the like, which a server's reply may hold inside a string.
     """
+    return _records(enumerate(text.split("\n"), 1))
+
+
+MAX_RECORD = 16 << 20
+"""Most bytes one line of an export may hold when it is read from a file (an export's lines are far shorter)."""
+MAX_STREAM = 256 << 20
+"""Most bytes read from something that is not a regular file (a pipe, a device)."""
+
+
+def read_jsonl_file(path: str) -> list[dict[str, Any]]:
+    """Parse the export at ``path`` a line at a time: binary data, a device (``/dev/zero``) or an endless
+    line is refused at once, with the line, not read into memory.
+
+    Raises:
+        OSError: it cannot be read.
+        ValueError: it is not an smtpdbg JSONL export.
+    """
+    with open(path, "rb") as handle:
+        regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+        return _records(_file_lines(handle, regular))
+
+
+def _file_lines(handle, regular: bool):
+    number = total = 0
+    while raw := handle.readline(MAX_RECORD + 1):
+        number += 1
+        total += len(raw)
+        if b"\0" in raw:
+            raise ValueError(f"line {number}: holds a NUL byte: binary data, not an smtpdbg JSONL export")
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"line {number}: longer than {MAX_RECORD:,} bytes: not an smtpdbg JSONL export")
+        if not regular and total > MAX_STREAM:
+            raise ValueError(f"more than {MAX_STREAM:,} bytes from a pipe or device: not an smtpdbg JSONL export")
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"line {number}: not UTF-8 text: not an smtpdbg JSONL export") from None
+
+
+def _records(lines) -> list[dict[str, Any]]:
     out = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in lines:
         if not line.strip():
             continue
         try:

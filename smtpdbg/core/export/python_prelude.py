@@ -21,12 +21,20 @@ mismatches = 0
 unknown = 0
 last_code = None
 held = False
+settled = None
+"""The reply that settled the message came already: a server without PRDR answered the final dot at once."""
+
+
+def safe(line):
+    """A line of server text with every character a terminal would act on escaped (ESC, BEL, U+202E...)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line)
 
 
 def show(code, text):
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return (f"{{code}} {{text}}" if code is not None else text).replace("\\n", "\\n    ")
+    text = "\\n    ".join(safe(line) for line in text.split("\\n"))
+    return f"{{code}} {{text}}" if code is not None else text
 
 
 def step(expected, label, call, *args, after_dot=False, **kwargs):
@@ -35,9 +43,19 @@ def step(expected, label, call, *args, after_dot=False, **kwargs):
     ``expected`` is the recorded code, or None when the recorded session got no reply;
     ``after_dot``: the reply that says what became of a message (after the final dot, to BDAT LAST).
     """
-    global mismatches, unknown, last_code
+    global mismatches, unknown, last_code, settled
     if after_dot and held:
         print(f"{{label}}\\n  (not read: the message was not sent)")
+        return None, ""
+    if after_dot and settled is not None:
+        print(f"{{label}}\\n  (not read: the server answered the message already: {{settled}})")
+        return None, ""
+    if call == getattr(smtp, "getreply", None) and smtp.sock is None:  # smtplib would fail with AttributeError
+        print(f"{{label}}\\n  (not read: the connection is closed)")
+        if expected is not None:
+            mismatches += 1
+            print(f"MISMATCH at {{label}}: the recorded session got {{expected}}, this run's connection is closed",
+                  file=sys.stderr)
         return None, ""
     try:
         result = call(*args, **kwargs)
@@ -52,6 +70,8 @@ def step(expected, label, call, *args, after_dot=False, **kwargs):
         unknown += 1
         print(f"UNKNOWN after {{label}}: the message was sent but no reply came ({{show(code, text)}}); "
               "it may have been delivered, and a retry may deliver a duplicate", file=sys.stderr)
+    if after_dot and expected == 353 and code not in (353, None):
+        settled = code  # no per-recipient replies follow (PRDR): this was the message's one reply
     if code != expected:
         mismatches += 1
         recorded = "no reply" if expected is None else expected
@@ -71,8 +91,9 @@ def send(label, data):
 
 def message(label, data, after_data=True):
     """Send a message (or a BDAT chunk); after DATA only if the server said 354 (else its lines would be commands)."""
-    global held
+    global held, settled
     held = after_data and last_code != 354
+    settled = None
     if held:
         print(f"{{label}}\\n  (not sent: DATA got {{'no reply' if last_code is None else last_code}}, not 354)")
     else:

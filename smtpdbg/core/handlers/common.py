@@ -79,9 +79,11 @@ def live(ctx):
 
 
 def read_file(path: str, what: str = "send_message") -> bytes:
-    from smtpdbg.core.body import FileBody
+    """A message file that is parsed whole (bounded: parsing takes about ten times its size)."""
+    from smtpdbg.core.body import PARSED_FILE_CAP, FileBody
 
-    return FileBody(path).read_all(what)
+    return FileBody(path).read_all(what, most=PARSED_FILE_CAP, how="parses the whole message in memory",
+                                   instead="use `sendmail FROM TO @FILE` or `data @FILE`, which stream it")
 
 
 def message_of(ctx, parsed: Parsed):
