@@ -56,14 +56,22 @@ class Recipient:
 
     @property
     def enhanced(self) -> str | None:
-        return enhanced_code(self.text)
+        return enhanced_code(self._said, self.code)
+
+    @property
+    def _said(self) -> str:
+        """The line of the deciding reply shown with its code: the first, unless its enhanced code is of another
+        class (a reply whose code changed inside it: the code is the last line's)."""
+        lines = self.text.split("\n")  # only LF separates reply lines: a U+0085 in the text is text
+        first = lines[0]
+        return lines[-1] if enhanced_code(first) and not enhanced_code(first, self.code) else first
 
     @property
     def reply(self) -> str:
         """``554 5.7.1 text`` of the deciding reply (code kept beside the enhanced code)."""
         if self.code is None:
             return ""
-        return f"{self.code} {self.text.splitlines()[0] if self.text else ''}".rstrip()
+        return f"{self.code} {self._said}".rstrip()
 
     def line(self) -> str:
         """One line for summaries: ``<a@b>: accepted at end of data: 250 2.0.0 queued``."""
@@ -183,13 +191,17 @@ class LedgerBook:
             self.current = Transaction(self._number("transaction"), connection, None, lmtp=lmtp)
         return self.current
 
-    def add_recipient(self, connection: int, address: str, code: int, text: str, exchange: int, *, lmtp: bool) -> None:
+    def add_recipient(self, connection: int, address: str, code: int, text: str, exchange: int, *, lmtp: bool,
+                      fate: Fate | None = None, why: str = "") -> None:
+        """A RCPT reply: the recipient waits for the message, or its fate is decided now (``fate``: judged so)."""
         current = self.current
         if code == 503 and (current is None or not current.mail_accepted):
             return  # "need MAIL": no transaction, and the recipient was never judged (the exchange says the 503)
         transaction = self.ensure(connection, lmtp=lmtp)
         reply_class = classify_reply(code)
-        if reply_class is ReplyClass.POSITIVE:
+        if fate is not None:
+            recipient = Recipient(address, code, text, fate, "RCPT", code, text, exchange, why)
+        elif reply_class is ReplyClass.POSITIVE:
             recipient = Recipient(address, code, text, Fate.PENDING, exchange=exchange)
         else:
             fate = fate_of(reply_class)
@@ -240,13 +252,14 @@ class LedgerBook:
         self._publish(replace(current, recipients=recipients, final=final, closed=close),
                       self._newly_decided(current, recipients))
 
-    def decide_one(self, code: int, text: str, exchange: int, *, where: str = "end of data") -> bool:
+    def decide_one(self, code: int, text: str, exchange: int, *, where: str = "end of data", fate: Fate | None = None,
+                   why: str = "") -> bool:
         """A per-recipient reply (LMTP, PRDR) decides the first pending recipient. Returns whether one was."""
         current = self.current
         if current is None:
             return False
-        fate = fate_of(classify_reply(code))
-        why = "the reply was not a valid SMTP reply" if fate is Fate.UNKNOWN else ""
+        fate = fate or fate_of(classify_reply(code))
+        why = why or ("the reply was not a valid SMTP reply" if fate is Fate.UNKNOWN else "")
         for index, recipient in enumerate(current.recipients):
             if recipient.fate is Fate.PENDING:
                 updated = replace(recipient, fate=fate, decided_at=where, code=code, text=text, exchange=exchange, why=why)

@@ -186,10 +186,11 @@ def _judge(outcome: Outcome, name: str, events: list) -> Outcome:
     decided = _decided(events)
     broken = next((e for e in events if isinstance(e, Reply) and e.verdict is Verdict.VIOLATION and not e.unsolicited
                    and e.code is not None and e.code >= 0), None)
-    if broken is not None and (outcome.ok or outcome.category == "data-refused"):
-        # A reply this command cannot get (334 to MAIL, 250 to DATA, 220 to EHLO) is neither a success
-        # nor a refusal: the server broke the protocol (RFC 5321 §4.3.2).
-        said = f"{broken.code} {broken.text.splitlines()[0] if broken.text else ''}".rstrip()
+    if broken is not None and (outcome.ok or outcome.category in ("data-refused", "reply-4xx", "reply-5xx")):
+        # A reply this command cannot get (334 to MAIL, 250 to DATA, 220 to EHLO), or whose code changed inside
+        # it, is neither a success nor a refusal: the server broke the protocol (RFC 5321 §4.3.2, §4.2.1).
+        lines = broken.text.split("\n")  # the code is the last line's when it changed inside the reply
+        said = f"{broken.code} {lines[-1] if broken.reply_class is ReplyClass.VIOLATION else lines[0]}".rstrip()
         return replace(outcome, ok=False, code=broken.code, category="reply-violation", sent=sent,
                        stage=stage_of_verb(broken.command), message=f"{broken.violation} (the reply: {said})")
     if not outcome.ok:

@@ -56,7 +56,7 @@ class ReceiveMixin:
         shown: list[bytes] = []
         """The texts as recorded (secrets scrubbed): what the Reply event carries."""
         lines: list[bytes] = []
-        first = None
+        codes: list[int] = []
         first_seq = 0
         first_at = None
         size = 0
@@ -112,13 +112,7 @@ class ReceiveMixin:
                     )
                 break
             errcode = int(code)
-            if first is None:
-                first = errcode
-            elif errcode != first:
-                self._warn(
-                    f"reply code changed from {first} to {errcode} inside one multi-line reply "
-                    "(RFC 5321 §4.2.1: every line must carry the same code)"
-                )
+            codes.append(errcode)  # a code that changes inside the reply is judged (and flagged) with it
             if line[3:4] != b"-":
                 break
             if len(lines) >= limits.max_reply_lines or size > limits.max_reply_bytes:
@@ -134,7 +128,7 @@ class ReceiveMixin:
         if self.debuglevel > 0:
             self._print_debug("reply: retcode (%s); Msg: %a" % (errcode, text))
         pairing = self.tracker.on_reply(errcode, b"\n".join(shown).decode("utf-8", "replace"), first_seq=first_seq,
-                                        lines=len(lines), received=first_at, late=late)
+                                        lines=len(lines), received=first_at, late=late, codes=tuple(codes))
         self.last_pairing = pairing
         if pairing is not None and pairing.command == "XCLIENT" and errcode == 220:
             # Postfix answers XCLIENT with a new greeting: what EHLO said no longer holds

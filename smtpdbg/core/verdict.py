@@ -18,10 +18,16 @@ from enum import Enum
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
 
 
-def enhanced_code(text: str) -> str | None:
-    """The RFC 3463 enhanced status code at the start of a reply text, if any."""
+def enhanced_code(text: str, code: int | None = None) -> str | None:
+    """The RFC 3463 enhanced status code at the start of a reply text, if any.
+
+    With ``code``, only one of the basic code's class (RFC 3463 §2: the class digit is the reply's first digit):
+    a 550 is never shown with a 2.0.0 that came from another line of the reply.
+    """
     match = _ENHANCED.match(text)
-    return match.group(0) if match else None
+    if match is None or (code is not None and str(code)[:1] != match.group(1)):
+        return None
+    return match.group(0)
 
 
 class ReplyClass(str, Enum):
@@ -44,11 +50,25 @@ def code_text(code: int | None) -> str:
     return "???" if code is None or code < 0 else str(code)
 
 
-def classify_reply(code: int | None) -> ReplyClass:
-    """The class of a reply code (``-1`` or ``None``: a line without a code)."""
-    if code is None or not 200 <= code <= 599:
+def classify_reply(code: int | None, codes: tuple[int, ...] = ()) -> ReplyClass:
+    """The class of a reply code (``-1`` or ``None``: a line without a code).
+
+    Args:
+        codes: the code of every line of a multi-line reply: one whose code changes inside it is a violation.
+    """
+    if code is None or not 200 <= code <= 599 or code_change(codes):
         return ReplyClass.VIOLATION
     return (ReplyClass.POSITIVE, ReplyClass.INTERMEDIATE, ReplyClass.TRANSIENT, ReplyClass.PERMANENT)[code // 100 - 2]
+
+
+def code_change(codes: tuple[int, ...]) -> str:
+    """Why a multi-line reply whose lines carry different codes breaks the protocol ("" when they agree)."""
+    valid = [c for c in codes if c >= 0]
+    other = next((c for c in valid if c != valid[0]), None)
+    if other is None:
+        return ""
+    return (f"reply code changed from {valid[0]} to {other} inside one multi-line reply "
+            "(RFC 5321 §4.2.1: every line must carry the same code)")
 
 
 class Verdict(str, Enum):
@@ -124,5 +144,5 @@ def fate_of(reply_class: ReplyClass) -> Fate:
 UNKNOWN_WARNING = "the message may have been delivered: a retry may deliver a duplicate"
 """Said wherever an outcome is unknown."""
 
-__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "fate_of",
+__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "code_change", "fate_of",
            "temporary_in_context", "verdict_for"]

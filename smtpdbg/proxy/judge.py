@@ -96,7 +96,8 @@ class LegJudge:
         code = reply_code(lines[-1].data)
         texts = [(line.data[4:] if line.data[:3].isdigit() else line.data).strip(b" \t\r\n") for line in lines]
         reply = self.tracker.on_reply(code, b"\n".join(texts).decode("utf-8", "replace"), first_seq=lines[0].seq,
-                                      lines=len(lines), received=lines[0].mono)
+                                      lines=len(lines), received=lines[0].mono,
+                                      codes=tuple(reply_code(line.data) for line in lines))
         self._continuation = isinstance(reply, Reply) and reply.code == 334
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from smtpdbg.core import Session, SessionOptions, Target, parse_target
 from smtpdbg.core.events import Body, Direction, Error, Info, InfoKind, Reply, Wire
+from smtpdbg.core.catalog import explain_exchange
 from smtpdbg.core.export import Recording, render
 from smtpdbg.core.export.jsonl import read_jsonl
 from smtpdbg.core.export.summary import summary_lines
@@ -570,3 +571,29 @@ def test_a_raw_bdat_chunk_is_data_and_the_crlf_after_it_is_a_line_of_its_own(san
         assert [e.rule for e in events(session, Info, since) if e.rule] == ["RFC 3030 §2"]
         assert mail.code == 250
     assert sandbox.wait_for_messages(1)[0].content.endswith(b"abc")
+
+
+# -- a multi-line reply whose code changes inside it: a violation, no fabricated code pair, no confident fate -------
+@pytest.mark.parametrize("verb, reply, where", [
+    ("END", b"250-2.0.0 ok\r\n550 5.7.1 no\r\n", "end of data"),
+    ("RCPT", b"250-2.1.5 ok\r\n550 5.1.1 no\r\n", "RCPT"),
+])
+def test_a_reply_whose_code_changes_inside_it_is_a_violation_with_an_unknown_outcome(verb, reply, where):
+    replies = {verb: reply} if verb == "END" else {"RCPT": lambda conn, line: conn.send(
+        reply if b"c@" in line else b"250 2.1.5 ok\r\n")}
+    with FakeServer(esmtp(**replies)) as server, session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test", "rcpt c@y.test"):
+            session.execute(command)
+        outcome = session.execute("data", body=MESSAGE)
+        [mixed] = [r for r in events(session, Reply) if r.code == 550]
+        assert mixed.verdict is Verdict.VIOLATION and "changed from 250 to 550" in mixed.violation
+        assert mixed.enhanced != "2.0.0" and mixed.enhanced != "2.1.5"
+        [warning] = [e for e in events(session, Info) if "changed from 250 to 550" in e.text]
+        assert warning.rule == "RFC 5321 §4.2.1"
+        recipient = transactions(session)[0].recipients[-1]
+        assert (recipient.fate, recipient.decided_at) == (Fate.UNKNOWN, where)
+        assert recipient.enhanced in (None, "5.1.1", "5.7.1")
+        explained = explain_exchange(mixed)
+        assert explained.outcome == "protocol violation" and explained.enhanced in (None, "5.1.1", "5.7.1")
+        said = summary(session) + rendered(session) + outcome.message + "\n".join(explained.lines())
+        assert "550 2.0.0" not in said and "550 2.1.5" not in said and "permanent failure" not in said

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from smtpdbg.core.catalog.enhanced import associated_with, explain_enhanced, parse_enhanced
 from smtpdbg.core.catalog.replies import AUTH_RESPONSE, END_OF_DATA, GREETING, REPLY_CODES, reply_class_meaning
 from smtpdbg.core.catalog.situations import PLACES, SITUATIONS, VENDOR_NOTES, Situation
-from smtpdbg.core.verdict import code_text, enhanced_code
+from smtpdbg.core.verdict import ReplyClass, code_text, enhanced_code
 
 __all__ = ["Explanation", "explain_exchange", "explain_in_context", "place_of", "vendor_notes"]
 
@@ -118,7 +118,7 @@ def explain_exchange(reply) -> Explanation:
         getattr(reply, "stage", "") or "", argument=getattr(reply, "argument", "") or "",
         text=getattr(reply, "text", "") or "", recipient=getattr(reply, "recipient", "") or "",
         violation=getattr(reply, "violation", "") or "", unsolicited=bool(getattr(reply, "unsolicited", False)),
-        late=bool(getattr(reply, "late", False)))
+        late=bool(getattr(reply, "late", False)), broken=getattr(reply, "reply_class", None) is ReplyClass.VIOLATION)
 
 
 def explain_in_context(
@@ -133,6 +133,7 @@ def explain_in_context(
     violation: str = "",
     unsolicited: bool = False,
     late: bool = False,
+    broken: bool = False,
 ) -> Explanation:
     """Explain a reply code where it came.
 
@@ -148,6 +149,7 @@ def explain_in_context(
         violation: why the core found the reply breaks the protocol here.
         unsolicited: nothing was waiting for the reply.
         late: it answers a command that had stopped reading (``raw`` read fewer replies than it sent).
+        broken: the core classed the reply as a violation (a valid code: its code changed inside the reply).
     """
     command, stage, argument, text, recipient, violation = (
         value if isinstance(value, str) else "" for value in (command, stage, argument, text, recipient, violation))
@@ -156,9 +158,10 @@ def explain_in_context(
     if enhanced is not None and not (isinstance(enhanced, str) and enhanced_code(enhanced.strip()) == enhanced.strip()):
         enhanced = None  # only a real RFC 3463 code is shown
     number = code if isinstance(code, int) and not isinstance(code, bool) else None
-    enhanced = enhanced if isinstance(enhanced, str) and enhanced else parse_enhanced(text) if text else None
-    place = place_of(command, argument, unsolicited=unsolicited)
     valid = number is not None and 200 <= number <= 599
+    if not (isinstance(enhanced, str) and enhanced) and text:  # one of the basic code's class only (RFC 3463 §2)
+        enhanced = parse_enhanced(f"{number} {text}" if valid else text)
+    place = place_of(command, argument, unsolicited=unsolicited)
     outcome = "protocol violation" if violation and valid else _OUTCOMES[number // 100] if valid else "not an SMTP reply"
     notes = _notes(enhanced, place, violation)
     if late:
@@ -167,6 +170,8 @@ def explain_in_context(
     if not place:
         return _without_context(number, enhanced, outcome, notes)
     where = _where(place, command)
+    if broken and valid:
+        return _mixed(number, enhanced, command, place, where, notes)
     situation = _situation(number, place, enhanced, stage) if valid else None
     info = REPLY_CODES.get(number) if number is not None else None
     if situation is not None:
@@ -191,6 +196,19 @@ def explain_in_context(
         code=number, enhanced=enhanced, command=command, place=place, where=where, outcome=outcome, title=title,
         meaning=meaning, next_step=next_step, transaction=f"{short} — {sentence}" if short else "", goes_on=goes_on,
         notes=notes, rfc=rfc, standard_text=info.text if info is not None else "")
+
+
+def _mixed(code: int, enhanced: str | None, command: str, place: str, where: str, notes: tuple) -> Explanation:
+    """A reply whose code changed inside it (RFC 5321 §4.2.1): neither code is the server's verdict."""
+    return Explanation(
+        code=code, enhanced=enhanced, command=command, place=place, where=where, outcome="protocol violation",
+        title="its lines carry different codes: no verdict",
+        meaning="Every line of a reply must carry the same code (RFC 5321 §4.2.1). This reply changed its code, "
+                "so it says neither yes nor no: what the server did with the command is unknown.",
+        next_step="Do not count on it either way: end the transaction (`rset`) and check the server's logs; after "
+                  "the final dot, a retry may deliver a duplicate.",
+        transaction="in doubt — the reply is not a verdict; end the transaction (`rset`) or the session",
+        goes_on=False, notes=notes, rfc="RFC 5321 §4.2.1")
 
 
 # -- choosing the words ------------------------------------------------------------------------------------
