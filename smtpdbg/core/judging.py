@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from smtpdbg.core.events import Reply
 from smtpdbg.core.rules import keywords_of, masked_keyword, params_of, path_of, violation_of
 from smtpdbg.core.stages import AUTH_RESPONSE, BODY_FOLLOWED, END_OF_DATA, GREETING
-from smtpdbg.core.verdict import Fate, ReplyClass, classify_reply, code_change, enhanced_code, verdict_for
+from smtpdbg.core.verdict import (Fate, ReplyClass, classify_reply, code_change, enhanced_code, first_line,
+                                  verdict_for)
 
 if TYPE_CHECKING:
     from smtpdbg.core.protocol import Pending
@@ -186,4 +187,4 @@ class ReplyJudge:
 
     def _closing(self, text: str, *, quit_: bool = False) -> None:
         self.closing = True
-        self.closing_reason = "QUIT" if quit_ else f"the server sent 421 ({text.splitlines()[0] if text else 'closing'})"
+        self.closing_reason = "QUIT" if quit_ else f"the server sent 421 ({first_line(text) or 'closing'})"

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from smtpdbg.core.verdict import (UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, enhanced_code, fate_of,
-                                  temporary_in_context)
+                                  first_line, temporary_in_context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,8 @@ class Recipient:
     def _said(self) -> str:
         """The line of the deciding reply shown with its code: the first, unless its enhanced code is of another
         class (a reply whose code changed inside it: the code is the last line's)."""
-        lines = self.text.split("\n")  # only LF separates reply lines: a U+0085 in the text is text
-        first = lines[0]
-        return lines[-1] if enhanced_code(first) and not enhanced_code(first, self.code) else first
+        first = first_line(self.text)
+        return self.text.split("\n")[-1] if enhanced_code(first) and not enhanced_code(first, self.code) else first
 
     @property
     def reply(self) -> str:
@@ -143,7 +142,7 @@ class Transaction:
     def summary(self) -> str:
         sender = f"<{self.mail_from}>" if self.mail_from is not None else "(no MAIL FROM accepted)"
         if self.mail_code is not None and not self.mail_accepted:
-            sender = f"<{self.mail_from}> refused at MAIL ({self.mail_code} {self.mail_text.splitlines()[0] if self.mail_text else ''})".rstrip()
+            sender = f"<{self.mail_from}> refused at MAIL ({self.mail_code} {first_line(self.mail_text)})".rstrip()
         tally = ", ".join(f"{n} {fate}" for fate, n in self.counts().items()) or "no recipients"
         return f"transaction {self.index} (connection {self.connection}) from {sender}: {tally}"
 
@@ -151,7 +150,7 @@ class Transaction:
         lines = [self.summary()] + ["  " + r.line() for r in self.recipients]
         if self.data_refused and not self.closed:
             code, text, _ = self.data_refused[-1]
-            lines.append(f"  DATA refused ({code} {text.splitlines()[0] if text else ''}".rstrip() + "): the server keeps "
+            lines.append(f"  DATA refused ({code} {first_line(text)}".rstrip() + "): the server keeps "
                          "the transaction; another DATA or BDAT may still deliver it, RSET or QUIT ends it undelivered")
         return lines
 

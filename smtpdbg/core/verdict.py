@@ -45,6 +45,12 @@ class ReplyClass(str, Enum):
     """Not a valid SMTP reply code at all."""
 
 
+def first_line(text: str) -> str:
+    """The first line of a reply's text: only LF separates its lines (``str.splitlines()`` would also cut at a
+    U+0085 or U+2028 the server put in the text, and drop what follows)."""
+    return text.split("\n", 1)[0]
+
+
 def code_text(code: int | None) -> str:
     """A reply code as shown: ``???`` when the reply had none (smtplib's ``-1``) or nothing was read."""
     return "???" if code is None or code < 0 else str(code)
@@ -144,5 +150,5 @@ def fate_of(reply_class: ReplyClass) -> Fate:
 UNKNOWN_WARNING = "the message may have been delivered: a retry may deliver a duplicate"
 """Said wherever an outcome is unknown."""
 
-__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "code_change", "fate_of",
+__all__ = ["Fate", "enhanced_code", "ReplyClass", "UNKNOWN_WARNING", "Verdict", "classify_reply", "code_change", "fate_of", "first_line",
            "temporary_in_context", "verdict_for"]

@@ -597,3 +597,29 @@ def test_a_reply_whose_code_changes_inside_it_is_a_violation_with_an_unknown_out
         assert explained.outcome == "protocol violation" and explained.enhanced in (None, "5.1.1", "5.7.1")
         said = summary(session) + rendered(session) + outcome.message + "\n".join(explained.lines())
         assert "550 2.0.0" not in said and "550 2.1.5" not in said and "permanent failure" not in said
+@pytest.mark.parametrize("separator", ["\u0085", "\u2028"])
+def test_server_text_after_a_unicode_line_separator_is_kept_in_the_recipient_outcome(tmp_path, separator):
+    said = f"550 5.1.1 no such user{separator}tail\r\n".encode()
+    with FakeServer(esmtp(RCPT=said, MAIL=f"250 2.1.0 ok{separator}tail\r\n".encode())) as server:
+        status, out = run(parse_target(server.target), tmp_path, "ehlo\nmail a@x.test\nrcpt b@y.test\nquit\n",
+                          keep_going=True)
+        with session_on(parse_target(server.target)) as session:
+            for command in ("connect", "ehlo", "mail a@x.test", "rcpt b@y.test"):
+                session.execute(command)
+            [recipient] = transactions(session)[0].recipients
+    assert status == 9, out
+    assert recipient.reply == f"550 5.1.1 no such user{separator}tail" and recipient.enhanced == "5.1.1"
+    [line] = [line for line in out.splitlines() if line.startswith("===   <b@y.test>")]
+    assert line.endswith("tail"), line  # (escaped: no raw separator reaches the terminal)
+    assert separator not in out
+
+
+def test_a_refusal_and_a_421_keep_their_text_after_a_unicode_line_separator():
+    with FakeServer(esmtp(MAIL=b"550 5.7.1 not you\xc2\x85tail\r\n", RSET=b"421 4.3.2 bye\xe2\x80\xa8tail\r\n")) as server, \
+            session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo", "mail a@x.test", "rset"):
+            session.execute(command)
+        [transaction] = transactions(session)
+        assert "(550 5.7.1 not you\x85tail)" in transaction.lines()[0]
+        nxt = session.execute("noop")
+        assert not nxt.sent and "bye\u2028tail" in nxt.message, nxt

@@ -10,6 +10,7 @@ from __future__ import annotations
 from smtpdbg.core.errors import CommandError
 from smtpdbg.core.handlers.common import Reply, guard_line, reply_of, smtp_of, text_of
 from smtpdbg.core.parser import ParseError, Parsed, unescape
+from smtpdbg.core.verdict import first_line
 
 
 def docmd(ctx, parsed: Parsed) -> Reply:
@@ -50,7 +51,7 @@ def pipeline(ctx, parsed: Parsed) -> Reply:
     for command in commands:
         replies.append(smtp.getreply())
     for command, (code, text) in zip(commands, replies):
-        ctx.info(f"pipelined {command.split(' ', 1)[0].upper()} → {code} {text_of(text).splitlines()[0] if text else ''}")
+        ctx.info(f"pipelined {command.split(' ', 1)[0].upper()} → {code} {first_line(text_of(text))}")
     return reply_of(replies[-1], *replies)
 
 

@@ -31,7 +31,7 @@ from smtpdbg.core.events import (Body, CommandEnd, CommandStart, Direction, Erro
 from smtpdbg.core.render import body_summary, error_text, human_size, safe_text
 from smtpdbg.core.state import SessionState
 from smtpdbg.core.wire import Limits
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, code_text
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, code_text, first_line
 from smtpdbg.tui.model.kinds import *  # noqa: F403 - the row kinds (and marker, FILTERS) are part of this interface
 from smtpdbg.tui.model.outcomes import fate_lines, reply_kind, unanswered_text
 from smtpdbg.tui.model.stages import tally
@@ -290,7 +290,7 @@ class RowStore:
                 event.category.startswith("reply-") or failed is not None):
             for line in explain_failure(event.code, event.reply, reply=failed):
                 self.add(EXPLAIN, line, event.wall)
-            text = safe_text(event.reply.splitlines()[0] if event.reply else '')
+            text = safe_text(first_line(event.reply))
             reply = f"{event.code} {text}".rstrip() if event.code >= 0 else text
             meaning = (explain_exchange(failed).summary() if failed is not None else annotate_reply(reply)).partition(" → ")[2]
             result.notices.append(Notice(f"{event.text.split(' ', 1)[0]} failed", reply + (f"\n→ {meaning}" if meaning else ""),

@@ -63,7 +63,7 @@ def greeting_panel(state: SessionState) -> Table:
     table.add_row("helo_resp", _value(state.helo_resp if state.helo_resp is not None else "None"))
     if state.ehlo_resp is not None:
         first, _, rest = state.ehlo_resp.partition("\n")
-        count = len(rest.splitlines()) if rest else 0
+        count = len(rest.split("\n")) if rest else 0
         table.add_row("ehlo_resp", _value(first + (f"  (+{count} lines)" if count else "")))
     else:
         table.add_row("ehlo_resp", _value("None"))
