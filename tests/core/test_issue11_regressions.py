@@ -597,6 +597,8 @@ def test_a_reply_whose_code_changes_inside_it_is_a_violation_with_an_unknown_out
         assert explained.outcome == "protocol violation" and explained.enhanced in (None, "5.1.1", "5.7.1")
         said = summary(session) + rendered(session) + outcome.message + "\n".join(explained.lines())
         assert "550 2.0.0" not in said and "550 2.1.5" not in said and "permanent failure" not in said
+
+
 @pytest.mark.parametrize("separator", ["\u0085", "\u2028"])
 def test_server_text_after_a_unicode_line_separator_is_kept_in_the_recipient_outcome(tmp_path, separator):
     said = f"550 5.1.1 no such user{separator}tail\r\n".encode()
