@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from smtpdbg.core.verdict import (UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, enhanced_code, fate_of,
-                                  first_line, temporary_in_context)
+from smtpdbg.core.verdict import (UNKNOWN_WARNING, Fate, ReplyClass, classify_reply, code_text, enhanced_code,
+                                  fate_of, first_line, temporary_in_context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class Recipient:
         """``554 5.7.1 text`` of the deciding reply (code kept beside the enhanced code)."""
         if self.code is None:
             return ""
-        return f"{self.code} {self._said}".rstrip()
+        return f"{code_text(self.code)} {self._said}".rstrip()
 
     def line(self) -> str:
         """One line for summaries: ``<a@b>: accepted at end of data: 250 2.0.0 queued``."""
@@ -142,7 +142,10 @@ class Transaction:
     def summary(self) -> str:
         sender = f"<{self.mail_from}>" if self.mail_from is not None else "(no MAIL FROM accepted)"
         if self.mail_code is not None and not self.mail_accepted:
-            sender = f"<{self.mail_from}> refused at MAIL ({self.mail_code} {first_line(self.mail_text)})".rstrip()
+            said = f"{code_text(self.mail_code)} {first_line(self.mail_text)}".rstrip()
+            broken = classify_reply(self.mail_code) is ReplyClass.VIOLATION
+            sender = f"<{self.mail_from}> " + (f"not accepted at MAIL ({said}: not a valid SMTP reply)" if broken
+                                                else f"refused at MAIL ({said})")
         tally = ", ".join(f"{n} {fate}" for fate, n in self.counts().items()) or "no recipients"
         return f"transaction {self.index} (connection {self.connection}) from {sender}: {tally}"
 
@@ -150,7 +153,7 @@ class Transaction:
         lines = [self.summary()] + ["  " + r.line() for r in self.recipients]
         if self.data_refused and not self.closed:
             code, text, _ = self.data_refused[-1]
-            lines.append(f"  DATA refused ({code} {first_line(text)}".rstrip() + "): the server keeps "
+            lines.append(f"  DATA refused ({code_text(code)} {first_line(text)}".rstrip() + "): the server keeps "
                          "the transaction; another DATA or BDAT may still deliver it, RSET or QUIT ends it undelivered")
         return lines
 

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from smtpdbg.core.events import Direction, Info, LedgerChange, Reply, Unanswered, Wire
-from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, Verdict, classify_reply
+from smtpdbg.core.verdict import UNKNOWN_WARNING, Fate, ReplyClass, Verdict, classify_reply, code_text
 
 _TLS_FAILURES = frozenset({"tls-verify", "tls-error", "tls-plaintext"})
 """Categories of a failed TLS handshake (STARTTLS or implicit TLS): their stage is ``tls``."""
@@ -76,11 +76,12 @@ def outcome_of_reply(command: str, reply, elapsed: float, connected: bool) -> Ou
     reply_class = classify_reply(code)
     if code < 0:
         category, ok = "garbage-reply", False
-        # repr() escapes every control character once (safe_text as well would show a newline as \\n)
-        message = f"the server answered with a line that has no reply code: {text[:80]!r}"
+        from smtpdbg.core.render import safe_text
+
+        message = f"the server answered with a line that has no reply code: '{safe_text(text[:80])}'"  # escaped once, not repr'd too
     elif reply_class is ReplyClass.VIOLATION:
         category, ok = "reply-violation", False
-        message = f"{code} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
+        message = f"{code_text(code)} is not a valid SMTP reply code (RFC 5321 §4.2): {text}"
     elif reply_class is ReplyClass.PERMANENT:
         category, ok = "reply-5xx", False
     elif reply_class is ReplyClass.TRANSIENT:

@@ -16,6 +16,7 @@ import time
 from smtpdbg.core.errors import CommandTimeout, LineTooLong, ServerFault
 from smtpdbg.core.events import Direction, InfoKind
 from smtpdbg.core.render import safe_text
+from smtpdbg.core.verdict import code_text
 from smtpdbg.core.wire import ReplyReader
 
 RECV = Direction.RECV
@@ -137,7 +138,7 @@ class ReceiveMixin:
             self.esmtp_features = {}
             self.does_esmtp = False
         if pairing is not None and pairing.unsolicited and not quiet and errcode != 421:
-            self._warn(f"unsolicited reply {errcode}: no command was waiting for it")
+            self._warn(f"unsolicited reply {code_text(errcode)}: no command was waiting for it")
         if self._masker.active and errcode != 334:
             self._masker.on_reply(errcode, b"")
         self.last_reply = (errcode, text)
@@ -189,7 +190,7 @@ class ReceiveMixin:
                 break
             read += sum(len(line) for line in lines)
             replies.append((code, text))
-            shown = code if code >= 0 else "(no code)"
+            shown = code_text(code) if code >= 0 else "(no code)"
             pairing = self.last_pairing
             if pairing is not None and not pairing.unsolicited:
                 command = pairing.command or "an empty line"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtpdbg.core.stages import AUTH_RESPONSE, END_OF_DATA, GREETING
-from smtpdbg.core.verdict import ReplyClass
+from smtpdbg.core.verdict import ReplyClass, code_text
 
 if TYPE_CHECKING:
     from smtpdbg.core.protocol import ProtocolTracker
@@ -139,7 +139,7 @@ def check(tracker: ProtocolTracker, verb: str, argument: str) -> list[Finding]:
 def violation_of(verb: str, code: int, reply_class: ReplyClass, *, prdr_pending: bool = False) -> str:
     """Why a reply breaks the protocol as an answer to ``verb`` (RFC 5321 §4.2, §4.3.2), or ``""``."""
     if reply_class is ReplyClass.VIOLATION:
-        shown = "no code" if code < 0 else str(code)
+        shown = "no code" if code < 0 else code_text(code)
         return f"{shown} is not a valid reply code (RFC 5321 §4.2: three digits, 2xx to 5xx)"
     if verb == GREETING:
         if reply_class in (ReplyClass.POSITIVE, ReplyClass.INTERMEDIATE) and code != 220:

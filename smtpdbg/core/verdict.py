@@ -52,8 +52,9 @@ def first_line(text: str) -> str:
 
 
 def code_text(code: int | None) -> str:
-    """A reply code as shown: ``???`` when the reply had none (smtplib's ``-1``) or nothing was read."""
-    return "???" if code is None or code < 0 else str(code)
+    """A reply code as shown: ``???`` when the reply had none (smtplib's ``-1``) or nothing was read; three digits
+    as the server sent them (a code is read from exactly three: ``099`` stays ``099``)."""
+    return "???" if code is None or code < 0 else f"{code:03d}"
 
 
 def classify_reply(code: int | None, codes: tuple[int, ...] = ()) -> ReplyClass:

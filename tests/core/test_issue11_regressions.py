@@ -625,3 +625,13 @@ def test_a_refusal_and_a_421_keep_their_text_after_a_unicode_line_separator():
         assert "(550 5.7.1 not you\x85tail)" in transaction.lines()[0]
         nxt = session.execute("noop")
         assert not nxt.sent and "bye\u2028tail" in nxt.message, nxt
+
+
+@pytest.mark.parametrize("reply, shown", [(b"099 what\r\n", "099"), (b"600 what\r\n", "600")])
+def test_a_code_outside_2xx_5xx_at_mail_is_shown_as_sent_and_not_called_a_refusal(tmp_path, reply, shown):
+    with FakeServer(esmtp(MAIL=reply)) as server:
+        status, out = run(parse_target(server.target), tmp_path, "ehlo\nmail a@x.test\nquit\n", keep_going=True)
+    assert status == 8, out
+    assert f"{shown} is not a valid reply code" in out and f"↳ {shown} at MAIL" in out
+    assert f"not accepted at MAIL ({shown} what: not a valid SMTP reply)" in out
+    assert " 99 " not in out and "refused at MAIL" not in out

@@ -254,7 +254,7 @@ def _unlisted(code: int | None) -> tuple[str, str, str, str]:
             meaning = ("The server's line does not start with a three-digit code: it is not an SMTP reply "
                        "(RFC 5321 §4.2).")
         else:
-            title = "code outside 2xx-5xx" if 100 <= code <= 999 else "not a three-digit code"
+            title = "code outside 2xx-5xx" if 0 <= code <= 999 else "not a three-digit code"
             meaning = reply_class_meaning(code) + "."
         return (title, meaning,
                 "Treat it as a fatal error: end the transaction (`rset`) or the session; the server is broken or "

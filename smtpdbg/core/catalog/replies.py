@@ -354,12 +354,12 @@ def reply_class_meaning(code: int) -> str:
         explanation of why the value is not a valid reply code. Never raises.
     """
     number = _as_code(code)
-    if number is None or not 100 <= number <= 999:
+    if number is None or not 0 <= number <= 999:
         return f"{code!r} is not an SMTP reply code: a reply code is three digits, the first 2 to 5"
     first, second = number // 100, number // 10 % 10
     if first not in _FIRST_DIGIT:
         return (
-            f"{number} is outside SMTP's range: RFC 5321 §4.2 says servers MUST NOT send a first digit "
+            f"{number:03d} is outside SMTP's range: RFC 5321 §4.2 says servers MUST NOT send a first digit "
             "other than 2, 3, 4 or 5 (unless an extension negotiated with the client allows it), and a "
             "client that receives one SHOULD normally treat it as a fatal error and end the mail transaction"
         )
