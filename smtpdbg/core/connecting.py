@@ -238,7 +238,7 @@ class ConnectMixin:
             self._connecting = tls_sock
             if self.aborted:
                 raise CommandAborted("aborted by the user during the TLS handshake")
-            tls_sock.do_handshake()
+            self._handshake_keeping_head(tls_sock)
         except ssl.SSLError as exc:
             if isinstance(exc, ssl.SSLCertVerificationError) and tls_sock is not None and not self.aborted:
                 self._report_rejected_chain(exc, tls_sock, name=name, checked=verify_name or name,
@@ -294,6 +294,23 @@ class ConnectMixin:
             for line in lines:
                 self._info(InfoKind.INFO, line)
 
+    _tls_head = b""  # the first bytes the server answered the ClientHello with
+
+    def _handshake_keeping_head(self, tls_sock) -> None:
+        """The TLS handshake, peeking at the answer's first 5 bytes: plaintext ones (``421 4``) are lost otherwise."""
+        timeout, self._tls_head = tls_sock.gettimeout(), b""
+        tls_sock.settimeout(0.0)
+        try:
+            tls_sock.do_handshake()  # the ClientHello goes out; the server's answer cannot be there yet
+            return
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            if select.select([tls_sock], [], [], timeout)[0]:  # (a reset here is the handshake's failure)
+                self._tls_head = socket.socket.recv(tls_sock, 5, socket.MSG_PEEK)
+        finally:
+            tls_sock.settimeout(timeout)
+        self._set_deadline(tls_sock)
+        tls_sock.do_handshake()
+
     def _plaintext_after_handshake_error(self, exc: ssl.SSLError, tls_sock) -> ServerFault | None:
         """A server that answers the ClientHello in plaintext (``421 4.7.0 TLS not available``) makes the TLS
         layer report only WRONG_VERSION_NUMBER: read what is left of its line and name it for what it is.
@@ -311,11 +328,14 @@ class ConnectMixin:
             rest = b""
         if not rest or not rest.rstrip(b"\r\n").isascii() or not rest.endswith(b"\n"):
             return None
-        self._record(RECV, rest, note="plaintext during the TLS handshake; its first bytes were taken by the TLS layer")
-        shown = safe_text(rest.decode("ascii").rstrip("\r\n")[:120])
-        return ServerFault(
-            f"the server answered the TLS handshake in plaintext (…{shown}): most likely an SMTP reply such as "
-            f"421, not TLS ({exc.reason})", category="tls-plaintext")
+        head = self._tls_head if self._tls_head[:3].isdigit() and self._tls_head.isascii() else b""
+        line = head + rest  # with the bytes the TLS layer took (peeked before it did): the line as the server sent it
+        self._record(RECV, line, note="plaintext during the TLS handshake"
+                     + ("" if head else "; its first bytes were taken by the TLS layer"))
+        shown = safe_text(line.decode("ascii").rstrip("\r\n")[:120])
+        what = f"{shown}): an SMTP reply" if head else f"…{shown}): most likely an SMTP reply such as 421"
+        return ServerFault(f"the server answered the TLS handshake in plaintext ({what}, not TLS ({exc.reason})",
+                           category="tls-plaintext")
 
     def starttls(self, keyfile=None, certfile=None, context=None, *, force: bool = False):
         """smtplib's ``starttls()`` with a verifying default context and an injection check.

@@ -635,3 +635,28 @@ def test_a_code_outside_2xx_5xx_at_mail_is_shown_as_sent_and_not_called_a_refusa
     assert f"{shown} is not a valid reply code" in out and f"↳ {shown} at MAIL" in out
     assert f"not accepted at MAIL ({shown} what: not a valid SMTP reply)" in out
     assert " 99 " not in out and "refused at MAIL" not in out
+
+
+def _starttls_then_plaintext_after_a_while(conn: Conn, line: bytes) -> None:
+    """220 to STARTTLS, then (after a network's delay) a plaintext 421 in answer to the ClientHello."""
+    conn.send(b"220 2.0.0 ready\r\n")
+    conn.sock.settimeout(5)
+    conn.sock.recv(65536)  # the ClientHello
+    conn.closed.wait(0.3)
+    conn.send(b"421 4.7.0 TLS not available due to local problem\r\n")
+    conn.hang()
+
+
+def test_a_421_answering_the_tls_handshake_is_shown_as_the_421_it_is():
+    """The TLS layer takes the first 5 bytes (``421 4``) as a record header; they were peeked at before it did."""
+    from tests.hostile.test_hostile_core import TLS_EHLO
+
+    with FakeServer(esmtp(EHLO=TLS_EHLO, STARTTLS=_starttls_then_plaintext_after_a_while)) as server, \
+            session_on(parse_target(server.target)) as session:
+        for command in ("connect", "ehlo"):
+            assert session.execute(command).ok
+        outcome = session.execute("starttls")
+        assert not outcome.ok and outcome.category == "tls-plaintext" and outcome.stage == "tls"
+        assert "(421 4.7.0 TLS not available due to local problem): an SMTP reply" in outcome.message, outcome
+        received = [e.data for e in events(session, Wire) if e.direction is Direction.RECV]
+        assert received[-1] == b"421 4.7.0 TLS not available due to local problem\r\n"
