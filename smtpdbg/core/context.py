@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from smtpdbg.core.events import Info, InfoKind
 from smtpdbg.core.parser import ParseError, Parsed
+from smtpdbg.core.stages import AUTH_RESPONSE, END_OF_DATA, GREETING
+
 
 @dataclass(frozen=True, slots=True)
 class Needs:
@@ -98,9 +100,17 @@ def sends_auth_data(smtp, parsed: Parsed) -> bool:
     return (partial + data).lstrip()[:4].upper() == b"AUTH"
 
 
-def during_of(parsed: Parsed) -> str:
-    """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``..."""
+_DURING = {END_OF_DATA: "the wait for the reply to the message (after the final dot)", AUTH_RESPONSE: "AUTH",
+           GREETING: "the greeting"}
+
+
+def during_of(parsed: Parsed, smtp=None) -> str:
+    """How an error message names the step that failed: ``the greeting``, ``EHLO``, ``DATA``...: the exchange
+    the connection ended in when the tracker of ``smtp`` knows it (``sendmail`` is not always at MAIL)."""
     if parsed.name in ("connect", "reconnect"):
         return "connect/greeting"
+    lost = getattr(getattr(smtp, "tracker", None), "lost_during", "")
+    if lost:
+        return _DURING.get(lost, lost)
     word = parsed.spec.wire.split(" ", 1)[0].rstrip(",")
     return word if word.isalpha() and word.isupper() else parsed.name

@@ -67,6 +67,9 @@ class ProtocolTracker(ReplyJudge):
 
     def _reset_connection(self) -> None:
         self.pending: deque[Pending] = deque()
+        self.lost_during = ""
+        """The exchange that was waiting when the connection ended (an error message names it); "" once a line
+        goes out again."""
         self.connected = False
         self.greeted = False
         self.identified = False
@@ -133,6 +136,7 @@ class ProtocolTracker(ReplyJudge):
     def _close_pending(self, cause: str) -> None:
         body_waiting = any(p.verb == END_OF_DATA or (p.verb == "BDAT" and " LAST" in f" {p.argument.upper()}")
                            for p in self.pending)
+        self.lost_during = self.pending[0].verb if self.pending else ""
         for pending in self.pending:
             self._emit(Unanswered, exchange=pending.id, command=pending.verb, argument=pending.argument,
                        stage=pending.stage.value, connection=self.connection, cause=cause)
@@ -174,6 +178,7 @@ class ProtocolTracker(ReplyJudge):
             redacted: the line carried a secret (masked in the transcript): its argument is not kept.
         """
         now = time.monotonic()
+        self.lost_during = ""
         if auth_continuation:
             return self._expect(AUTH_RESPONSE, "", now).id
         verb, argument = _verb_and_argument(line)

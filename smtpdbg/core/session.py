@@ -352,7 +352,7 @@ class Session:
 
     def _failed(self, job: _Job, exc: BaseException, start: float) -> Outcome:
         elapsed = time.monotonic() - start
-        classified = classify(exc, during=during_of(job.parsed) if job.parsed.spec.network else "")
+        classified = classify(exc, during=during_of(job.parsed, self.smtp) if job.parsed.spec.network else "")
         message = classified.message
         if classified.category == "aborted":
             message = f"{message} (after {elapsed:.1f} s)"

@@ -660,3 +660,11 @@ def test_a_421_answering_the_tls_handshake_is_shown_as_the_421_it_is():
         assert "(421 4.7.0 TLS not available due to local problem): an SMTP reply" in outcome.message, outcome
         received = [e.data for e in events(session, Wire) if e.direction is Direction.RECV]
         assert received[-1] == b"421 4.7.0 TLS not available due to local problem\r\n"
+
+
+def test_a_connection_lost_after_the_final_dot_of_sendmail_is_not_blamed_on_mail(endpoints, tmp_path):
+    status, out = run(Target("smtp", *endpoints.smtp, sandbox=True), tmp_path,
+                      "ehlo\nsendmail a@example.org drop@example.org,b@example.org @small\nquit\n")
+    assert status == 10, out
+    failed = next(line for line in out.splitlines() if line.startswith("=== FAILED line 2"))
+    assert "during MAIL" not in failed and "after the final dot" in failed and "unknown" in failed, failed
