@@ -505,13 +505,16 @@ async def test_app_notices_never_cover_the_prompt_or_the_held_line(start_proxy, 
         thread, result = _client_in_thread(proxy, ["b@example.org"])
         await asyncio.to_thread(proxy.config.interceptor.wait_held, TIMEOUT)
         await pilot.pause()
-        await pilot.press("s", "s")  # several notices stack up, a warning among them
-        await pilot.press("i", *"reply 6", "enter")
-        await pilot.press("i", *"off", "enter")
-        await pilot.pause(0.3)
+        for line in ("step", "step", "intercept reply 6", "intercept off"):  # notices stack up, a warning among them
+            app.run_command(line)
+        deadline = asyncio.get_running_loop().time() + TIMEOUT  # a loaded machine mounts the toasts late
+        while not (len(app.screen.query(Toast)) == 4 and all(t.region.area for t in app.screen.query(Toast))) \
+                and asyncio.get_running_loop().time() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause()
         shown = [toast.region for toast in app.screen.query(Toast)]
-        assert len(shown) == 4 and all(region.area for region in shown)
-        prompt, held = app.query_one("#command").region, app.query_one("#held").region
+        assert len(shown) == 4 and all(region.area for region in shown), app._exception
+        prompt, held = app.screen.query_one("#command").region, app.screen.query_one("#held").region
         assert prompt.area and held.area
         for region in shown:
             assert not region.overlaps(prompt), (region, prompt)

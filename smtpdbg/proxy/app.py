@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, ListItem, ListView, RichLog, Static
 
@@ -83,7 +84,12 @@ class ProxyApp(App):
 
     # -- events from the proxy ---------------------------------------------------------------------------------
     def on_arrived(self, message: Arrived) -> None:
-        item = message.item
+        try:
+            self._arrived(message.item)
+        except NoMatches:  # the app is closing: its widgets are gone, the proxy goes on until it stops
+            pass
+
+    def _arrived(self, item) -> None:
         number = item.connection
         renderer = self._renderers.setdefault((number, item.leg), TextRenderer())
         new = [f"[{LEG_LABELS[item.leg]}] {line}" for line in renderer.render(item.event)]
@@ -129,7 +135,10 @@ class ProxyApp(App):
 
     def _update_held(self) -> None:
         held = self.interceptor.oldest() if self.interceptor else None
-        widget = self.query_one("#held", Static)
+        widgets = self.query("#held")
+        if not widgets:  # the app is closing
+            return
+        widget = widgets.first(Static)
         widget.set_class(held is None, "empty")
         widget.update(Text("") if held is None else Text(
             f"held {held.kind} on connection #{held.connection}: {safe_text(held.data)}\n"
