@@ -31,6 +31,19 @@ from smtpdbg.core.target import Target
 from smtpdbg.stepper import Stepper
 
 
+def ledger_of(session: Session):
+    """What the summary reads of a session: its transactions, from the ledger the transcript keeps (a long
+    script's events may be on disk), or from the whole recording for another transcript."""
+    from types import SimpleNamespace
+
+    kept = getattr(session.transcript, "transactions", None)
+    if kept is None:
+        from smtpdbg.core.export import Recording
+
+        return Recording.from_session(session).dialogue
+    return SimpleNamespace(transactions=[kept[number] for number in sorted(kept)])
+
+
 def summary_lines(result: RunResult, dialogue=None) -> list[str]:
     """The end-of-run summary: failures, mismatches (expected vs got), recipients, the verdict."""
     lines = []
@@ -93,7 +106,8 @@ def finish(session: Session, result: RunResult, output: GuardedOutput, *, export
     """
     from smtpdbg.core.export import Recording, export, render
 
-    recording = Recording.from_session(session)
+    # The summary reads the ledger; the whole recording is read back only for what needs it (exports, --compare).
+    recording = Recording.from_session(session) if exports or baseline is not None else None
     for fmt, path in exports:
         try:
             if path == STDOUT:
@@ -114,8 +128,9 @@ def finish(session: Session, result: RunResult, output: GuardedOutput, *, export
         result.differences = compared.lines
         for line in compared.timing:
             output.write(f"=== timing differs from the --compare run: {safe_text(line)}\n")
-    for line in summary_lines(result, recording.dialogue):
-        output.write(f"=== {line}\n")
+    secrets = getattr(session.transcript, "secrets", None)
+    for line in summary_lines(result, recording.dialogue if recording is not None else ledger_of(session)):
+        output.write(f"=== {secrets.mask_text(line) if secrets else line}\n")
     output.flush()
     if output.error and not output.closed:  # a closed pipe ends quietly; a full disk does not
         print(f"{prog}: cannot write the transcript to standard output: {output.error}", file=sys.stderr)

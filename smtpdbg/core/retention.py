@@ -13,7 +13,12 @@ into. Every event still reaches every listener (the printed transcript, the
   transcript says so when it first happens, and exports carry that warning.
 
 So a script of a million such lines runs in constant memory, while the
-protocol (every wire line, every error, every connection) is kept whole.
+protocol (every wire line, every error, every connection) is kept whole: past
+:data:`HOT` events, the older ones go to disk in chunks
+(:class:`~smtpdbg.core.spill.SpillStore`) and come back when the whole
+recording is read (an export, ``save``). The ledger's transactions are kept
+apart (:attr:`ScriptTranscript.transactions`), so the end-of-run summary needs
+none of the events.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ import time
 from bisect import bisect_right
 from operator import attrgetter
 
-from smtpdbg.core.events import CommandEnd, CommandStart, Event, Info, InfoKind, StateChange
+from smtpdbg.core.events import CommandEnd, CommandStart, Event, Info, InfoKind, LedgerChange, StateChange
+from smtpdbg.core.spill import SpillStore
 from smtpdbg.core.transcript import Transcript
 
 KEEP_COMMANDS = 10_000
 """Commands kept in full before local-only commands stop being kept."""
+HOT = 50_000
+"""Events kept in memory; older ones go to disk, :data:`CHUNK` at a time."""
+CHUNK = 25_000
 
 _seq = attrgetter("seq")
 
@@ -52,6 +61,10 @@ class ScriptTranscript(Transcript):
         """Short texts and lines seen before (``noop``, ``250 2.0.0 Ok``), kept once however often they recur."""
         self._open: list[Event] | None = None
         """The events of the running command while it is local-only and past the limit (not kept yet)."""
+        self._spill: SpillStore | None = SpillStore()
+        """The older events (None: spilling failed once, everything stays in memory)."""
+        self.transactions: dict = {}
+        """The ledger's transactions by number, as last changed (what the end-of-run summary reads)."""
 
     def __bool__(self) -> bool:  # an empty transcript is still a transcript (``transcript or Transcript()``)
         return True
@@ -69,8 +82,12 @@ class ScriptTranscript(Transcript):
                 if len(shared) > _SHARED_VALUES:
                     shared.clear()
             event = cls(seq=self._seq, mono=time.monotonic(), wall=time.time(), **fields)
+            if cls is LedgerChange:
+                self.transactions[event.transaction.index] = event.transaction
             if cls is not StateChange:
                 notice = self._keep(event)
+                if self._spill is not None and len(self._events) > HOT + CHUNK:
+                    self._spill_oldest()
             listeners = self._listeners
         for listener in listeners:
             try:
@@ -112,8 +129,34 @@ class ScriptTranscript(Transcript):
         self._events.append(event)
         return False
 
+    def _spill_oldest(self) -> None:
+        try:
+            self._spill.write(self._events[:CHUNK])
+        except Exception:  # noqa: BLE001 - a full disk, an event that cannot be pickled: keep them in memory
+            self._spill = None
+            return
+        del self._events[:CHUNK]
+
+    def _recorded(self) -> list[Event]:
+        spilled = list(self._spill) if self._spill else []
+        return spilled + list(self._events)
+
     def since(self, seq: int) -> list[Event]:
         """Events kept with a sequence number greater than ``seq``: a binary search, the kept events are in order."""
         with self._lock:
             events = self._events
+            if self._spill and (not events or events[0].seq > seq + 1):  # some of them went to disk
+                return self._spill.since(seq) + events
             return events[bisect_right(events, seq, key=_seq):]
+
+    def __len__(self) -> int:
+        return len(self._events) + (len(self._spill) if self._spill else 0)
+
+    def __getitem__(self, index: int) -> Event:
+        with self._lock:
+            spilled = len(self._spill) if self._spill else 0
+            if index < 0:
+                index += spilled + len(self._events)
+            if index < spilled:
+                return self._spill.at(index)
+            return self._events[index - spilled]

@@ -78,7 +78,7 @@ class Transcript:
         """
         with self._lock:
             self._listeners = self._listeners + (listener,)
-            past = list(self._events) if replay else []
+            past = self._recorded() if replay else []
         for event in past:
             listener(event)
 
@@ -88,9 +88,13 @@ class Transcript:
 
         return unsubscribe
 
+    def _recorded(self) -> list[Event]:
+        """Every event kept, oldest first (called with the lock held)."""
+        return list(self._events)
+
     def snapshot(self) -> list[Event]:
         with self._lock:
-            return list(self._events)
+            return self._recorded()
 
     def since(self, seq: int) -> list[Event]:
         """Events with a sequence number greater than ``seq``."""

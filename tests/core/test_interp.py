@@ -190,8 +190,8 @@ def test_the_events_since_a_command_started_are_found_without_a_scan_of_the_whol
     assert _Counted.reads < 100, _Counted.reads
 
 
-def _growth(session: Session, count: int, checkpoints: tuple[int, int]) -> float:
-    """Bytes traced per command between two points of one run of ``count`` local commands."""
+def _growth(session: Session, count: int, checkpoints: tuple[int, int], command: str = "has_extn STARTTLS") -> float:
+    """Bytes traced per command between two points of one run of ``count`` commands (local ones by default)."""
     marks = {}
 
     def lines():
@@ -199,7 +199,7 @@ def _growth(session: Session, count: int, checkpoints: tuple[int, int]) -> float
         for index in range(count):
             if index in checkpoints:
                 marks[index] = tracemalloc.get_traced_memory()[0]
-            yield "has_extn STARTTLS\n"
+            yield f"{command}\n"
             yield "# a comment\n"
 
     tracemalloc.start()
@@ -223,6 +223,53 @@ def test_memory_does_not_grow_with_the_number_of_commands(endpoints):
     finally:
         session.shutdown()
     assert per_command < 50, per_command
+
+
+@pytest.fixture
+def small_memory(monkeypatch):
+    """A transcript that keeps 400 events in memory and sends older ones to disk 200 at a time."""
+    from smtpdbg.core import retention
+
+    monkeypatch.setattr(retention, "HOT", 400)
+    monkeypatch.setattr(retention, "CHUNK", 200)
+
+
+def test_commands_that_go_on_the_wire_do_not_grow_memory_either(endpoints, small_memory):
+    """Past the events kept in memory, a long script's events go to disk: a NOOP costs only its ledger-free
+    bookkeeping (it was ~1.5-2.5 KB a command, a million NOOPs over a gigabyte)."""
+    host, port = endpoints.smtp
+    session = Session(Target("smtp", host, port), SessionOptions(timeout=10), transcript=ScriptTranscript())
+    try:
+        per_command = _growth(session, 3000, (1000, 2900), command="noop")
+    finally:
+        session.shutdown()
+    assert per_command < 200, per_command
+
+
+def test_events_sent_to_disk_come_back_whole_and_in_order(endpoints, small_memory):
+    transcript = ScriptTranscript()
+    host, port = endpoints.smtp
+    session = Session(Target("smtp", host, port), SessionOptions(timeout=10), transcript=transcript)
+    try:
+        for command in ("connect", "ehlo", "mail a@example.org", "rcpt b@example.org", "rset"):
+            session.execute(command)
+        for _ in range(300):
+            session.execute("noop")
+        assert session.execute("mail a@example.org").ok and session.execute("rcpt c@example.org").ok
+        assert session.execute("data", body=b"Subject: late\r\n\r\nhi\r\n").ok
+    finally:
+        session.shutdown()
+    kept = transcript.snapshot()
+    assert len(transcript) == len(kept) > 1000 and len(transcript._spill) > 0  # noqa: SLF001 - some went to disk
+    seqs = [event.seq for event in kept]
+    assert seqs == sorted(set(seqs))
+    assert [e.data for e in kept if isinstance(e, Wire)][:2] == [e.data for e in kept[:40] if isinstance(e, Wire)][:2]
+    for index in (0, 5, len(kept) // 2, -1):
+        assert transcript[index] == kept[index]
+    for seq in (0, seqs[10], seqs[len(seqs) // 2], seqs[-3]):
+        assert transcript.since(seq) == [event for event in kept if event.seq > seq], seq
+    numbers = sorted(transcript.transactions)
+    assert [transcript.transactions[n].recipients[-1].fate.value for n in numbers][-1] == "accepted"
 
 
 def test_the_result_lists_the_first_problems_and_counts_the_rest(endpoints):
