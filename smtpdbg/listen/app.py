@@ -111,7 +111,10 @@ class ListenApp(SessionsApp):
 
     def show_held(self) -> None:
         held = self.server.held.get(self.selected) or next(iter(self.server.held.values()), None)
-        label = self.query_one("#held", Static)
+        labels = self.query("#held")
+        if not labels:  # the app is closing: a session still arriving has nowhere to show
+            return
+        label = labels.first(Static)
         if held is None:
             label.update("nothing held" if self.server.config.hold else "answering as the rules and a normal "
                                                                            "server would")

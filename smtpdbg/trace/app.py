@@ -80,14 +80,16 @@ class TraceApp(SessionsApp):
         self.post_message(Ended(status))
 
     def on_output(self, message: Output) -> None:
-        self.query_one("#output", Log).write_line(safe_text(message.value))
+        for log in self.query("#output"):  # none while the app closes
+            log.write_line(safe_text(message.value))
 
     def on_ended(self, message: Ended) -> None:
         self.status = message.value
         if self._quitting:
             self.exit(self.status)
             return
-        self.query_one("#output", Log).write_line(f"=== the program exited with status {self.status}")
+        for log in self.query("#output"):
+            log.write_line(f"=== the program exited with status {self.status}")
         self.notify(f"the program exited with status {self.status}; ctrl+q quits")
 
     def action_quit(self) -> None:
