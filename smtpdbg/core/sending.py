@@ -106,8 +106,10 @@ class SendMixin:
                     if complete:
                         tracker.on_send(full)
                     continue
-                if partial and redacted:  # the line's start is on record already: mask this whole piece
-                    shown = MASK + line[len(line.rstrip(b"\r\n")):]
+                if partial and redacted:  # the line's start is on record already: this piece of the masked line
+                    masked_from = shown.find(MASK)
+                    shown = shown[len(partial):] if 0 <= len(partial) <= masked_from else \
+                        MASK + line[len(line.rstrip(b"\r\n")):]
                 self._record(SEND, shown, redacted=redacted, note=note, pipelined=pipelined)
                 if complete:
                     tracker.on_send(full, auth_continuation=continuation, redacted=redacted)

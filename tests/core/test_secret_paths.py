@@ -190,6 +190,9 @@ def test_an_auth_line_sent_in_pieces_is_still_masked(session):
     assert outcome.code == 235, outcome
     assert session.state.authenticated
     assert_nowhere(session, outcome)
+    # only the payload of that piece is masked: a hand-over file can send the rest of the line as it was
+    sent = [e.data for e in session.transcript.snapshot() if isinstance(e, Wire) and e.direction.value == "send"]
+    assert sent[-1] == b"TH PLAIN ********\r\n", sent
 
 
 def test_a_session_log_that_already_exists_is_made_owner_only(make_session, tmp_path):
