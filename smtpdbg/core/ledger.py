@@ -208,8 +208,9 @@ class LedgerBook:
         else:
             fate = fate_of(reply_class)
             why = "the RCPT reply was not a valid SMTP reply" if fate is Fate.UNKNOWN else ""
-            if temporary_in_context("RCPT", code):
-                fate, why = Fate.TEMPORARY, temporary_in_context("RCPT", code)
+            treated = temporary_in_context("RCPT", code)
+            if treated:
+                fate, why = Fate.TEMPORARY, treated
             recipient = Recipient(address, code, text, fate, "RCPT", code, text, exchange, why)
         decided = () if recipient.fate is Fate.PENDING else (len(transaction.recipients),)
         self._publish(replace(transaction, recipients=transaction.recipients + (recipient,)), decided)

@@ -239,9 +239,9 @@ class ScriptReader:
         """The input failed (too long a line, binary data): nothing more can be read."""
         self._back: list = []
         self._after_command = False
+        """The last item was a command (or a line meant as one): ``expect`` may follow."""
         self._scrub = ExchangeScrubber()
         """Masks what a script line shows in summaries: an AUTH payload, and the answers of a hand-typed AUTH."""
-        """The last item was a command (or a line meant as one): ``expect`` may follow."""
 
     def push(self, item) -> None:
         """Give an item (or a :class:`ScriptError` to raise) back: the next :meth:`next` returns it."""

@@ -27,8 +27,6 @@ from smtpdbg.core.events import Event
 class _Chunk:
     offset: int
     length: int
-    first: int
-    """Sequence number of its first event."""
     last: int
     """Sequence number of its last event."""
     count: int
@@ -60,7 +58,7 @@ class SpillStore:
             self._file = tempfile.TemporaryFile(prefix="smtpdbg-events-")
         offset = self._file.seek(0, 2)
         self._file.write(data)
-        self._chunks.append(_Chunk(offset, len(data), events[0].seq, events[-1].seq, len(events)))
+        self._chunks.append(_Chunk(offset, len(data), events[-1].seq, len(events)))
         self.count += len(events)
 
     def _read(self, chunk: _Chunk) -> list[Event]:
@@ -86,8 +84,3 @@ class SpillStore:
                 return self._read(chunk)[index]
             index -= chunk.count
         raise IndexError("no such event")
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
