@@ -90,6 +90,9 @@ class FileBody:
                  instead: str = "use `data @FILE` (after mail and rcpt) to stream it") -> bytes:
         """The whole file, for a command that needs it in memory (bounded by ``most``)."""
         cap = min(self.cap or most, most)
+        if self.size is not None and self.size > cap:  # known before reading: nothing is read
+            self.close()
+            raise CommandError(f"{what} {how}, and {self.path} is over {cap:,} bytes; {instead}")
         try:
             data = self._handle.read(cap + 1)
         except OSError as exc:
